@@ -1,0 +1,102 @@
+"""The command line: translates options into calls and results into exit codes.
+
+Each command lives in its own module and is imported only when it runs, so that
+``--help`` and ``validate`` do not pay for httpx, deepdiff or the emulator.
+Exit codes: 0 success, 1 an expected failure (findings, API errors, stale plan),
+2 wrong usage (click), 3 an unexpected error (a bug: the traceback is shown).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError
+from reconciler.secret import scrub
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_BUG = 3
+
+# command name -> "module:attribute" of a click.Command
+COMMANDS: dict[str, str] = {
+    "validate": "reconciler.commands.validate:validate",
+    "plan": "reconciler.commands.reconcile:plan",
+    "apply": "reconciler.commands.reconcile:apply",
+    "schema": "reconciler.commands.validate:schema",
+    "emulator": "reconciler.emulator.cli:emulator",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "validate": "Check flag files; no token, no network.",
+    "plan": "Show what apply would create.",
+    "apply": "Create what is missing in LaunchDarkly.",
+    "schema": "Print the flag-file JSON Schema (or its path).",
+    "emulator": "Run a local LaunchDarkly-compatible API server.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if _available(name)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None or not _available(cmd_name):
+            return None
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SHORT_HELP[name]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _available(name: str) -> bool:
+    module_name = COMMANDS[name].split(":")[0]
+    return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ld-reconciler")
+def cli() -> None:
+    """Declarative, create-only GitOps for LaunchDarkly flags and flag links."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI, turning expected failures into one line and exit 1."""
+    try:
+        # Commands return their exit code; click returns it (or an Exit's code) here.
+        rv = cli.main(args=argv, prog_name="ld-reconciler", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_FAILURE)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except ReconcilerError as e:
+        click.echo(f"Error: {scrub(str(e))}", err=True)
+        sys.exit(EXIT_FAILURE)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except BaseException:
+        click.echo("ld-reconciler: unexpected error (this is a bug, please report it):", err=True)
+        click.echo(scrub(traceback.format_exc()), err=True)
+        sys.exit(EXIT_BUG)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)

@@ -1,0 +1,1 @@
+"""Click commands, one module per group of commands; each only translates options and results."""

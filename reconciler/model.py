@@ -1,0 +1,172 @@
+"""The validated desired state: what the flag files declare.
+
+These records are what the loader and validator produce and what observe, plan and
+apply consume. Every record knows the file position it came from, so any later
+finding can point at its source. Records are frozen; their ``fields`` are plain
+JSON-compatible data that must not be mutated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A position in a source file; ``line`` and ``col`` count from 1."""
+
+    file: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in the flag files."""
+
+    location: Location
+    message: str
+    path: str = ""
+
+    def __str__(self) -> str:
+        prefix = f"{self.path}: " if self.path else ""
+        return f"{self.location}: {prefix}{self.message}"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        loc = self.location
+        return (loc.file, loc.line, loc.col, self.message)
+
+
+def canonical_json(data: Any) -> str:
+    """The canonical JSON text of ``data``: sorted keys, no spaces, UTF-8 as is."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(data: Any) -> str:
+    """A stable digest of JSON-compatible data, ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def flag_address(project: str, flag_key: str) -> str:
+    """The address of a flag in plans, ledgers and messages: ``project/flag``."""
+    return f"{project}/{flag_key}"
+
+
+def link_address(project: str, flag_key: str, link_key: str) -> str:
+    """The address of a flag link: ``project/flag/link`` (keys never contain ``/``)."""
+    return f"{project}/{flag_key}/{link_key}"
+
+
+@dataclass(frozen=True)
+class PrerequisiteSpec:
+    """A prerequisite named by flag key and variation index (resolved from a value if need be)."""
+
+    key: str
+    variation: int
+    location: Location
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"key": self.key, "variation": self.variation}
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """A declared flag link.
+
+    ``fields`` is the ``flagLinkPost`` body as it will be sent, ``key`` included; when
+    the file gives no key, ``key`` was derived from the link's content and
+    ``key_derived`` is true.
+    """
+
+    project: str
+    flag_key: str
+    key: str
+    fields: Mapping[str, Any]
+    location: Location
+    key_derived: bool = False
+
+    @property
+    def address(self) -> str:
+        return link_address(self.project, self.flag_key, self.key)
+
+    @property
+    def digest(self) -> str:
+        return digest(dict(self.fields))
+
+    def post_body(self) -> dict[str, Any]:
+        return dict(self.fields)
+
+
+@dataclass(frozen=True)
+class FlagSpec:
+    """A declared flag.
+
+    ``fields`` holds the ``FeatureFlagBody`` fields exactly as declared, except
+    ``links`` (sent by a separate call) and ``initialPrerequisites`` (kept as
+    ``prerequisites`` because their variation ids are known only at apply time).
+    """
+
+    project: str
+    key: str
+    fields: Mapping[str, Any]
+    location: Location
+    prerequisites: tuple[PrerequisiteSpec, ...] = ()
+    links: tuple[LinkSpec, ...] = ()
+
+    @property
+    def address(self) -> str:
+        return flag_address(self.project, self.key)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The declared settings as one JSON-compatible value (links excluded)."""
+        data = dict(self.fields)
+        if self.prerequisites:
+            data["initialPrerequisites"] = [p.data for p in self.prerequisites]
+        return data
+
+    @property
+    def digest(self) -> str:
+        return digest(self.spec)
+
+    def post_body(self, variation_ids: Mapping[tuple[str, int], str]) -> dict[str, Any]:
+        """The ``FeatureFlagBody`` to send; ``variation_ids`` maps (flag key, index) to ``_id``."""
+        body = dict(self.fields)
+        if self.prerequisites:
+            body["initialPrerequisites"] = [
+                {"key": p.key, "variationId": variation_ids[(p.key, p.variation)]}
+                for p in self.prerequisites
+            ]
+        return body
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """Everything the flag files declare, sorted by project and flag key."""
+
+    flags: tuple[FlagSpec, ...]
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def links(self) -> Iterator[LinkSpec]:
+        for flag in self.flags:
+            yield from flag.links
+
+    @property
+    def projects(self) -> tuple[str, ...]:
+        return tuple(sorted({f.project for f in self.flags}))
+
+    @property
+    def link_count(self) -> int:
+        return sum(len(f.links) for f in self.flags)
+
+    def flags_of(self, project: str) -> tuple[FlagSpec, ...]:
+        return tuple(f for f in self.flags if f.project == project)
