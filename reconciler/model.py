@@ -170,3 +170,14 @@ class DesiredState:
 
     def flags_of(self, project: str) -> tuple[FlagSpec, ...]:
         return tuple(f for f in self.flags if f.project == project)
+
+
+def derive_link_key(fields: Mapping[str, Any]) -> str:
+    """The stable key of a link declared without one: ``link-`` and 12 hex digits.
+
+    It is derived from what the link points at (``deepLink``, ``integrationKey`` and
+    ``metadata``, exactly as written), not from its title or description, so editing
+    the text of a link never makes a second link, and re-runs never create duplicates.
+    """
+    target = {k: fields[k] for k in ("deepLink", "integrationKey", "metadata") if k in fields}
+    return "link-" + hashlib.sha256(canonical_json(target).encode()).hexdigest()[:12]

@@ -1,0 +1,42 @@
+"""``ld-reconciler validate`` and ``ld-reconciler schema``: no token, no network."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler.report import REPORTERS
+from reconciler.schema import schema_path
+from reconciler.validator import validate_paths
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+    help="How to report: text, json, or github (workflow annotations).",
+)
+def validate(paths: tuple[str, ...], fmt: str) -> int:
+    """Check flag files (files or directories, searched for *.yaml and *.yml).
+
+    Reports every problem at once as file:line:col and exits 1, or prints a
+    one-line summary and exits 0.
+    """
+    result = validate_paths(paths)
+    click.echo(REPORTERS[fmt].render(result), nl=False)
+    return 0 if result.ok else 1
+
+
+@click.command()
+@click.option("--path", "show_path", is_flag=True, help="Print where the installed schema lives.")
+def schema(show_path: bool) -> int:
+    """Print the flag-file JSON Schema, for editors and other tools."""
+    location = schema_path()
+    if show_path:
+        click.echo(str(location))
+    else:
+        click.echo(location.read_text(encoding="utf-8"), nl=False)
+    return 0

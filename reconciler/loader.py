@@ -1,0 +1,342 @@
+"""Loading flag files: YAML text to plain data, with the source position of every node.
+
+The C parser (``CSafeLoader``, pure Python where libyaml is missing) composes the node
+graph; this module then builds plain Python data from it itself, so that it can record
+where every value and key came from, refuse what PyYAML would silently accept
+(duplicate keys, Python tags) and bound what could exhaust memory (alias bombs, deep
+nesting, oversized files). Every problem becomes a located ``Finding``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import InputError
+from reconciler.model import Finding, Location
+
+try:  # the C loader is many times faster; PyYAML wheels ship it
+    from yaml import CSafeLoader as _YamlLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _YamlLoader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIAS_NODES = 100_000
+YAML_SUFFIXES = (".yaml", ".yml")
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
+_TIMESTAMP, _MERGE, _SEQ, _MAP = (_TAG + t for t in ("timestamp", "merge", "seq", "map"))
+
+# Per container (by id), per child key or index: (value line, value col, key line, key col).
+_Pos = tuple[int, int, int, int]
+
+
+class SourceMap:
+    """Where each value (and each mapping key) of one document came from."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._children: dict[int, dict[Any, _Pos] | list[_Pos]] = {}
+        self._keep: list[Any] = []  # keeps containers alive so their ids stay unique
+        self.root = Location(file)
+
+    def _add(self, container: Any, children: dict[Any, _Pos] | list[_Pos]) -> None:
+        self._children[id(container)] = children
+        self._keep.append(container)
+
+    def locate(self, data: Any, path: Sequence[Any], *, key: bool = False) -> Location:
+        """The location of the value at ``path`` (or of its mapping key when ``key``).
+
+        Walks as far down ``path`` as the data goes; a path into something that is
+        not there points at the deepest container that is.
+        """
+        line, col = self.root.line, self.root.col
+        current = data
+        for depth, step in enumerate(path):
+            children = self._children.get(id(current))
+            if children is None:
+                break
+            try:
+                pos = children[step]
+                current = current[step]
+            except (KeyError, IndexError, TypeError):
+                break
+            last = depth == len(path) - 1
+            line, col = (pos[2], pos[3]) if key and last and pos[2] else (pos[0], pos[1])
+        return Location(self.file, line, col)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded flag file."""
+
+    file: str
+    data: Any
+    source: SourceMap
+
+    def locate(self, path: Sequence[Any], *, key: bool = False) -> Location:
+        return self.source.locate(self.data, path, key=key)
+
+
+class _Problem(Exception):
+    def __init__(self, line: int, col: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.col, self.message = line, col, message
+
+
+class _Builder:
+    """Builds plain data from a composed node graph, recording positions."""
+
+    _constructor = yaml.SafeLoader("")  # only its scalar converters are used
+
+    def __init__(self, source: SourceMap) -> None:
+        self.source = source
+        self.seen: set[int] = set()
+        self.alias_budget = MAX_ALIAS_NODES
+
+    def build(self, node: Node, depth: int = 0, aliased: bool = False) -> Any:
+        if id(node) in self.seen:
+            aliased = True  # a node met again is an alias being expanded
+        else:
+            self.seen.add(id(node))
+        if aliased:
+            self.alias_budget -= 1
+            if self.alias_budget < 0:
+                raise _Problem(
+                    *_mark(node),
+                    f"aliases expand to more than {MAX_ALIAS_NODES:,} values; "
+                    "this looks like an alias bomb",
+                )
+        if depth > MAX_DEPTH:
+            raise _Problem(*_mark(node), f"nesting is deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ:
+                raise _Problem(*_mark(node), _tag_message(node.tag))
+            items: list[Any] = []
+            positions: list[_Pos] = []
+            for child in node.value:
+                items.append(self.build(child, depth + 1, aliased))
+                line, col = _mark(child)
+                positions.append((line, col, 0, 0))
+            self.source._add(items, positions)
+            return items
+        if isinstance(node, MappingNode):
+            return self.mapping(node, depth, aliased)
+        raise _Problem(*_mark(node), "unsupported YAML node")  # pragma: no cover
+
+    def scalar(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        if tag in (_STR, _TIMESTAMP):  # dates stay text: keys and names are strings
+            return node.value
+        c = self._constructor
+        if tag == _INT:
+            return c.construct_yaml_int(node)
+        if tag == _BOOL:
+            # YAML 1.2 booleans, as editors read them: `name: On` is the text "On".
+            if node.value.lower() in ("true", "false"):
+                return node.value.lower() == "true"
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _FLOAT:
+            value = c.construct_yaml_float(node)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise _Problem(*_mark(node), f"{node.value!r} is not a number JSON can carry")
+            return value
+        raise _Problem(*_mark(node), _tag_message(tag))
+
+    def mapping(self, node: MappingNode, depth: int, aliased: bool) -> dict[str, Any]:
+        if node.tag != _MAP:
+            raise _Problem(*_mark(node), _tag_message(node.tag))
+        result: dict[str, Any] = {}
+        positions: dict[Any, _Pos] = {}
+        key_nodes: dict[str, Node] = {}
+        merged: list[tuple[dict[str, Any], dict[Any, _Pos]]] = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise _Problem(*_mark(key_node), "a mapping key must be a plain scalar")
+            if key_node.tag == _MERGE:
+                merged.extend(self.merge_sources(value_node, depth, aliased))
+                continue
+            if key_node.tag not in (_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP):
+                raise _Problem(*_mark(key_node), _tag_message(key_node.tag))
+            key = key_node.value  # keys are text as written: `on:` is "on", not True
+            if key in key_nodes:
+                first = key_nodes[key]
+                line, col = _mark(first)
+                raise _Problem(
+                    *_mark(key_node),
+                    f"duplicate key {key!r} (first defined at {self.source.file}:{line}:{col})",
+                )
+            key_nodes[key] = key_node
+            result[key] = self.build(value_node, depth + 1, aliased)
+            positions[key] = (*_mark(value_node), *_mark(key_node))
+        for data, pos in merged:  # explicit keys win over merged ones, earlier merges over later
+            for key, value in data.items():
+                if key not in result:
+                    result[key] = value
+                    positions[key] = pos[key]
+        self.source._add(result, positions)
+        return result
+
+    def merge_sources(
+        self, node: Node, depth: int, aliased: bool
+    ) -> list[tuple[dict[str, Any], dict[Any, _Pos]]]:
+        nodes = node.value if isinstance(node, SequenceNode) else [node]
+        sources = []
+        for n in nodes:
+            if not isinstance(n, MappingNode):
+                raise _Problem(*_mark(n), "'<<' merges only mappings")
+            data = self.build(n, depth + 1, aliased)
+            children = self.source._children[id(data)]
+            assert isinstance(children, dict)
+            sources.append((data, children))
+        return sources
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _tag_message(tag: str) -> str:
+    shown = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+    return f"the YAML tag {shown} is not allowed: flag files hold plain data only"
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw:
+        offset = raw.index(b"\x00")
+        raise _Problem(*_line_col(raw, offset), "this is a binary file (it contains NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _Problem(*_line_col(raw, e.start), "the file is not valid UTF-8") from None
+
+
+def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    line_start = before.rfind(b"\n") + 1
+    return line, len(before[line_start:].decode("utf-8", "replace")) + 1
+
+
+def _yaml_problem(e: yaml.YAMLError, text: str) -> _Problem:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = getattr(e, "problem", None) or str(e)
+    context = getattr(e, "context", None)
+    if mark is not None and _char_at(text, mark.index) == "\t":
+        return _Problem(line, col, "a tab character cannot indent YAML; use spaces")
+    if context and "expected a single document" in context:
+        return _Problem(line, col, "a second YAML document starts here; keep one document per file")
+    message = f"invalid YAML: {problem}"
+    if context:
+        message += f" ({context})"
+    return _Problem(line, col, message)
+
+
+def _char_at(text: str, index: int) -> str:
+    return text[index] if 0 <= index < len(text) else ""
+
+
+def load_text(text: str, file: str) -> Document:
+    """Load one flag file's text; raises ``_Problem`` for anything unusable."""
+    source = SourceMap(file)
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError as e:
+        raise _yaml_problem(e, text) from None
+    except RecursionError:
+        raise _Problem(1, 1, f"nesting is deeper than {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise _Problem(
+            1, 1, "the file is empty; a flag file is a mapping with 'project' and 'flags'"
+        )
+    if not isinstance(node, MappingNode):
+        kind = "a list" if isinstance(node, SequenceNode) else "a single value"
+        raise _Problem(
+            *_mark(node),
+            f"the top level is {kind}; a flag file is a mapping with 'project' and 'flags'",
+        )
+    line, col = _mark(node)
+    source.root = Location(file, line, col)
+    data = _Builder(source).build(node)
+    return Document(file, data, source)
+
+
+def load_file(path: Path, display: str | None = None) -> Document | Finding:
+    """Load one flag file, or say in one located finding why it cannot be."""
+    file = display or path.as_posix()
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return Finding(
+                Location(file),
+                f"the file is {size:,} bytes; flag files may be at most {MAX_FILE_BYTES:,} bytes",
+            )
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        return Finding(Location(file), f"cannot read the file: {e.strerror or e}")
+    try:
+        return load_text(_decode(raw), file)
+    except _Problem as p:
+        return Finding(Location(file, p.line, p.col), p.message)
+
+
+def find_files(paths: Iterable[str]) -> tuple[list[tuple[Path, str]], list[Finding]]:
+    """The flag files named by ``paths``: files as given, directories searched recursively.
+
+    Returns (path, display name) pairs in sorted order, and findings for paths that
+    cannot be used. Hidden directories are skipped, symbolic links to directories are
+    not followed (so a link loop cannot trap the search).
+    """
+    found: dict[str, Path] = {}
+    findings: list[Finding] = []
+    for arg in paths:
+        p = Path(arg)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                        full = Path(root, name)
+                        if full.is_dir():
+                            continue
+                        found.setdefault(full.as_posix(), full)
+        elif p.exists() or p.is_symlink():
+            if not p.exists():
+                findings.append(Finding(Location(arg), "a broken symbolic link"))
+            else:
+                found.setdefault(p.as_posix(), p)
+        else:
+            raise InputError(f"{arg}: no such file or directory")
+    return [(path, name) for name, path in sorted(found.items())], findings
+
+
+def load_paths(paths: Sequence[str]) -> tuple[list[Document], list[Finding]]:
+    """Load every flag file under ``paths``; problems are returned, not raised."""
+    files, findings = find_files(paths)
+    if not files and not findings:
+        raise InputError(f"no *.yaml or *.yml files found in {', '.join(paths)}")
+    documents: list[Document] = []
+    for path, display in files:
+        result = load_file(path, display)
+        if isinstance(result, Document):
+            documents.append(result)
+        else:
+            findings.append(result)
+    return documents, findings

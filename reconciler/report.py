@@ -1,0 +1,101 @@
+"""Reporting validation results: one small renderer per ``--format``, in a registry.
+
+Each renderer turns a ``ValidationResult`` into the text printed on stdout. The CLI's
+``--format`` choices come from ``REPORTERS``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from reconciler.model import Finding
+from reconciler.validator import ValidationResult
+
+
+class Reporter(Protocol):
+    def render(self, result: ValidationResult) -> str: ...
+
+
+def summary(result: ValidationResult) -> str:
+    """``14 flags, 21 links in 5 files: valid`` or ``3 problems in 5 files``."""
+    files = _plural(result.file_count, "file")
+    if result.ok:
+        state = result.state
+        flags = _plural(len(state.flags), "flag")
+        links = _plural(state.link_count, "link")
+        return f"{flags}, {links} in {files}: valid"
+    return f"{_plural(len(result.findings), 'problem')} in {files}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class TextReporter:
+    def render(self, result: ValidationResult) -> str:
+        return "\n".join([*(str(f) for f in result.findings), summary(result)]) + "\n"
+
+
+class JsonReporter:
+    FORMAT_VERSION = 1
+
+    def render(self, result: ValidationResult) -> str:
+        data = {
+            "format_version": self.FORMAT_VERSION,
+            "valid": result.ok,
+            "summary": summary(result),
+            "files": result.file_count,
+            "flags": len(result.state.flags) if result.ok else None,
+            "links": result.state.link_count if result.ok else None,
+            "findings": [_finding_data(f) for f in result.findings],
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _finding_data(f: Finding) -> dict[str, object]:
+    loc = f.location
+    return {
+        "file": loc.file,
+        "line": loc.line,
+        "col": loc.col,
+        "path": f.path,
+        "message": f.message,
+    }
+
+
+def github_escape(text: str, *, property: bool = False) -> str:
+    """Escape text for a GitHub Actions workflow command (data or property value)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def github_annotation(level: str, finding: Finding, title: str = "ld-reconciler") -> str:
+    """``::error file=…,line=…,col=…,title=…::message`` for one finding."""
+    loc = finding.location
+    props = ",".join(
+        [
+            f"file={github_escape(loc.file, property=True)}",
+            f"line={loc.line}",
+            f"col={loc.col}",
+            f"title={github_escape(title, property=True)}",
+        ]
+    )
+    message = f"{finding.path}: {finding.message}" if finding.path else finding.message
+    return f"::{level} {props}::{github_escape(message)}"
+
+
+class GithubReporter:
+    def render(self, result: ValidationResult) -> str:
+        lines = [github_annotation("error", f) for f in result.findings]
+        lines.append(summary(result))
+        return "\n".join(lines) + "\n"
+
+
+REPORTERS: dict[str, Reporter] = {
+    "text": TextReporter(),
+    "json": JsonReporter(),
+    "github": GithubReporter(),
+}

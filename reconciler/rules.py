@@ -1,0 +1,378 @@
+"""The semantic rules a JSON Schema cannot express, and the specs they yield.
+
+Runs on flags that passed the schema. Per flag: variation values unique and of one
+type, ``defaults`` in range, migration rules, one maintainer, link keys unique (explicit
+and derived). Across files, per project: flag keys unique, prerequisites naming a
+declared flag and one of its variations, and no prerequisite cycles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.loader import Document
+from reconciler.model import Finding as _Finding
+from reconciler.model import (
+    FlagSpec,
+    LinkSpec,
+    Location,
+    PrerequisiteSpec,
+    canonical_json,
+    derive_link_key,
+)
+from reconciler.schema_errors import readable_path
+
+_NOT_SENT = ("links", "initialPrerequisites")
+
+
+@dataclass
+class _Declared:
+    """A flag that passed the schema, with what the cross-file rules need."""
+
+    doc: Document
+    index: int
+    data: dict[str, Any]
+    project: str
+    values: list[Any] | None  # None: the flag's shape is wrong, its values unknown
+    spec: FlagSpec | None = None
+
+    def path(self, *rest: Any) -> list[Any]:
+        return ["flags", self.index, *rest]
+
+    def at(self, *rest: Any, key: bool = False) -> Location:
+        return self.doc.locate(self.path(*rest), key=key)
+
+
+@dataclass
+class RuleChecker:
+    """Collects findings while checking the declared flags of all files."""
+
+    findings: list[_Finding] = field(default_factory=list)
+    _flags: dict[tuple[str, str], _Declared] = field(default_factory=dict)
+
+    def report(self, flag: _Declared, path: list[Any], message: str, *, key: bool = False) -> None:
+        self.findings.append(_Finding(flag.doc.locate(path, key=key), message, readable_path(path)))
+
+    # -- per flag ---------------------------------------------------------------
+
+    def add(self, doc: Document, index: int, data: Any, *, checked: bool = True) -> None:
+        """Check one flag on its own and remember it for the cross-file rules.
+
+        A flag whose shape the schema refused (``checked`` false) is only remembered,
+        when it has a usable key, so that it still counts for key uniqueness and as a
+        prerequisite target, without a second finding about the same mistake.
+        """
+        project = doc.data["project"]
+        if not checked:
+            if isinstance(data, dict) and isinstance(data.get("key"), str):
+                self._flags.setdefault(
+                    (project, data["key"]), _Declared(doc, index, data, project, None)
+                )
+            return
+        flag = _Declared(doc, index, data, project, self._variation_values(data))
+        first = self._flags.get((project, data["key"]))
+        if first is not None:
+            self.report(
+                flag,
+                flag.path("key"),
+                f"flag {data['key']!r} is declared twice in project {project!r} "
+                f"(first at {first.at('key')})",
+            )
+            return
+        self._flags[(project, data["key"])] = flag
+        ok = self._check_variations(flag)
+        ok = self._check_migration(flag) and ok
+        ok = self._check_maintainer(flag) and ok
+        links = self._links(flag)
+        if ok and links is not None:
+            fields = {k: v for k, v in data.items() if k not in _NOT_SENT}
+            flag.spec = FlagSpec(project, data["key"], fields, flag.at(), (), links)
+
+    @staticmethod
+    def _variation_values(data: dict[str, Any]) -> list[Any]:
+        if data.get("purpose") == "migration":
+            stages = data.get("migrationSettings", {}).get("stageCount", 0)
+            return [f"stage-{i}" for i in range(stages)]
+        if "variations" in data:
+            return [v["value"] for v in data["variations"]]
+        return [True, False]
+
+    def _check_variations(self, flag: _Declared) -> bool:
+        data = flag.data
+        ok = True
+        variations = data.get("variations", [])
+        kinds: dict[str, int] = {}
+        seen: dict[str, int] = {}
+        for i, variation in enumerate(variations):
+            value = variation["value"]
+            if value is None:
+                self.report(
+                    flag, flag.path("variations", i, "value"), "a variation value cannot be null"
+                )
+                ok = False
+                continue
+            kinds.setdefault(_value_kind(value), i)
+            identity = _value_identity(value)
+            if identity in seen:
+                self.report(
+                    flag,
+                    flag.path("variations", i, "value"),
+                    f"the value {canonical_json(value)} is already variation {seen[identity]}; "
+                    "variation values must be unique",
+                )
+                ok = False
+            seen.setdefault(identity, i)
+        if len(kinds) > 1:
+            (first_kind, _), (other_kind, other_index) = sorted(
+                kinds.items(), key=lambda kv: kv[1]
+            )[:2]
+            self.report(
+                flag,
+                flag.path("variations", other_index, "value"),
+                f"this value is {other_kind} but variation 0 is {first_kind}; "
+                "all variations of a flag share one type (boolean, string, number or JSON)",
+            )
+            ok = False
+        defaults = data.get("defaults")
+        if defaults is not None and "purpose" not in data:
+            count = len(variations) if variations else 2
+            for name in ("onVariation", "offVariation"):
+                if defaults[name] >= count:
+                    self.report(
+                        flag,
+                        flag.path("defaults", name),
+                        f"{defaults[name]} is out of range (the flag has {count} variations, "
+                        f"indices 0 to {count - 1})",
+                    )
+                    ok = False
+        return ok
+
+    def _check_migration(self, flag: _Declared) -> bool:
+        data = flag.data
+        settings = data.get("migrationSettings")
+        if data.get("purpose") != "migration":
+            if settings is not None:
+                self.report(
+                    flag,
+                    flag.path("migrationSettings"),
+                    "migrationSettings is only for migration flags; add purpose: migration",
+                    key=True,
+                )
+                return False
+            return True
+        ok = True
+        for name in ("variations", "defaults"):
+            if name in data:
+                self.report(
+                    flag,
+                    flag.path(name),
+                    f"a migration flag has no {name}: LaunchDarkly makes one variation per stage",
+                    key=True,
+                )
+                ok = False
+        if settings is None:
+            self.report(
+                flag,
+                flag.path("purpose"),
+                "a migration flag needs migrationSettings with stageCount 2, 4 or 6",
+            )
+            return False
+        stages = settings["stageCount"]
+        if stages == 6 and "contextKind" not in settings:
+            self.report(
+                flag,
+                flag.path("migrationSettings"),
+                "a 6-stage migration needs contextKind (the context kind whose data moves)",
+            )
+            ok = False
+        if stages != 6 and "contextKind" in settings:
+            self.report(
+                flag,
+                flag.path("migrationSettings", "contextKind"),
+                f"contextKind is only for 6-stage migrations; this one has {stages} stages",
+                key=True,
+            )
+            ok = False
+        return ok
+
+    def _check_maintainer(self, flag: _Declared) -> bool:
+        if "maintainerId" in flag.data and "maintainerTeamKey" in flag.data:
+            self.report(
+                flag,
+                flag.path("maintainerTeamKey"),
+                "give maintainerId or maintainerTeamKey, not both",
+                key=True,
+            )
+            return False
+        return True
+
+    def _links(self, flag: _Declared) -> tuple[LinkSpec, ...] | None:
+        specs: list[LinkSpec] = []
+        used: dict[str, int] = {}
+        ok = True
+        for i, link in enumerate(flag.data.get("links", [])):
+            derived = "key" not in link
+            key = derive_link_key(link) if derived else link["key"]
+            if key in used:
+                first = flag.at("links", used[key])
+                if derived:
+                    message = (
+                        f"this link points where link {used[key]} does (at {first}); "
+                        "give one of them an explicit key"
+                    )
+                else:
+                    message = (
+                        f"link key {key!r} is used twice on flag {flag.data['key']!r} "
+                        f"(first at {first})"
+                    )
+                self.report(flag, flag.path("links", i), message)
+                ok = False
+                continue
+            used[key] = i
+            fields = {"key": key, **{k: v for k, v in link.items() if k != "key"}}
+            specs.append(
+                LinkSpec(flag.project, flag.data["key"], key, fields, flag.at("links", i), derived)
+            )
+        return tuple(specs) if ok else None
+
+    # -- across files -----------------------------------------------------------
+
+    def finish(self) -> list[FlagSpec]:
+        """Apply the cross-file rules; the specs of every flag that passed them all."""
+        resolved: dict[tuple[str, str], FlagSpec] = {}
+        for (project, key), flag in self._flags.items():
+            if flag.values is None:
+                continue
+            prerequisites = self._prerequisites(flag)
+            if flag.spec is not None and prerequisites is not None:
+                resolved[(project, key)] = FlagSpec(
+                    flag.spec.project,
+                    flag.spec.key,
+                    flag.spec.fields,
+                    flag.spec.location,
+                    prerequisites,
+                    flag.spec.links,
+                )
+        cyclic = self._cycles()
+        return [spec for k, spec in sorted(resolved.items()) if k not in cyclic]
+
+    def _prerequisites(self, flag: _Declared) -> tuple[PrerequisiteSpec, ...] | None:
+        specs: list[PrerequisiteSpec] = []
+        ok = True
+        named: set[str] = set()
+        for i, prereq in enumerate(flag.data.get("initialPrerequisites", [])):
+            path = flag.path("initialPrerequisites", i)
+            key = prereq["key"]
+            target = self._flags.get((flag.project, key))
+            if key in named:
+                self.report(flag, [*path, "key"], f"{key!r} is named twice as a prerequisite")
+                ok = False
+                continue
+            named.add(key)
+            if target is None:
+                self.report(
+                    flag,
+                    [*path, "key"],
+                    f"no flag {key!r} is declared in project {flag.project!r}",
+                )
+                ok = False
+                continue
+            if target.values is None:
+                ok = False  # the target's own findings say what to fix
+                continue
+            index = self._variation_index(flag, path, prereq, target.values)
+            if index is None:
+                ok = False
+                continue
+            specs.append(PrerequisiteSpec(key, index, flag.doc.locate(path)))
+        return tuple(specs) if ok else None
+
+    def _variation_index(
+        self, flag: _Declared, path: list[Any], prereq: dict[str, Any], values: list[Any]
+    ) -> int | None:
+        target_key = prereq["key"]
+        if "variationIndex" in prereq:
+            index: int = prereq["variationIndex"]
+            if index < len(values):
+                return index
+            self.report(
+                flag,
+                [*path, "variationIndex"],
+                f"{index} is out of range: flag {target_key!r} has {len(values)} variations",
+            )
+            return None
+        wanted = _value_identity(prereq["variationValue"])
+        for i, value in enumerate(values):
+            if _value_identity(value) == wanted:
+                return i
+        shown = ", ".join(canonical_json(v) for v in values)
+        self.report(
+            flag,
+            [*path, "variationValue"],
+            f"flag {target_key!r} has no variation with this value (its values: {shown})",
+        )
+        return None
+
+    def _cycles(self) -> set[tuple[str, str]]:
+        """Report each prerequisite cycle once; the flags on a cycle."""
+        graph = {
+            k: [(k[0], p["key"]) for p in f.data.get("initialPrerequisites", [])]
+            for k, f in self._flags.items()
+            if f.values is not None
+        }
+        state: dict[tuple[str, str], int] = {}  # 1 on the stack, 2 done
+        on_cycle: set[tuple[str, str]] = set()
+        for start in sorted(graph):
+            if state.get(start):
+                continue
+            stack: list[tuple[tuple[str, str], Iterable[tuple[str, str]]]] = [
+                (start, iter(graph[start]))
+            ]
+            path = [start]
+            state[start] = 1
+            while stack:
+                node, children = stack[-1]
+                child = next(iter(children), None)
+                if child is None:
+                    state[node] = 2
+                    stack.pop()
+                    path.pop()
+                    continue
+                if child not in graph:
+                    continue
+                if state.get(child) == 1:
+                    cycle = path[path.index(child) :]
+                    on_cycle.update(cycle)
+                    first = min(cycle, key=lambda k: self._flags[k].at())
+                    flag = self._flags[first]
+                    names = " -> ".join(k[1] for k in [*cycle, child])
+                    self.report(
+                        flag,
+                        flag.path("initialPrerequisites"),
+                        f"prerequisites form a cycle: {names}",
+                        key=True,
+                    )
+                elif not state.get(child):
+                    state[child] = 1
+                    path.append(child)
+                    stack.append((child, iter(graph[child])))
+        return on_cycle
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "JSON"
+
+
+def _value_identity(value: Any) -> str:
+    """Values compare as LaunchDarkly compares them: 1 and 1.0 are one number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return canonical_json(float(value))
+    return canonical_json(value)

@@ -1,0 +1,186 @@
+"""Turning JSON Schema errors into findings a person can act on.
+
+jsonschema's own messages are written for schema authors ("'x' does not match
+'^[a-zA-Z0-9]...'"); this module rewrites each kind of error in the flag file's terms,
+points at the exact node (the key itself for an unknown field), names the best
+branch of a ``oneOf``/``anyOf`` instead of listing every branch, and offers a
+"did you mean" for misspelt field names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from jsonschema.exceptions import ValidationError, best_match
+
+from reconciler.loader import Document
+from reconciler.model import Finding
+
+_PATTERN_HINTS = {
+    "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$": "a key starts with a letter or digit and holds only "
+    "letters, digits, '.', '_' and '-'",
+    "^[a-zA-Z0-9_.-]+$": "a tag holds only letters, digits, '.', '_' and '-'",
+}
+_URL_HINT = "a link's deepLink must be an http:// or https:// URL"
+
+_JSON_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def readable_path(path: Sequence[Any]) -> str:
+    """``['flags', 2, 'defaults', 'onVariation']`` as ``flags[2].defaults.onVariation``."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        elif step.replace("_", "a").isalnum() and step[:1].isalpha():
+            out += f".{step}" if out else step
+        else:
+            out += f"[{json.dumps(step)}]"
+    return out
+
+
+def describe(value: Any) -> str:
+    """How a value reads in a message: its YAML type in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return "a number"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def findings_for(error: ValidationError, doc: Document) -> Iterator[Finding]:
+    """The findings for one schema error (an unknown-field error may name several keys)."""
+    path = list(error.absolute_path)
+    kind = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = sorted(schema.get("properties", {}))
+        for key in instance:
+            if key in known:
+                continue
+            hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            suggestion = (
+                f"; did you mean {hint[0]!r}?" if hint else f"; known fields: {', '.join(known)}"
+            )
+            yield Finding(
+                doc.locate([*path, key], key=True),
+                f"unknown field {key!r}{suggestion}",
+                readable_path([*path, key]),
+            )
+        return
+
+    if kind in ("oneOf", "anyOf"):
+        yield _choice_finding(error, doc, path)
+        return
+
+    yield Finding(doc.locate(path), _message(error), readable_path(path))
+
+
+def _choice_finding(error: ValidationError, doc: Document, path: list[Any]) -> Finding:
+    branches = error.context or []
+    choices: Any = error.validator_value or []
+    options = [
+        req
+        for b in choices
+        if isinstance(b, dict)
+        for req in b.get("required", [])
+    ]
+    if "is valid under each of" in error.message or (error.validator == "oneOf" and not branches):
+        given = [o for o in options if isinstance(error.instance, dict) and o in error.instance]
+        return Finding(
+            doc.locate(path),
+            f"give only one of {' or '.join(given or options)}",
+            readable_path(path),
+        )
+    if branches and all(b.validator == "required" for b in branches):
+        return Finding(
+            doc.locate(path),
+            f"needs {' or '.join(options)}",
+            readable_path(path),
+        )
+    best = best_match(branches)
+    if best is None:  # pragma: no cover - jsonschema always gives a context here
+        return Finding(doc.locate(path), error.message, readable_path(path))
+    return next(findings_for(best, doc))
+
+
+def _message(error: ValidationError) -> str:
+    kind = error.validator
+    value: Any = error.validator_value
+    instance: Any = error.instance
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    title = str(schema.get("title", ""))
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else value
+        return f"missing required field {missing!r}"
+    if kind == "type":
+        expected = value if isinstance(value, list) else [value]
+        words = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in expected)
+        return f"expected {words}, got {describe(instance)}"
+    if kind == "pattern":
+        hint = _PATTERN_HINTS.get(str(value), _URL_HINT if "://" in str(value) else "")
+        what = title[:1].lower() + title[1:] if title[1:2].islower() else title or "value"
+        return f"{_shown(instance)} is not a valid {what}: {hint}".rstrip(": ")
+    if kind == "enum":
+        if instance == "holdout":
+            return (
+                "holdout flags are made with LaunchDarkly's Holdouts API; "
+                "only 'migration' is supported"
+            )
+        allowed = ", ".join(json.dumps(v) for v in value)
+        return f"{_shown(instance)} is not allowed; use one of {allowed}"
+    if kind == "minLength":
+        return "must not be empty" if value == 1 else f"must be at least {value} characters"
+    if kind == "maxLength":
+        return f"is {len(instance):,} characters long; at most {value} are allowed"
+    if kind == "minItems":
+        return f"has {len(instance)} item(s); at least {value} are needed"
+    if kind == "maxItems":
+        return f"has {len(instance)} items; at most {value} are allowed"
+    if kind == "maxProperties":
+        return f"has {len(instance)} entries; at most {value} are allowed"
+    if kind == "minimum":
+        return f"{_shown(instance)} is below the minimum of {value}"
+    if kind == "uniqueItems":
+        seen: set[str] = set()
+        for item in instance:
+            text = json.dumps(item, sort_keys=True)
+            if text in seen:
+                return f"{_shown(item)} is listed twice"
+            seen.add(text)
+        return "items must be unique"
+    if kind == "dependentRequired":
+        for prop, needs in value.items():
+            if prop in instance:
+                missing = [n for n in needs if n not in instance]
+                if missing:
+                    return f"{prop!r} needs {' and '.join(map(repr, missing))}"
+    if kind == "propertyNames":
+        return f"the key {_shown(error.instance)} is not allowed: {error.message}"
+    if kind == "false":
+        return "is not allowed here"
+    return str(error.message)

@@ -1,0 +1,77 @@
+"""Validation: loaded documents to a ``DesiredState``, or every finding at once.
+
+First the JSON Schema (shape), then the semantic rules (``rules.py``) on every flag
+whose shape is right. Findings from all files are collected, sorted by file and
+line, and returned together, so a user fixes everything in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler.loader import Document, load_paths
+from reconciler.model import DesiredState, Finding
+from reconciler.rules import RuleChecker
+from reconciler.schema import compiled_validator
+from reconciler.schema_errors import findings_for
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of validating a set of files."""
+
+    state: DesiredState
+    findings: tuple[Finding, ...]
+    file_count: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, list[Finding]]:
+    """Check documents against the schema and the rules.
+
+    The state holds every flag that passed (so far as it could be checked); it is
+    complete only when there are no findings.
+    """
+    validator = compiled_validator()
+    findings: list[Finding] = []
+    rules = RuleChecker(findings)
+    for doc in documents:
+        # Flags whose shape is wrong skip the semantic rules; an unknown field alone
+        # does not change the shape, so those flags are still checked.
+        bad_flags: set[int] = set()
+        whole_file_bad = False
+        typed_paths: set[tuple[object, ...]] = set()
+        errors = list(validator.iter_errors(doc.data))
+        for error in errors:
+            if error.validator == "type":
+                typed_paths.add(tuple(error.absolute_path))
+        for error in errors:
+            path = error.absolute_path
+            if error.validator != "type" and tuple(path) in typed_paths:
+                continue  # the wrong type says it all; "not one of 2, 4, 6" would repeat it
+            findings.extend(findings_for(error, doc))
+            if len(path) >= 2 and path[0] == "flags" and isinstance(path[1], int):
+                if error.validator != "additionalProperties":
+                    bad_flags.add(path[1])
+            else:
+                whole_file_bad = True
+        if whole_file_bad:
+            continue
+        for index, flag in enumerate(doc.data["flags"]):
+            rules.add(doc, index, flag, checked=index not in bad_flags)
+    specs = rules.finish()
+    state = DesiredState(tuple(specs), tuple(doc.file for doc in documents))
+    findings.sort(key=Finding.sort_key)
+    return state, findings
+
+
+def validate_paths(paths: Sequence[str]) -> ValidationResult:
+    """Load and validate every flag file under ``paths``."""
+    documents, load_findings = load_paths(paths)
+    state, findings = validate_documents(documents)
+    all_findings = sorted([*load_findings, *findings], key=Finding.sort_key)
+    return ValidationResult(state, tuple(all_findings), len(documents) + len(load_findings))
