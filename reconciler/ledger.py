@@ -182,7 +182,7 @@ class Ledger:
         self._targets: dict[str, _Projects] = {}
         self._mutex = threading.Lock()
         self._journal_fd: int | None = None
-        self._journal_size = 0
+        self._journal_size = 0  # bytes of the journal this object wrote; 0: it wrote none
 
     @classmethod
     def load(
@@ -204,8 +204,9 @@ class Ledger:
         ):
             raise ValueError(f"lock {lock.path} is not a held lock of ledger {os.fspath(path)}")
         ledger = cls(path, lock=lock, clock=clock)
-        raw = ledger._read(os.fspath(path))
+        # The journal first: a compaction in between then only moves records into the file.
         journal = ledger._read(ledger.journal_path)
+        raw = ledger._read(os.fspath(path))
         if raw is not None:
             ledger._load_document(raw)
         elif not create and journal is None:
@@ -308,6 +309,7 @@ class Ledger:
             if self._journal_fd is not None:
                 os.close(self._journal_fd)
                 self._journal_fd = None
+            self._journal_size = 0
             try:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(self.journal_path)
@@ -447,21 +449,38 @@ class Ledger:
     def _append(self, line: bytes) -> None:
         try:
             if self._journal_fd is None:
-                os.makedirs(self._directory, exist_ok=True)
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | _O_BINARY
-                self._journal_fd = os.open(self.journal_path, flags, 0o644)
-                header = {"format": JOURNAL_FORMAT, "version": VERSION}
-                self._journal_size = 0
-                self._append_durably((canonical_json(header) + "\n").encode())
-                _fsync_dir(self._directory)
+                self._open_journal()
             self._append_durably(line)
         except FileExistsError as e:
             raise LedgerError(
-                f"ledger journal {self.journal_path} appeared while this run held the lock; "
-                "is another process writing the ledger without it?"
+                f"ledger journal {self.journal_path} was written by another process while "
+                "this one held the lock; is something writing the ledger without the lock?"
             ) from e
         except OSError as e:
             raise LedgerError(f"cannot write {self.journal_path}: {e.strerror}") from e
+
+    def _open_journal(self) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _O_BINARY
+        if not self._journal_size:  # a new journal: ``load`` with the lock compacted any other
+            os.makedirs(self._directory, exist_ok=True)
+            self._journal_fd = os.open(self.journal_path, flags | os.O_EXCL, 0o644)
+            header = {"format": JOURNAL_FORMAT, "version": VERSION}
+            try:
+                self._append_durably((canonical_json(header) + "\n").encode())
+                _fsync_dir(self._directory)
+            except OSError:
+                os.close(self._journal_fd)
+                self._journal_fd = None
+                self._journal_size = 0
+                with contextlib.suppress(OSError):
+                    os.remove(self.journal_path)
+                raise
+            return
+        fd = os.open(self.journal_path, flags)  # ours, reopened after ``close``
+        if os.fstat(fd).st_size != self._journal_size:
+            os.close(fd)
+            raise FileExistsError(self.journal_path)
+        self._journal_fd = fd
 
     def _append_durably(self, data: bytes) -> None:
         fd = self._journal_fd

@@ -252,6 +252,25 @@ def test_compaction_removes_the_journal_and_leaves_valid_json_and_no_temp_files(
     assert not os.path.exists(path + ".journal")
 
 
+def test_recording_after_close_continues_the_same_journal(path: str, lock: LedgerLock) -> None:
+    ledger = writable(path, lock)
+    ledger.record_flag(TARGET, flag("a"), action="created", variation_ids=[])
+    ledger.close()
+    ledger.record_flag(TARGET, flag("b"), action="created", variation_ids=[])
+    assert set(Ledger.load(path).flags(TARGET, "web")) == {"a", "b"}
+    assert len(Path(path + ".journal").read_text().splitlines()) == 3
+
+
+def test_a_journal_written_behind_the_lock_holders_back_is_refused(
+    path: str, lock: LedgerLock
+) -> None:
+    ledger = writable(path, lock)
+    Path(path + ".journal").write_bytes(journal_bytes(["x"]))
+    with pytest.raises(LedgerError, match="written by another process"):
+        ledger.record_flag(TARGET, flag("a"), action="created", variation_ids=[])
+    assert ledger.get_flag(TARGET, "web", "a") is None
+
+
 def test_compaction_without_records_writes_no_file(path: str, lock: LedgerLock) -> None:
     writable(path, lock).compact()
     assert not os.path.exists(path)
