@@ -486,9 +486,7 @@ class Ledger:
         fd = self._journal_fd
         assert fd is not None
         try:
-            written = 0
-            while written < len(data):
-                written += os.write(fd, data[written:])
+            _write_all(fd, data)
             os.fsync(fd)
         except OSError:
             # Leave no partial line behind for the next record to follow.
@@ -505,9 +503,7 @@ class Ledger:
             os.makedirs(self._directory, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
             try:
-                written = 0
-                while written < len(text):
-                    written += os.write(fd, text[written:])
+                _write_all(fd, text)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -546,15 +542,18 @@ def _dumps(document: Mapping[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    written = 0
+    while written < len(data):
+        written += os.write(fd, data[written:])
+
+
 def _fsync_dir(directory: str) -> None:
     """Make a rename or a new file in ``directory`` durable (not possible on Windows)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return
-    try:
+    with contextlib.suppress(OSError):
         os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    os.close(fd)
