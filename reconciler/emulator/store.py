@@ -45,6 +45,8 @@ class Store:
         self._data_path = data_path
         self._clock = clock
         if data_path is not None:
+            if not data_path.parent.is_dir():
+                raise InputError(f"{data_path}: its directory does not exist")
             saved = datafile.read(data_path)
             if saved is not None:
                 self._load(data_path, saved["projects"])
