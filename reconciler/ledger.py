@@ -235,12 +235,12 @@ class Ledger:
         return self._section(target, project, "links")
 
     def get_flag(self, target: str, project: str, key: str) -> LedgerEntry | None:
-        return self._section(target, project, "flags").get(key)
+        return self._entry(target, project, "flags", key)
 
     def get_link(
         self, target: str, project: str, flag_key: str, link_key: str
     ) -> LedgerEntry | None:
-        return self._section(target, project, "links").get(f"{flag_key}/{link_key}")
+        return self._entry(target, project, "links", f"{flag_key}/{link_key}")
 
     def fingerprint(self, target: str, projects: Iterable[str]) -> str:
         """A digest of what is recorded for ``projects`` of ``target``, to detect stale plans."""
@@ -337,6 +337,11 @@ class Ledger:
     def _section(self, target: str, project: str, section: str) -> Mapping[str, LedgerEntry]:
         with self._mutex:
             return dict(self._targets.get(target, {}).get(project, {}).get(section, {}))
+
+    def _entry(self, target: str, project: str, section: str, name: str) -> LedgerEntry | None:
+        # One look-up, no copy: a plan asks once per declared resource.
+        with self._mutex:
+            return self._targets.get(target, {}).get(project, {}).get(section, {}).get(name)
 
     def _put(self, target: str, entry: LedgerEntry) -> None:
         sections = self._targets.setdefault(target, {}).setdefault(entry.project, _empty())

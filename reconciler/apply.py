@@ -1,0 +1,320 @@
+"""Applying a plan: the creates it lists, in dependency order, and nothing else.
+
+A flag is created before its links and before the flags that name it as a
+prerequisite; independent creates run concurrently (the client paces them within the
+rate limits). Every success is recorded in the ledger at once. A create whose outcome
+is unknown (timeout, dropped connection, a gateway error) is never blindly sent again:
+the flag or link is looked up first, and sent again only if it is not there. A 409 is
+looked up too: adopted if it matches what the file declares, a conflict otherwise.
+One failure does not stop independent creates; what depended on it is skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from reconciler import compare
+from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
+from reconciler.model import DesiredState, FlagSpec, LinkSpec
+from reconciler.plan import Action, Kind, Plan
+
+if TYPE_CHECKING:
+    from reconciler.ledger import Ledger
+
+Outcome = Literal["created", "adopted"]
+MAX_SENDS = 5
+
+
+class FlagWriter(Protocol):
+    """The part of the API client apply uses (``LaunchDarklyClient`` fits)."""
+
+    def create_flag(self, project: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def get_flag(self, project: str, key: str) -> dict[str, Any] | None: ...
+
+    def create_link(self, project: str, flag_key: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]: ...
+
+
+class Progress(Protocol):
+    def started(self, total: int) -> None: ...
+
+    def finished_one(self, action: Action, outcome: str) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+class _Silent:
+    def started(self, total: int) -> None:
+        pass
+
+    def finished_one(self, action: Action, outcome: str) -> None:
+        pass
+
+    def finished(self) -> None:
+        pass
+
+
+class CreateFailed(Exception):
+    """A create that cannot succeed; the message says why."""
+
+
+@dataclass
+class ApplyResult:
+    """What apply did, resource by resource."""
+
+    created: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+    @property
+    def summary(self) -> str:
+        text = (
+            f"Apply {'complete' if self.ok else 'incomplete'}: {len(self.created)} created, "
+            f"{len(self.adopted)} adopted"
+        )
+        if self.failed:
+            text += f", {len(self.failed)} failed"
+        if self.skipped:
+            text += f", {len(self.skipped)} skipped"
+        return text + "."
+
+
+def apply_plan(
+    plan: Plan,
+    desired: DesiredState,
+    client: FlagWriter,
+    ledger: Ledger,
+    *,
+    concurrency: int = 4,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Record the plan's adoptions and run its creates; refuses a plan with blocked actions."""
+    blocked = plan.of(Kind.BLOCKED)
+    if blocked:
+        listing = "; ".join(f"{a.address}: {a.reason}" for a in blocked)
+        raise ReconcilerError(f"{len(blocked)} blocked action(s), nothing was applied: {listing}")
+    runner = _Runner(plan, desired, client, ledger, progress or _Silent())
+    runner.adopt_all()
+    runner.create_all(max(1, concurrency))
+    return runner.result
+
+
+class _Runner:
+    def __init__(
+        self,
+        plan: Plan,
+        desired: DesiredState,
+        client: FlagWriter,
+        ledger: Ledger,
+        progress: Progress,
+    ) -> None:
+        self.plan = plan
+        self.client = client
+        self.ledger = ledger
+        self.target = plan.target
+        self.progress = progress
+        self.result = ApplyResult()
+        self.flags: dict[str, FlagSpec] = {f.address: f for f in desired.flags}
+        self.links: dict[str, LinkSpec] = {link.address: link for link in desired.links}
+        self.variation_ids: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.lock = threading.Lock()
+        for action in plan.actions:
+            if action.resource == "flag" and action.variation_ids:
+                self.variation_ids[(action.project, action.flag_key)] = action.variation_ids
+
+    def adopt_all(self) -> None:
+        for action in self.plan.of(Kind.ADOPT):
+            if action.resource == "flag":
+                spec = self.flags[action.address]
+                self.ledger.record_flag(
+                    self.target, spec, action="adopted", variation_ids=action.variation_ids
+                )
+            else:
+                self.ledger.record_link(
+                    self.target, self.links[action.address], action="adopted",
+                    link_id=action.link_id,
+                )  # fmt: skip
+            self.result.adopted.append(action.address)
+
+    def create_all(self, concurrency: int) -> None:
+        creates = {a.address: a for a in self.plan.of(Kind.CREATE)}
+        if not creates:
+            return
+        waiting_on = {
+            address: {d for d in action.depends_on if d in creates}
+            for address, action in creates.items()
+        }
+        dependents: dict[str, list[str]] = {address: [] for address in creates}
+        for address, deps in waiting_on.items():
+            for dep in deps:
+                dependents[dep].append(address)
+        self.progress.started(len(creates))
+        running: dict[Future[Outcome], Action] = {}
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply") as pool:
+
+            def submit_ready() -> None:
+                for address in sorted(a for a, deps in waiting_on.items() if not deps):
+                    del waiting_on[address]
+                    action = creates[address]
+                    running[pool.submit(self.create, action)] = action
+
+            submit_ready()
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    action = running.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        outcome = future.result()
+                        (
+                            self.result.created if outcome == "created" else self.result.adopted
+                        ).append(action.address)
+                        self.progress.finished_one(action, outcome)
+                        for child in dependents[action.address]:
+                            waiting_on[child].discard(action.address)
+                    else:
+                        self.result.failed.append((action.address, _reason(error)))
+                        self.progress.finished_one(action, "failed")
+                        self._skip_dependents(action.address, dependents, waiting_on)
+                submit_ready()
+        self.progress.finished()
+
+    def _skip_dependents(
+        self, failed: str, dependents: Mapping[str, list[str]], waiting_on: dict[str, set[str]]
+    ) -> None:
+        stack = list(dependents[failed])
+        while stack:
+            address = stack.pop()
+            if address in waiting_on:
+                del waiting_on[address]
+                self.result.skipped.append((address, f"depends on {failed}, which failed"))
+                stack.extend(dependents[address])
+
+    # -- one create ---------------------------------------------------------------
+
+    def create(self, action: Action) -> Outcome:
+        if action.resource == "flag":
+            return self._create_flag(self.flags[action.address])
+        return self._create_link(self.links[action.address])
+
+    def _create_flag(self, spec: FlagSpec) -> Outcome:
+        body = spec.post_body(self._prerequisite_ids(spec))
+        for _ in range(MAX_SENDS):
+            try:
+                created = self.client.create_flag(spec.project, body)
+            except OutcomeUnknownError:
+                found = self.client.get_flag(spec.project, spec.key)
+                if found is None:
+                    continue  # it did not land: sending again cannot duplicate it
+                return self._settle_flag(spec, found, "created")
+            except ApiError as e:
+                if e.status != 409:
+                    raise
+                found = self.client.get_flag(spec.project, spec.key)
+                if found is None:
+                    raise CreateFailed(
+                        f"LaunchDarkly answered 409 conflict, but no flag {spec.key!r} "
+                        "can be read back"
+                    ) from e
+                return self._settle_flag(spec, found, "adopted")
+            return self._record_flag(spec, created, "created")
+        raise CreateFailed(f"the outcome of creating it stayed unknown after {MAX_SENDS} tries")
+
+    def _settle_flag(self, spec: FlagSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
+        if found.get("archived"):
+            raise CreateFailed("the key belongs to an archived flag")
+        diff = compare.differences(
+            compare.declared_flag_view(spec.fields), compare.flag_view(spec.fields, found)
+        )
+        if diff:
+            shown = ", ".join(d.path for d in diff)
+            raise CreateFailed(f"a flag with this key exists with other settings ({shown})")
+        return self._record_flag(spec, found, outcome)
+
+    def _record_flag(self, spec: FlagSpec, flag: dict[str, Any], outcome: Outcome) -> Outcome:
+        ids = tuple(str(v.get("_id", "")) for v in flag.get("variations", []))
+        with self.lock:
+            self.variation_ids[(spec.project, spec.key)] = ids
+        self.ledger.record_flag(self.target, spec, action=outcome, variation_ids=ids)
+        return outcome
+
+    def _prerequisite_ids(self, spec: FlagSpec) -> dict[tuple[str, int], str]:
+        resolved: dict[tuple[str, int], str] = {}
+        for prereq in spec.prerequisites:
+            with self.lock:
+                ids = self.variation_ids.get((spec.project, prereq.key))
+            if ids is None or prereq.variation >= len(ids):
+                found = self.client.get_flag(spec.project, prereq.key)
+                if found is None:
+                    raise CreateFailed(f"prerequisite flag {prereq.key!r} does not exist")
+                ids = tuple(str(v.get("_id", "")) for v in found.get("variations", []))
+                with self.lock:
+                    self.variation_ids[(spec.project, prereq.key)] = ids
+            if prereq.variation >= len(ids):
+                raise CreateFailed(
+                    f"prerequisite flag {prereq.key!r} has no variation {prereq.variation}"
+                )
+            resolved[(prereq.key, prereq.variation)] = ids[prereq.variation]
+        return resolved
+
+    def _create_link(self, spec: LinkSpec) -> Outcome:
+        body = spec.post_body()
+        for _ in range(MAX_SENDS):
+            try:
+                created = self.client.create_link(spec.project, spec.flag_key, body)
+            except OutcomeUnknownError:
+                found = self._find_link(spec)
+                if found is None:
+                    continue
+                return self._settle_link(spec, found, "created")
+            except ApiError as e:
+                if e.status != 409:
+                    raise
+                found = self._find_link(spec)
+                if found is None:
+                    raise CreateFailed(
+                        f"LaunchDarkly answered 409 conflict, but no link {spec.key!r} "
+                        "can be read back"
+                    ) from e
+                return self._settle_link(spec, found, "adopted")
+            self.ledger.record_link(self.target, spec, action="created", link_id=_link_id(created))
+            return "created"
+        raise CreateFailed(f"the outcome of creating it stayed unknown after {MAX_SENDS} tries")
+
+    def _find_link(self, spec: LinkSpec) -> dict[str, Any] | None:
+        for item in self.client.list_links(spec.project, spec.flag_key):
+            if item.get("_key") == spec.key:
+                return item
+        return None
+
+    def _settle_link(self, spec: LinkSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
+        diff = compare.differences(
+            compare.declared_link_view(spec.fields), compare.link_view(spec.fields, found)
+        )
+        if diff:
+            shown = ", ".join(d.path for d in diff)
+            raise CreateFailed(f"a link with this key exists with other settings ({shown})")
+        self.ledger.record_link(self.target, spec, action=outcome, link_id=_link_id(found))
+        return outcome
+
+
+def _link_id(link: Mapping[str, Any]) -> str | None:
+    value = link.get("_id")
+    return str(value) if value is not None else None
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, (CreateFailed, ReconcilerError)):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"

@@ -1,0 +1,255 @@
+"""``ld-reconciler plan`` and ``ld-reconciler apply``: options in, exit codes out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import reconcile
+from reconciler.apply import ApplyResult, apply_plan
+from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.ledger import Ledger
+from reconciler.lock import ledger_lock
+from reconciler.plan import Action, Kind, Plan
+from reconciler.render import RENDERERS, plan_document, use_color
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(func: F) -> F:
+    """The options every command that talks to LaunchDarkly shares."""
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path()),
+        click.option(
+            "--base-url",
+            envvar="LAUNCHDARKLY_BASE_URL",
+            help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default "
+            f"{reconcile.DEFAULT_BASE_URL}].",
+        ),
+        click.option(
+            "--ledger",
+            "ledger_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"The ledger file [default {reconcile.DEFAULT_LEDGER}; "
+            f"{reconcile.EMULATOR_LEDGER} with --emulator].",
+        ),
+        click.option(
+            "--emulator",
+            is_flag=True,
+            help="Run against the bundled emulator in-process (data kept under .ld-reconciler/).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for each response.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _findings(error: ValidationFailed) -> int:
+    for finding in error.findings:
+        click.echo(str(finding), err=True)
+    click.echo(
+        f"{len(error.findings)} problem(s) in the flag files: nothing was planned.", err=True
+    )
+    return 1
+
+
+@click.command()
+@common_options
+@click.option("--offline", is_flag=True, help="Plan from the ledger alone; no token needed.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan as JSON, to apply it exactly with `apply --plan`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(RENDERERS)),
+    default="text",
+    show_default=True,
+    help="How to show the plan.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when something would be created or adopted, 0 when nothing, 1 on error.",
+)
+def plan(
+    paths: tuple[str, ...],
+    base_url: str | None,
+    ledger_path: Path | None,
+    emulator: bool,
+    timeout: float,
+    offline: bool,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+) -> int:
+    """Show what apply would create, adopt, and what drifted."""
+    try:
+        desired = reconcile.load_desired(paths)
+    except ValidationFailed as e:
+        return _findings(e)
+    with reconcile.connect(
+        desired,
+        base_url=base_url,
+        ledger_path=ledger_path,
+        emulator=emulator,
+        offline=offline,
+        timeout=timeout,
+    ) as connection:
+        ledger = Ledger.load(connection.ledger_path)
+        result = reconcile.build_plan(desired, connection, ledger)
+    if connection.note:
+        click.echo(connection.note, err=True)
+    click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
+    if out is not None:
+        reconcile.save_plan(result, out, plan_document(result))
+        click.echo(f"Saved the plan to {out}; apply it with: ld-reconciler apply --plan {out} ...")
+    if result.of(Kind.BLOCKED):
+        return 1
+    if detailed_exitcode and result.has_changes:
+        return 2
+    return 0
+
+
+@click.command()
+@common_options
+@click.option(
+    "--yes", "-y", is_flag=True, help="Apply without asking (required when not on a terminal)."
+)
+@click.option(
+    "--plan",
+    "saved_plan",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Apply this saved plan exactly; refused if anything changed since it was made.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="How many creates may run at once (the rate limits still apply).",
+)
+@click.option(
+    "--lock-wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another apply to release the ledger.",
+)
+def apply(
+    paths: tuple[str, ...],
+    base_url: str | None,
+    ledger_path: Path | None,
+    emulator: bool,
+    timeout: float,
+    yes: bool,
+    saved_plan: Path | None,
+    concurrency: int,
+    lock_wait: float,
+) -> int:
+    """Create what is missing in LaunchDarkly, then record it in the ledger."""
+    try:
+        desired = reconcile.load_desired(paths)
+    except ValidationFailed as e:
+        return _findings(e)
+    with (
+        reconcile.connect(
+            desired,
+            base_url=base_url,
+            ledger_path=ledger_path,
+            emulator=emulator,
+            offline=False,
+            timeout=timeout,
+            need_token=True,
+        ) as connection,
+        ledger_lock(connection.ledger_path, lock_wait, command="ld-reconciler apply") as lock,
+    ):
+        assert connection.client is not None
+        ledger = Ledger.load(connection.ledger_path, lock=lock)
+        try:
+            result = reconcile.build_plan(desired, connection, ledger)
+            if saved_plan is not None:
+                reconcile.check_saved_plan(saved_plan, result)
+            click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
+            if result.of(Kind.BLOCKED):
+                click.echo("Apply refused: blocked actions cannot be created.", err=True)
+                return 1
+            if not result.has_changes:
+                click.echo("Nothing to create: LaunchDarkly already has everything declared.")
+                return 0
+            if not yes:
+                _confirm(result)
+            outcome = apply_plan(
+                result,
+                desired,
+                connection.client,
+                ledger,
+                concurrency=concurrency,
+                progress=_progress(),
+            )
+        finally:
+            ledger.compact()
+            ledger.close()
+    _report(outcome)
+    return 0 if outcome.ok else 1
+
+
+def _confirm(result: Plan) -> None:
+    if not sys.stdin.isatty():
+        raise ConfigError("not on a terminal: pass --yes to apply without confirmation")
+    counts = result.counts
+    question = (
+        f"Create {counts[Kind.CREATE]} and adopt {counts[Kind.ADOPT]} resource(s) "
+        f"in {result.target}?"
+    )
+    if not click.confirm(question, default=False):
+        raise click.exceptions.Abort()
+
+
+class _LineProgress:
+    """One line per finished resource (CI logs), or one updating line on a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.total = 0
+        self.done = 0
+
+    def started(self, total: int) -> None:
+        self.total = total
+
+    def finished_one(self, action: Action, outcome: str) -> None:
+        self.done += 1
+        text = f"{outcome} {action.resource} {action.address}"
+        if self.tty:
+            click.echo(f"\r\033[K[{self.done}/{self.total}] {text}", nl=False)
+        else:
+            click.echo(text)
+
+    def finished(self) -> None:
+        if self.tty and self.total:
+            click.echo()
+
+
+def _progress() -> _LineProgress:
+    return _LineProgress(sys.stdout.isatty())
+
+
+def _report(outcome: ApplyResult) -> None:
+    for address, reason in outcome.failed:
+        click.echo(f"failed: {address}: {reason}", err=True)
+    for address, reason in outcome.skipped:
+        click.echo(f"skipped: {address}: {reason}", err=True)
+    click.echo(outcome.summary)

@@ -1,0 +1,136 @@
+"""Comparing a declared resource with what exists, field by field.
+
+Only what the file declares is compared (create-only: a field the file leaves out is
+LaunchDarkly's to choose). LaunchDarkly's representation is first projected onto the
+declared shape (``_purpose`` is ``purpose``, variations lose their ``_id``, link fields
+lose their underscore), digests are compared, and only when they differ does
+deepdiff describe the difference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model import canonical_json
+
+# Fields that cannot be read back from a flag's summary representation, or that only
+# matter at the moment of creation.
+_NOT_COMPARED = frozenset({"key", "isFlagOn", "includeInSnippet", "initialPrerequisites"})
+_LINK_FIELDS = {
+    "deepLink": "_deepLink",
+    "title": "title",
+    "description": "description",
+    "integrationKey": "_integrationKey",
+    "metadata": "_metadata",
+}
+_MISSING = "(absent)"
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field that differs: where, what it was, and what it is."""
+
+    path: str
+    before: Any
+    after: Any
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+def flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+    """LaunchDarkly's flag projected onto the fields ``declared`` names."""
+    view: dict[str, Any] = {}
+    for name, value in declared.items():
+        if name in _NOT_COMPARED:
+            continue
+        if name == "purpose":
+            view[name] = live.get("_purpose", _MISSING)
+        elif name == "variations":
+            view[name] = _variations_view(value, live.get("variations", []))
+        elif name == "tags":
+            view[name] = sorted(live.get("tags", []))
+        elif name == "migrationSettings":
+            settings = live.get("migrationSettings") or {}
+            view[name] = {k: settings.get(k, _MISSING) for k in value}
+        elif name in ("clientSideAvailability", "defaults"):
+            live_value = live.get(name) or {}
+            view[name] = {k: live_value.get(k, _MISSING) for k in value}
+        elif name == "description":
+            view[name] = live.get(name, "")
+        else:
+            view[name] = live.get(name, _MISSING)
+    return view
+
+
+def declared_flag_view(declared: Mapping[str, Any]) -> dict[str, Any]:
+    """The declared flag in the comparable shape (tags as a sorted set)."""
+    view = {k: v for k, v in declared.items() if k not in _NOT_COMPARED}
+    if "tags" in view:
+        view["tags"] = sorted(view["tags"])
+    return view
+
+
+def _variations_view(declared: list[Any], live: list[Any]) -> list[Any]:
+    if len(declared) != len(live):
+        return [{k: v for k, v in var.items() if k != "_id"} for var in live]
+    out = []
+    for want, have in zip(declared, live, strict=True):
+        out.append({k: have.get(k, _MISSING) for k in want})
+    return out
+
+
+def link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``FlagLinkRep`` projected onto the fields ``declared`` names."""
+    view: dict[str, Any] = {}
+    for name in declared:
+        if name in ("key", "timestamp"):
+            continue
+        live_name = _LINK_FIELDS.get(name, name)
+        view[name] = live.get(live_name, _MISSING)
+    return view
+
+
+def declared_link_view(declared: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in declared.items() if k not in ("key", "timestamp")}
+
+
+def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """The field-level differences from ``before`` to ``after`` (empty when equal)."""
+    if canonical_json(before) == canonical_json(after):
+        return ()
+    from deepdiff import DeepDiff  # imported here: only a plan with drift pays for it
+
+    report = DeepDiff(dict(before), dict(after), verbose_level=2).to_dict()
+    diffs: list[FieldDiff] = []
+    for kind, changes in report.items():
+        if not isinstance(changes, Mapping):
+            continue
+        for raw_path, change in changes.items():
+            path = _readable(raw_path)
+            if kind in ("values_changed", "type_changes"):
+                diffs.append(FieldDiff(path, change.get("old_value"), change.get("new_value")))
+            elif kind in ("dictionary_item_added", "iterable_item_added"):
+                diffs.append(FieldDiff(path, _MISSING, change))
+            elif kind in ("dictionary_item_removed", "iterable_item_removed"):
+                diffs.append(FieldDiff(path, change, _MISSING))
+    return tuple(sorted(diffs, key=lambda d: d.path))
+
+
+_PATH_STEP = re.compile(r"\[('(?:[^'\\]|\\.)*'|\d+)\]")
+
+
+def _readable(raw: str) -> str:
+    """deepdiff's ``root['variations'][1]['name']`` as ``variations[1].name``."""
+    out = ""
+    for step in _PATH_STEP.findall(raw):
+        if step.startswith("'"):
+            name = step[1:-1]
+            out += f".{name}" if out else name
+        else:
+            out += f"[{step}]"
+    return out or raw

@@ -1,0 +1,131 @@
+"""Observing what exists: from LaunchDarkly in bulk, or from the ledger alone.
+
+Live observation reads each project's flags by paged list (``limit=100``), live and
+archived, and lists the links only of flags that declare links the ledger does not
+already know. When a project holds far more flags than the files declare, fetching
+the declared flags one by one is cheaper; the first page's ``totalCount`` decides.
+Never one GET per flag when a list will do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from reconciler.model import DesiredState, FlagSpec
+
+if TYPE_CHECKING:
+    from reconciler.ledger import Ledger
+
+PAGE = 100
+
+
+class FlagReader(Protocol):
+    """The part of the API client observation uses (``LaunchDarklyClient`` fits)."""
+
+    def list_flags_page(
+        self, project: str, *, offset: int = 0, limit: int = 100, archived: bool = False
+    ) -> Any: ...
+
+    def list_flags(
+        self, project: str, *, archived: bool = False, limit: int = 100, offset: int = 0
+    ) -> Iterable[dict[str, Any]]: ...
+
+    def get_flag(self, project: str, key: str) -> dict[str, Any] | None: ...
+
+    def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class ExistingFlag:
+    """A flag that exists in LaunchDarkly (possibly archived)."""
+
+    key: str
+    archived: bool
+    data: Mapping[str, Any]
+
+    @property
+    def variation_ids(self) -> tuple[str, ...]:
+        return tuple(str(v.get("_id", "")) for v in self.data.get("variations", []))
+
+
+@dataclass
+class ExistingState:
+    """What exists. ``live`` is false when only the ledger was consulted.
+
+    ``links`` holds, per (project, flag key), the links of flags whose links were
+    listed; a flag missing there had its links taken from the ledger.
+    """
+
+    live: bool
+    flags: dict[tuple[str, str], ExistingFlag] = field(default_factory=dict)
+    links: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = field(default_factory=dict)
+    strategy: dict[str, str] = field(default_factory=dict)
+
+    def flag(self, project: str, key: str) -> ExistingFlag | None:
+        return self.flags.get((project, key))
+
+
+def observe_offline() -> ExistingState:
+    """Nothing is read from LaunchDarkly: the plan rests on the ledger alone."""
+    return ExistingState(live=False)
+
+
+def observe_live(
+    reader: FlagReader, desired: DesiredState, ledger: Ledger, target: str
+) -> ExistingState:
+    """Read what exists for every declared project, in as few calls as possible."""
+    state = ExistingState(live=True)
+    for project in desired.projects:
+        declared = desired.flags_of(project)
+        _observe_flags(reader, project, declared, state)
+        known_links = ledger.links(target, project)
+        for spec in declared:
+            existing = state.flag(project, spec.key)
+            if existing is None or not spec.links:
+                continue
+            if all(f"{spec.key}/{link.key}" in known_links for link in spec.links):
+                continue
+            state.links[(project, spec.key)] = {
+                str(item.get("_key")): item
+                for item in reader.list_links(project, spec.key)
+                if item.get("_key")
+            }
+    return state
+
+
+def _observe_flags(
+    reader: FlagReader, project: str, declared: tuple[FlagSpec, ...], state: ExistingState
+) -> None:
+    first = reader.list_flags_page(project, offset=0, limit=PAGE)
+    _add(state, project, first.items, archived=False)
+    wanted = {spec.key for spec in declared}
+    missing = wanted - {item["key"] for item in first.items}
+    full_page = len(first.items) >= PAGE
+    total = first.total_count if first.total_count is not None else math.inf
+    remaining_live_pages = math.ceil(max(total - PAGE, 0) / PAGE) if full_page else 0
+    listing_cost = remaining_live_pages + 1  # the archived list costs at least one call
+    if len(missing) < listing_cost:
+        state.strategy[project] = f"get {len(missing)} declared flag(s) one by one"
+        for key in sorted(missing):
+            found = reader.get_flag(project, key)
+            if found is not None:
+                state.flags[(project, key)] = ExistingFlag(key, bool(found.get("archived")), found)
+        return
+    state.strategy[project] = "list all flags"
+    if full_page:
+        rest = reader.list_flags(project, limit=PAGE, offset=PAGE)
+        _add(state, project, rest, archived=False)
+    _add(state, project, reader.list_flags(project, archived=True, limit=PAGE), archived=True)
+
+
+def _add(
+    state: ExistingState, project: str, items: Iterable[dict[str, Any]], *, archived: bool
+) -> None:
+    for item in items:
+        key = str(item["key"])
+        state.flags[(project, key)] = ExistingFlag(
+            key, archived or bool(item.get("archived")), item
+        )

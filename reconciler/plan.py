@@ -1,0 +1,346 @@
+"""Planning: desired state against what exists, as sorted, immutable actions.
+
+| action    | meaning                                                        | on apply       |
+|-----------|----------------------------------------------------------------|----------------|
+| create    | declared, does not exist                                       | 1 POST         |
+| adopt     | declared, exists with matching settings, not yet recorded      | ledger only    |
+| unchanged | declared, exists, recorded, nothing differs                    | nothing        |
+| drift     | declared and exists, but the file or LaunchDarkly differs from | nothing: the   |
+|           | what was created (or it was deleted/archived since)            | UI owns it     |
+| orphan    | recorded in the ledger, no longer declared                     | nothing        |
+| blocked   | cannot be created (the key belongs to an archived flag)        | apply refuses  |
+
+A plan is data: its actions are frozen values with a ``.data`` dict, sorted by
+address, so its JSON, its fingerprint and its text follow deterministically.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from reconciler import compare
+from reconciler.model import DesiredState, FlagSpec, LinkSpec, digest, flag_address, link_address
+from reconciler.observe import ExistingState
+
+if TYPE_CHECKING:
+    from reconciler.ledger import Ledger, LedgerEntry
+
+
+class Kind(str, Enum):
+    CREATE = "create"
+    ADOPT = "adopt"
+    UNCHANGED = "unchanged"
+    DRIFT = "drift"
+    ORPHAN = "orphan"
+    BLOCKED = "blocked"
+
+
+SUMMARY_ORDER = (
+    (Kind.CREATE, "to create"),
+    (Kind.ADOPT, "to adopt"),
+    (Kind.UNCHANGED, "unchanged"),
+    (Kind.DRIFT, "drifted"),
+    (Kind.ORPHAN, "orphaned"),
+    (Kind.BLOCKED, "blocked"),
+)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing the plan says about one flag or link."""
+
+    kind: Kind
+    resource: str  # "flag" or "link"
+    project: str
+    flag_key: str
+    link_key: str | None = None
+    source: str = ""
+    digest: str = ""
+    reason: str = ""
+    diff: tuple[compare.FieldDiff, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    variation_ids: tuple[str, ...] = ()
+    link_id: str | None = None
+
+    @property
+    def address(self) -> str:
+        if self.link_key is None:
+            return flag_address(self.project, self.flag_key)
+        return link_address(self.project, self.flag_key, self.link_key)
+
+    @property
+    def sort_key(self) -> tuple[str, str, int, str]:
+        return (self.project, self.flag_key, 0 if self.link_key is None else 1, self.link_key or "")
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "action": self.kind.value,
+            "resource": self.resource,
+            "address": self.address,
+            "project": self.project,
+            "flag": self.flag_key,
+        }
+        if self.link_key is not None:
+            data["link"] = self.link_key
+        for name in ("source", "digest", "reason"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        if self.diff:
+            data["diff"] = [d.data for d in self.diff]
+        if self.depends_on:
+            data["depends_on"] = list(self.depends_on)
+        return data
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every action, sorted; a summary; and a fingerprint of everything it rests on."""
+
+    target: str
+    live: bool
+    actions: tuple[Action, ...]
+    fingerprint: str
+
+    def of(self, *kinds: Kind) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.kind in kinds)
+
+    @property
+    def counts(self) -> Counter[Kind]:
+        return Counter(a.kind for a in self.actions)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.of(Kind.CREATE, Kind.ADOPT))
+
+    @property
+    def summary(self) -> str:
+        """``Plan: 3 to create, 1 to adopt, 12 unchanged, 1 drifted.``"""
+        counts = self.counts
+        parts = [f"{counts[kind]} {label}" for kind, label in SUMMARY_ORDER if counts[kind]]
+        if not parts:
+            return "Plan: nothing declared."
+        if not counts[Kind.CREATE] and not counts[Kind.ADOPT]:
+            parts.insert(0, "nothing to create")
+        return "Plan: " + ", ".join(parts) + "."
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "mode": "live" if self.live else "offline",
+            "fingerprint": self.fingerprint,
+            "summary": {kind.value: self.counts[kind] for kind, _ in SUMMARY_ORDER},
+            "actions": [a.data for a in self.actions],
+        }
+
+
+def make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, target: str) -> Plan:
+    """Compare what the files declare with what exists and what was recorded."""
+    actions: list[Action] = []
+    declared_links: set[str] = set()
+    for spec in desired.flags:
+        flag_action = _flag_action(spec, existing, ledger, target)
+        actions.append(flag_action)
+        for link in spec.links:
+            declared_links.add(f"{link.project}/{link.flag_key}/{link.key}")
+            actions.append(_link_action(link, flag_action, existing, ledger, target))
+    actions.extend(_orphans(desired, declared_links, ledger, target))
+    actions.sort(key=lambda a: a.sort_key)
+    fingerprint = digest(
+        {
+            "target": target,
+            "live": existing.live,
+            "desired": [f.digest for f in desired.flags] + [link.digest for link in desired.links],
+            "ledger": ledger.fingerprint(target, _ledger_projects(desired, ledger, target)),
+            "actions": [a.data for a in actions],
+        }
+    )
+    return Plan(target, existing.live, tuple(actions), fingerprint)
+
+
+def _ledger_projects(desired: DesiredState, ledger: Ledger, target: str) -> list[str]:
+    return sorted({*desired.projects, *ledger.projects(target)})
+
+
+def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str) -> Action:
+    recorded = ledger.get_flag(target, spec.project, spec.key)
+    base: dict[str, Any] = {
+        "resource": "flag",
+        "project": spec.project,
+        "flag_key": spec.key,
+        "source": str(spec.location),
+        "digest": spec.digest,
+    }
+    prerequisites = tuple(flag_address(spec.project, p.key) for p in spec.prerequisites)
+    if not existing.live:
+        if recorded is None:
+            return Action(Kind.CREATE, depends_on=prerequisites, **base)
+        return _recorded_flag(spec, recorded, None, base)
+    live = existing.flag(spec.project, spec.key)
+    if live is None:
+        if recorded is None:
+            return Action(Kind.CREATE, depends_on=prerequisites, **base)
+        return Action(
+            Kind.DRIFT,
+            reason="deleted in LaunchDarkly since it was created; not re-created "
+            "(remove it from the files, or from the ledger to create it again)",
+            **base,
+        )
+    if live.archived:
+        if recorded is None:
+            return Action(
+                Kind.BLOCKED,
+                reason="the key belongs to an archived flag; restore that flag in "
+                "LaunchDarkly or choose another key",
+                **base,
+            )
+        return Action(Kind.DRIFT, reason="archived in LaunchDarkly since it was created", **base)
+    if recorded is not None:
+        return _recorded_flag(spec, recorded, live.data, base, live.variation_ids)
+    diff = compare.differences(
+        compare.declared_flag_view(spec.fields), compare.flag_view(spec.fields, live.data)
+    )
+    if diff:
+        return Action(
+            Kind.DRIFT,
+            reason="exists in LaunchDarkly with other settings; not adopted",
+            diff=diff,
+            **base,
+        )
+    return Action(Kind.ADOPT, variation_ids=live.variation_ids, **base)
+
+
+def _recorded_flag(
+    spec: FlagSpec,
+    recorded: LedgerEntry,
+    live: Mapping[str, Any] | None,
+    base: dict[str, Any],
+    variation_ids: tuple[str, ...] = (),
+) -> Action:
+    ids = variation_ids or recorded.variation_ids
+    if recorded.digest != spec.digest:
+        diff = compare.differences(recorded.spec, spec.spec)
+        return Action(
+            Kind.DRIFT,
+            reason="the file changed since the flag was created; LaunchDarkly is not updated",
+            diff=diff,
+            variation_ids=ids,
+            **base,
+        )
+    if live is not None:
+        diff = compare.differences(
+            compare.declared_flag_view(spec.fields), compare.flag_view(spec.fields, live)
+        )
+        if diff:
+            return Action(
+                Kind.DRIFT,
+                reason="changed in LaunchDarkly since it was created",
+                diff=diff,
+                variation_ids=ids,
+                **base,
+            )
+    return Action(Kind.UNCHANGED, variation_ids=ids, **base)
+
+
+def _link_action(
+    spec: LinkSpec, flag: Action, existing: ExistingState, ledger: Ledger, target: str
+) -> Action:
+    recorded = ledger.get_link(target, spec.project, spec.flag_key, spec.key)
+    base: dict[str, Any] = {
+        "resource": "link",
+        "project": spec.project,
+        "flag_key": spec.flag_key,
+        "link_key": spec.key,
+        "source": str(spec.location),
+        "digest": spec.digest,
+    }
+    if flag.kind is Kind.BLOCKED:
+        return Action(Kind.BLOCKED, reason=f"its flag {flag.address} is blocked", **base)
+    if flag.kind is Kind.CREATE:
+        return Action(Kind.CREATE, depends_on=(flag.address,), **base)
+    listed = existing.links.get((spec.project, spec.flag_key))
+    if listed is None:  # links known from the ledger alone (offline, or all recorded)
+        if recorded is None:
+            if existing.live and existing.flag(spec.project, spec.flag_key) is None:
+                return Action(
+                    Kind.DRIFT, reason=f"its flag {flag.address} no longer exists", **base
+                )
+            return Action(Kind.CREATE, **base)
+        return _recorded_link(spec, recorded, None, base)
+    live = listed.get(spec.key)
+    if live is None:
+        if recorded is None:
+            return Action(Kind.CREATE, **base)
+        return Action(
+            Kind.DRIFT,
+            reason="deleted in LaunchDarkly since it was created; not re-created",
+            **base,
+        )
+    if recorded is not None:
+        return _recorded_link(spec, recorded, live, base)
+    diff = compare.differences(
+        compare.declared_link_view(spec.fields), compare.link_view(spec.fields, live)
+    )
+    if diff:
+        return Action(
+            Kind.DRIFT,
+            reason="a link with this key exists with other settings; not adopted",
+            diff=diff,
+            **base,
+        )
+    return Action(Kind.ADOPT, link_id=str(live.get("_id")), **base)
+
+
+def _recorded_link(
+    spec: LinkSpec, recorded: LedgerEntry, live: Mapping[str, Any] | None, base: dict[str, Any]
+) -> Action:
+    if recorded.digest != spec.digest:
+        return Action(
+            Kind.DRIFT,
+            reason="the file changed since the link was created; LaunchDarkly is not updated",
+            diff=compare.differences(recorded.spec, spec.fields),
+            **base,
+        )
+    if live is not None:
+        diff = compare.differences(
+            compare.declared_link_view(spec.fields), compare.link_view(spec.fields, live)
+        )
+        if diff:
+            return Action(
+                Kind.DRIFT, reason="changed in LaunchDarkly since it was created", diff=diff, **base
+            )
+    return Action(Kind.UNCHANGED, link_id=recorded.id, **base)
+
+
+def _orphans(
+    desired: DesiredState, declared_links: set[str], ledger: Ledger, target: str
+) -> list[Action]:
+    declared_flags = {f.address for f in desired.flags}
+    orphans: list[Action] = []
+    reason = "recorded in the ledger but no longer declared; never deleted"
+    for project in ledger.projects(target):
+        for key, entry in ledger.flags(target, project).items():
+            if flag_address(project, key) not in declared_flags:
+                orphans.append(
+                    Action(Kind.ORPHAN, "flag", project, key, source=entry.source, reason=reason)
+                )
+        for entry in ledger.links(target, project).values():
+            flag_key = entry.flag_key or ""
+            if f"{project}/{flag_key}/{entry.key}" not in declared_links:
+                orphans.append(
+                    Action(
+                        Kind.ORPHAN,
+                        "link",
+                        project,
+                        flag_key,
+                        entry.key,
+                        source=entry.source,
+                        reason=reason,
+                    )
+                )
+    return orphans

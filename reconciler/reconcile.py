@@ -1,0 +1,157 @@
+"""Reconciling: the pipeline from flag files to a plan, and from a plan to creates.
+
+``connect`` builds what a run talks to (the API client, the target's name, the ledger
+path; the in-process emulator for ``--emulator``); ``make_live_or_offline_plan`` runs
+load → validate → observe → plan; ``execute`` applies. The CLI only wires these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler import secret
+from reconciler.errors import ConfigError, StalePlanError, ValidationFailed
+from reconciler.ledger import Ledger
+from reconciler.model import DesiredState
+from reconciler.observe import ExistingState, observe_live, observe_offline
+from reconciler.plan import Plan, make_plan
+from reconciler.render import FORMAT_VERSION
+from reconciler.validator import validate_paths
+
+if TYPE_CHECKING:
+    from reconciler.client import LaunchDarklyClient
+
+DEFAULT_BASE_URL = "https://app.launchdarkly.com"
+STATE_DIR = Path(".ld-reconciler")
+DEFAULT_LEDGER = STATE_DIR / "ledger.json"
+EMULATOR_LEDGER = STATE_DIR / "emulator-ledger.json"
+EMULATOR_DATA = STATE_DIR / "emulator.json"
+EMULATOR_TARGET = "emulator"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What one run talks to. ``client`` is None for an offline run."""
+
+    target: str
+    ledger_path: Path
+    client: LaunchDarklyClient | None
+    note: str = ""
+
+
+def load_desired(paths: Sequence[str]) -> DesiredState:
+    """Load and validate the flag files; every finding at once, or the desired state."""
+    result = validate_paths(paths)
+    if not result.ok:
+        raise ValidationFailed(result.findings)
+    return result.state
+
+
+@contextlib.contextmanager
+def connect(
+    desired: DesiredState,
+    *,
+    base_url: str | None,
+    ledger_path: Path | None,
+    emulator: bool,
+    offline: bool,
+    timeout: float = 30.0,
+    need_token: bool = False,
+) -> Iterator[Connection]:
+    """Open the connection a run needs; closes it (and stops the emulator) afterwards."""
+    if emulator:
+        if base_url:
+            raise ConfigError("--emulator and --base-url cannot be used together")
+        with _emulator(desired) as url:
+            from reconciler.client import LaunchDarklyClient
+            from reconciler.emulator import DEV_TOKEN
+
+            ledger = ledger_path or EMULATOR_LEDGER
+            if offline:
+                yield Connection(EMULATOR_TARGET, ledger, None)
+                return
+            with LaunchDarklyClient(url, DEV_TOKEN, timeout=timeout) as client:
+                yield Connection(EMULATOR_TARGET, ledger, client)
+        return
+    url = base_url or DEFAULT_BASE_URL
+    from reconciler.client import normalise_base_url
+
+    target = normalise_base_url(url)
+    ledger = ledger_path or DEFAULT_LEDGER
+    token = secret.token_from_env()
+    if offline or token is None:
+        if need_token:
+            raise ConfigError(
+                "apply needs an access token: set LAUNCHDARKLY_ACCESS_TOKEN "
+                "(or LD_ACCESS_TOKEN), or use --emulator to try it locally"
+            )
+        note = (
+            ""
+            if offline
+            else "No access token (LAUNCHDARKLY_ACCESS_TOKEN or LD_ACCESS_TOKEN) is set, "
+            "so this plan is offline, from the ledger alone."
+        )
+        yield Connection(target, ledger, None, note)
+        return
+    from reconciler.client import LaunchDarklyClient
+
+    with LaunchDarklyClient(url, token, timeout=timeout) as client:
+        yield Connection(target, ledger, client)
+
+
+@contextlib.contextmanager
+def _emulator(desired: DesiredState) -> Iterator[str]:
+    from reconciler.emulator import Emulator, EmulatorConfig
+
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    config = EmulatorConfig(projects=desired.projects or ("default",), data_path=EMULATOR_DATA)
+    with Emulator(config) as emu:
+        for project in desired.projects:
+            emu.add_project(project)
+        yield emu.base_url
+
+
+def build_plan(desired: DesiredState, connection: Connection, ledger: Ledger) -> Plan:
+    """Observe (live when there is a client) and plan."""
+    existing: ExistingState
+    if connection.client is None:
+        existing = observe_offline()
+    else:
+        existing = observe_live(connection.client, desired, ledger, connection.target)
+    return make_plan(desired, existing, ledger, connection.target)
+
+
+def save_plan(plan: Plan, path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def check_saved_plan(path: Path, plan: Plan) -> None:
+    """Refuse a saved plan whose inputs or target changed since it was made."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read the saved plan {path}: {e.strerror or e}") from e
+    except ValueError as e:
+        raise ConfigError(f"{path} is not a saved plan (invalid JSON: {e})") from e
+    if not isinstance(saved, dict) or saved.get("format_version") != FORMAT_VERSION:
+        raise ConfigError(
+            f"{path} is not a saved plan of format_version {FORMAT_VERSION}; "
+            "make it with `ld-reconciler plan --out`"
+        )
+    if saved.get("target") != plan.target:
+        raise StalePlanError(
+            f"saved plan {path} was made for {saved.get('target')}, not {plan.target}"
+        )
+    if saved.get("mode") != ("live" if plan.live else "offline"):
+        raise StalePlanError(f"saved plan {path} was made {saved.get('mode')}; apply plans live")
+    if saved.get("fingerprint") != plan.fingerprint:
+        raise StalePlanError(
+            f"saved plan {path} is stale: the flag files, the ledger or LaunchDarkly changed "
+            "since it was made; run `ld-reconciler plan --out` again and review it"
+        )
