@@ -10,6 +10,7 @@ nesting, oversized files). Every problem becomes a located ``Finding``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
 _TIMESTAMP, _MERGE, _SEQ, _MAP = (_TAG + t for t in ("timestamp", "merge", "seq", "map"))
+
+_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 # Per container (by id), per child key or index: (value line, value col, key line, key col).
 _Pos = tuple[int, int, int, int]
@@ -239,8 +243,20 @@ def _yaml_problem(e: yaml.YAMLError, text: str) -> _Problem:
         return _Problem(line, col, "a tab character cannot indent YAML; use spaces")
     if context and "expected a single document" in context:
         return _Problem(line, col, "a second YAML document starts here; keep one document per file")
+    if problem == "found undefined alias" and mark is not None:
+        name = re.match(r"\*([^\s,\[\]{}]*)", text[mark.index :])
+        if name:
+            return _Problem(
+                line,
+                col,
+                f"invalid YAML: no anchor &{name[1]} is defined before the alias *{name[1]}",
+            )
     message = f"invalid YAML: {problem}"
     if context:
+        # Where the unfinished construct began is often the line to fix (an unclosed '[').
+        start = getattr(e, "context_mark", None)
+        if start is not None and (start.line + 1, start.column + 1) != (line, col):
+            context += f" started at {start.line + 1}:{start.column + 1}"
         message += f" ({context})"
     return _Problem(line, col, message)
 
@@ -249,11 +265,32 @@ def _char_at(text: str, index: int) -> str:
     return text[index] if 0 <= index < len(text) else ""
 
 
+def _check_nesting(text: str) -> None:
+    """Refuse deep nesting before composing: the C composer recurses once per level
+    and overflows the C stack (a segfault, not an exception) near 100,000 levels.
+    The parser's event stream is iterative, so counting depth over it is safe."""
+    loader = _YamlLoader(text)
+    depth = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, _OPENING):
+                depth += 1
+                if depth > MAX_DEPTH + 1:  # + 1: the top-level mapping is level 0
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    raise _Problem(line, col, f"nesting is deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, _CLOSING):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def load_text(text: str, file: str) -> Document:
     """Load one flag file's text; raises ``_Problem`` for anything unusable."""
     source = SourceMap(file)
     loader = _YamlLoader(text)
     try:
+        _check_nesting(text)
         node = loader.get_single_node()
     except yaml.YAMLError as e:
         raise _yaml_problem(e, text) from None
@@ -262,8 +299,9 @@ def load_text(text: str, file: str) -> Document:
     finally:
         loader.dispose()
     if node is None:
+        what = "holds only comments" if text.strip() else "is empty"
         raise _Problem(
-            1, 1, "the file is empty; a flag file is a mapping with 'project' and 'flags'"
+            1, 1, f"the file {what}; a flag file is a mapping with 'project' and 'flags'"
         )
     if not isinstance(node, MappingNode):
         kind = "a list" if isinstance(node, SequenceNode) else "a single value"
