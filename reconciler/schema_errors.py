@@ -65,6 +65,10 @@ def describe(value: Any) -> str:
     return "a number"
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -97,7 +101,32 @@ def findings_for(error: ValidationError, doc: Document) -> Iterator[Finding]:
         yield _choice_finding(error, doc, path)
         return
 
+    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+        # The error is about a key, not the mapping holding it: name and point at the key.
+        yield Finding(
+            doc.locate([*path, instance], key=True),
+            f"the key {_shown(instance)} {_message(error)}",
+            readable_path([*path, instance]),
+        )
+        return
+
+    if kind == "uniqueItems" and isinstance(instance, list):
+        # Point at the second occurrence, the one to remove.
+        repeat = _first_repeat(instance)
+        if repeat is not None:
+            path = [*path, repeat]
+
     yield Finding(doc.locate(path), _message(error), readable_path(path))
+
+
+def _first_repeat(items: list[Any]) -> int | None:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        text = json.dumps(item, sort_keys=True)
+        if text in seen:
+            return i
+        seen.add(text)
+    return None
 
 
 def _choice_finding(error: ValidationError, doc: Document, path: list[Any]) -> Finding:
@@ -158,7 +187,7 @@ def _message(error: ValidationError) -> str:
     if kind == "maxLength":
         return f"is {len(instance):,} characters long; at most {value} are allowed"
     if kind == "minItems":
-        return f"has {len(instance)} item(s); at least {value} are needed"
+        return f"has {_count(len(instance), 'item')}; at least {value} are needed"
     if kind == "maxItems":
         return f"has {len(instance)} items; at most {value} are allowed"
     if kind == "maxProperties":
@@ -166,12 +195,9 @@ def _message(error: ValidationError) -> str:
     if kind == "minimum":
         return f"{_shown(instance)} is below the minimum of {value}"
     if kind == "uniqueItems":
-        seen: set[str] = set()
-        for item in instance:
-            text = json.dumps(item, sort_keys=True)
-            if text in seen:
-                return f"{_shown(item)} is listed twice"
-            seen.add(text)
+        repeat = _first_repeat(instance)
+        if repeat is not None:
+            return f"{_shown(instance[repeat])} is listed twice"
         return "items must be unique"
     if kind == "dependentRequired":
         for prop, needs in value.items():

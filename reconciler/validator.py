@@ -45,14 +45,21 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
         bad_flags: set[int] = set()
         whole_file_bad = False
         typed_paths: set[tuple[object, ...]] = set()
+        dependent_paths: set[tuple[object, ...]] = set()
         errors = list(validator.iter_errors(doc.data))
         for error in errors:
             if error.validator == "type":
                 typed_paths.add(tuple(error.absolute_path))
+            elif error.validator == "dependentRequired":
+                dependent_paths.add(tuple(error.absolute_path))
         for error in errors:
             path = error.absolute_path
             if error.validator != "type" and tuple(path) in typed_paths:
                 continue  # the wrong type says it all; "not one of 2, 4, 6" would repeat it
+            if error.validator == "anyOf" and tuple(path) in dependent_paths:
+                # A link with metadata but no integrationKey: "'metadata' needs
+                # 'integrationKey'" says what to add; "needs deepLink or integrationKey" repeats it.
+                continue
             findings.extend(findings_for(error, doc))
             if len(path) >= 2 and path[0] == "flags" and isinstance(path[1], int):
                 if error.validator != "additionalProperties":
