@@ -26,6 +26,16 @@ from reconciler.schema_errors import readable_path
 
 _NOT_SENT = ("links", "initialPrerequisites")
 
+# The variation values LaunchDarkly gives a migration flag, per stage count, so that a
+# prerequisite can name a stage by value. The six are the SDKs' stage names in order;
+# which subset 2 and 4 stages use is the reading of LaunchDarkly's documentation that
+# the emulator also follows (reconciler/emulator/representation.py).
+MIGRATION_STAGES: dict[int, tuple[str, ...]] = {
+    2: ("off", "complete"),
+    4: ("off", "shadow", "live", "complete"),
+    6: ("off", "dualwrite", "shadow", "live", "rampdown", "complete"),
+}
+
 
 @dataclass
 class _Declared:
@@ -35,8 +45,9 @@ class _Declared:
     index: int
     data: dict[str, Any]
     project: str
-    values: list[Any] | None  # None: the flag's shape is wrong, its values unknown
+    values: list[Any] | None  # None: the flag's variations are unknown
     spec: FlagSpec | None = None
+    checked: bool = True  # False: the schema refused the flag's shape
 
     def path(self, *rest: Any) -> list[Any]:
         return ["flags", self.index, *rest]
@@ -68,7 +79,8 @@ class RuleChecker:
         if not checked:
             if isinstance(data, dict) and isinstance(data.get("key"), str):
                 self._flags.setdefault(
-                    (project, data["key"]), _Declared(doc, index, data, project, None)
+                    (project, data["key"]),
+                    _Declared(doc, index, data, project, None, checked=False),
                 )
             return
         flag = _Declared(doc, index, data, project, self._variation_values(data))
@@ -91,10 +103,12 @@ class RuleChecker:
             flag.spec = FlagSpec(project, data["key"], fields, flag.at(), (), links)
 
     @staticmethod
-    def _variation_values(data: dict[str, Any]) -> list[Any]:
+    def _variation_values(data: dict[str, Any]) -> list[Any] | None:
         if data.get("purpose") == "migration":
-            stages = data.get("migrationSettings", {}).get("stageCount", 0)
-            return [f"stage-{i}" for i in range(stages)]
+            settings = data.get("migrationSettings")
+            if settings is None:
+                return None  # unknown: the flag's own finding asks for migrationSettings
+            return list(MIGRATION_STAGES[settings["stageCount"]])
         if "variations" in data:
             return [v["value"] for v in data["variations"]]
         return [True, False]
@@ -138,13 +152,17 @@ class RuleChecker:
         defaults = data.get("defaults")
         if defaults is not None and "purpose" not in data:
             count = len(variations) if variations else 2
+            has = (
+                f"the flag has {count} variations"
+                if variations
+                else "with no variations listed, the flag has 2 (true and false)"
+            )
             for name in ("onVariation", "offVariation"):
                 if defaults[name] >= count:
                     self.report(
                         flag,
                         flag.path("defaults", name),
-                        f"{defaults[name]} is out of range (the flag has {count} variations, "
-                        f"indices 0 to {count - 1})",
+                        f"{defaults[name]} is out of range ({has}, indices 0 to {count - 1})",
                     )
                     ok = False
         return ok
@@ -243,7 +261,7 @@ class RuleChecker:
         """Apply the cross-file rules; the specs of every flag that passed them all."""
         resolved: dict[tuple[str, str], FlagSpec] = {}
         for (project, key), flag in self._flags.items():
-            if flag.values is None:
+            if not flag.checked:
                 continue
             prerequisites = self._prerequisites(flag)
             if flag.spec is not None and prerequisites is not None:
@@ -272,10 +290,17 @@ class RuleChecker:
                 continue
             named.add(key)
             if target is None:
+                elsewhere = sorted(p for p, k in self._flags if k == key)
+                hint = (
+                    f" (it is declared in project {elsewhere[0]!r}; "
+                    "a prerequisite must be in the same project)"
+                    if elsewhere
+                    else ""
+                )
                 self.report(
                     flag,
                     [*path, "key"],
-                    f"no flag {key!r} is declared in project {flag.project!r}",
+                    f"no flag {key!r} is declared in project {flag.project!r}{hint}",
                 )
                 ok = False
                 continue
@@ -320,7 +345,7 @@ class RuleChecker:
         graph = {
             k: [(k[0], p["key"]) for p in f.data.get("initialPrerequisites", [])]
             for k, f in self._flags.items()
-            if f.values is not None
+            if f.checked
         }
         state: dict[tuple[str, str], int] = {}  # 1 on the stack, 2 done
         on_cycle: set[tuple[str, str]] = set()
@@ -345,20 +370,29 @@ class RuleChecker:
                 if state.get(child) == 1:
                     cycle = path[path.index(child) :]
                     on_cycle.update(cycle)
-                    first = min(cycle, key=lambda k: self._flags[k].at())
-                    flag = self._flags[first]
-                    names = " -> ".join(k[1] for k in [*cycle, child])
-                    self.report(
-                        flag,
-                        flag.path("initialPrerequisites"),
-                        f"prerequisites form a cycle: {names}",
-                        key=True,
-                    )
+                    self._report_cycle(cycle)
                 elif not state.get(child):
                     state[child] = 1
                     path.append(child)
                     stack.append((child, iter(graph[child])))
         return on_cycle
+
+    def _report_cycle(self, cycle: list[tuple[str, str]]) -> None:
+        """Report a cycle at the first of its flags in the files, read from that flag on,
+        pointing at the prerequisite that leads into the rest of the cycle."""
+        first = min(range(len(cycle)), key=lambda i: self._flags[cycle[i]].at())
+        cycle = cycle[first:] + cycle[:first]
+        flag = self._flags[cycle[0]]
+        following = cycle[1 % len(cycle)][1]
+        index = next(
+            i for i, p in enumerate(flag.data["initialPrerequisites"]) if p["key"] == following
+        )
+        if len(cycle) == 1:
+            message = f"flag {following!r} cannot be its own prerequisite"
+        else:
+            names = " -> ".join(k[1] for k in [*cycle, cycle[0]])
+            message = f"prerequisites form a cycle: {names}"
+        self.report(flag, flag.path("initialPrerequisites", index, "key"), message)
 
 
 def _value_kind(value: Any) -> str:
