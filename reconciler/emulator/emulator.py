@@ -79,7 +79,7 @@ class Emulator:
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.02},  # how long stop() may wait for the loop
             name=f"ld-emulator:{self.port}",
             daemon=True,
         )

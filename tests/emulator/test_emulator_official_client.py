@@ -1,0 +1,228 @@
+"""LaunchDarkly's official Python client (launchdarkly_api) against the emulator.
+
+The client's models enforce the spec's required fields and types, so every call that returns
+here has deserialized into them; the raw bodies are also validated against the OpenAPI excerpt.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from launchdarkly_api import (
+    ApiClient,
+    FeatureFlagBody,
+    FeatureFlagsApi,
+    FlagLinkPost,
+    FlagLinksBetaApi,
+    MigrationSettingsPost,
+)
+from launchdarkly_api.exceptions import ConflictException, ForbiddenException, NotFoundException
+from launchdarkly_api.models import (
+    ClientSideAvailabilityPost,
+    CustomProperty,
+    Defaults,
+    FlagPrerequisitePost,
+    Variation,
+)
+
+from reconciler.emulator import Emulator
+
+Clients = tuple[ApiClient, ApiClient]
+
+
+def _raw(api: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call ``method`` without deserializing, returning the decoded JSON body."""
+    response = getattr(api, f"{method}_without_preload_content")(*args, **kwargs)
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
+
+
+def test_boolean_flag_created_with_official_client_has_every_required_field(
+    ld_clients: Clients, contract: Any
+) -> None:
+    flags = FeatureFlagsApi(ld_clients[0])
+    flag = flags.post_feature_flag(
+        "demo",
+        FeatureFlagBody(
+            name="Checkout redesign",
+            key="checkout-redesign",
+            tags=["checkout", "payments"],
+            maintainer_team_key="payments",
+            client_side_availability=ClientSideAvailabilityPost(
+                using_environment_id=True, using_mobile_key=False
+            ),
+            custom_properties={"jira": CustomProperty(name="Jira", value=["PAY-1"])},
+        ),
+    )
+    assert flag.kind == "boolean"
+    assert flag.temporary is True
+    assert [v.value for v in flag.variations] == [True, False]
+    assert all(v.id for v in flag.variations)
+    assert flag.defaults is not None
+    assert (flag.defaults.on_variation, flag.defaults.off_variation) == (0, 1)
+    assert flag.description == ""
+    assert flag.archived is False
+    assert flag.deprecated is False
+    assert isinstance(flag.creation_date, int)
+    assert flag.version == 1
+    assert flag.experiments.baseline_idx == 0
+    assert flag.experiments.items == []
+    assert flag.links["self"].href == "/api/v2/flags/demo/checkout-redesign"
+    assert flag.links["parent"].href == "/api/v2/flags/demo"
+    assert flag.maintainer_team_key == "payments"
+    assert flag.client_side_availability is not None
+    assert flag.client_side_availability.using_environment_id is True
+    assert flag.custom_properties["jira"].value == ["PAY-1"]
+    assert flag.tags == ["checkout", "payments"]
+    contract.validate(_raw(flags, "get_feature_flag", "demo", "checkout-redesign"), "FeatureFlag")
+
+
+def test_multivariate_flag_keeps_variations_and_defaults(ld_clients: Clients) -> None:
+    flags = FeatureFlagsApi(ld_clients[0])
+    flag = flags.post_feature_flag(
+        "demo",
+        FeatureFlagBody(
+            name="Banner colour",
+            key="banner-colour",
+            temporary=False,
+            description="Which colour the banner uses",
+            variations=[
+                Variation(value="red", name="Red"),
+                Variation(value="green", name="Green", description="Calm"),
+                Variation(value="blue"),
+            ],
+            defaults=Defaults(on_variation=2, off_variation=0),
+        ),
+    )
+    assert flag.kind == "multivariate"
+    assert flag.temporary is False
+    assert [(v.value, v.name) for v in flag.variations] == [
+        ("red", "Red"),
+        ("green", "Green"),
+        ("blue", None),
+    ]
+    assert flag.variations[1].description == "Calm"
+    assert len({v.id for v in flag.variations}) == 3
+    assert flag.defaults is not None
+    assert (flag.defaults.on_variation, flag.defaults.off_variation) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("stages", "context_kind", "values"),
+    [
+        (2, None, ["off", "complete"]),
+        (4, None, ["off", "shadow", "live", "complete"]),
+        (6, "account", ["off", "dualwrite", "shadow", "live", "rampdown", "complete"]),
+    ],
+)
+def test_migration_flag_gets_one_variation_per_stage(
+    ld_clients: Clients, stages: int, context_kind: str | None, values: list[str]
+) -> None:
+    flags = FeatureFlagsApi(ld_clients[0])
+    flag = flags.post_feature_flag(
+        "demo",
+        FeatureFlagBody(
+            name="Orders DB",
+            key=f"orders-db-{stages}",
+            purpose="migration",
+            migration_settings=MigrationSettingsPost(stage_count=stages, context_kind=context_kind),
+        ),
+    )
+    assert flag.purpose == "migration"
+    assert flag.kind == "multivariate"
+    assert [v.value for v in flag.variations] == values
+    assert flag.migration_settings is not None
+    assert flag.migration_settings.stage_count == stages
+    assert flag.migration_settings.context_kind == context_kind
+
+
+def test_duplicate_flag_raises_the_clients_conflict_exception(ld_clients: Clients) -> None:
+    flags = FeatureFlagsApi(ld_clients[0])
+    body = FeatureFlagBody(name="Dup", key="dup")
+    flags.post_feature_flag("demo", body)
+    with pytest.raises(ConflictException) as info:
+        flags.post_feature_flag("demo", body)
+    assert info.value.status == 409
+    assert '"code":"conflict"' in str(info.value.body)
+
+
+def test_list_and_get_deserialize_into_the_clients_models(ld_clients: Clients) -> None:
+    flags = FeatureFlagsApi(ld_clients[0])
+    for i in range(3):
+        flags.post_feature_flag("demo", FeatureFlagBody(name=f"F{i}", key=f"f{i}"))
+    page = flags.get_feature_flags("demo", limit=2)
+    assert [f.key for f in page.items] == ["f0", "f1"]
+    assert page.total_count == 3
+    assert page.links["next"].href == "/api/v2/flags/demo?limit=2&offset=2"
+    assert flags.get_feature_flag("demo", "f2").name == "F2"
+    with pytest.raises(NotFoundException):
+        flags.get_feature_flag("demo", "missing")
+
+
+def test_prerequisite_names_a_variation_id_of_an_existing_flag(
+    ld_clients: Clients, emu: Emulator
+) -> None:
+    flags = FeatureFlagsApi(ld_clients[0])
+    parent = flags.post_feature_flag("demo", FeatureFlagBody(name="Parent", key="parent"))
+    child = flags.post_feature_flag(
+        "demo",
+        FeatureFlagBody(
+            name="Child",
+            key="child",
+            initial_prerequisites=[
+                FlagPrerequisitePost(key="parent", variation_id=parent.variations[0].id)
+            ],
+        ),
+    )
+    assert child.key == "child"
+    stored = {f["key"]: f for f in emu.flags("demo")}
+    assert stored["child"]["_prerequisites"] == [
+        {"key": "parent", "variationId": parent.variations[0].id}
+    ]
+
+
+def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) -> None:
+    FeatureFlagsApi(ld_clients[0]).post_feature_flag(
+        "demo", FeatureFlagBody(name="Linked", key="linked")
+    )
+    links = FlagLinksBetaApi(ld_clients[1])
+    created = links.create_flag_link(
+        "demo",
+        "linked",
+        FlagLinkPost(
+            key="pay-1234",
+            deep_link="https://jira.example.com/browse/PAY-1234",
+            title="PAY-1234",
+            description="The epic",
+            metadata={"team": "payments"},
+        ),
+    )
+    assert created.key == "pay-1234"
+    assert created.deep_link == "https://jira.example.com/browse/PAY-1234"
+    assert created.title == "PAY-1234"
+    assert created.description == "The epic"
+    assert created.metadata == {"team": "payments"}
+    assert created.timestamp.milliseconds == created.created_at
+    assert created.timestamp.seconds == created.created_at // 1000
+    integration = links.create_flag_link(
+        "demo", "linked", FlagLinkPost(integration_key="slack", timestamp=1_700_000_000_000)
+    )
+    assert integration.deep_link == ""
+    assert integration.integration_key == "slack"
+    assert integration.timestamp.rfc3339 == "2023-11-14T22:13:20.000Z"
+
+    collection = links.get_flag_links("demo", "linked")
+    assert [link.id for link in collection.items] == [created.id, integration.id]
+    assert collection.links["self"].href == "/api/v2/flag-links/projects/demo/flags/linked"
+    contract.validate(_raw(links, "get_flag_links", "demo", "linked"), "FlagLinkCollectionRep")
+
+
+def test_flag_link_without_beta_header_raises_forbidden(ld_clients: Clients) -> None:
+    FeatureFlagsApi(ld_clients[0]).post_feature_flag("demo", FeatureFlagBody(name="F", key="f"))
+    # The GA client sends LD-API-Version: 20240415, as a caller that forgot the beta header would.
+    with pytest.raises(ForbiddenException):
+        FlagLinksBetaApi(ld_clients[0]).get_flag_links("demo", "f")
