@@ -9,6 +9,7 @@ nesting, oversized files). Every problem becomes a located ``Finding``.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -218,11 +219,16 @@ def _tag_message(tag: str) -> str:
 
 
 def _decode(raw: bytes) -> str:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # What Windows PowerShell's '>' writes; without this it reads as "binary".
+        raise _Problem(1, 1, "the file is UTF-16 text; save it as UTF-8")
+    # Drop a byte-order mark first, so that positions count from the text after it.
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     if b"\x00" in raw:
         offset = raw.index(b"\x00")
         raise _Problem(*_line_col(raw, offset), "this is a binary file (it contains NUL bytes)")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _Problem(*_line_col(raw, e.start), "the file is not valid UTF-8") from None
 
