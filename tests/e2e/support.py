@@ -1,0 +1,210 @@
+"""Helpers of the end-to-end tests: the real CLI against the real emulator over loopback HTTP.
+
+``Cli`` runs ``ld-reconciler`` exactly as a user does, through ``reconciler.cli.main`` (the
+console script's entry point), with the working directory set to the test's ``tmp_path`` and an
+environment from which every LaunchDarkly, colour and GitHub variable of the host is removed.
+By default it runs in this process (an import costs half a second, so a subprocess per call would
+make the suite slow); ``subprocess=True`` runs ``python -m reconciler`` in a child process, for the
+tests that are about the process boundary (tokens in output, terminals, the lock's holder).
+
+The tests count the calls the CLI made from the emulator's request log, and inspect what the
+emulator stores and what the ledger records with the helpers below. Fixtures are in ``conftest``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.client import normalise_base_url
+from reconciler.emulator import DEV_TOKEN, Emulator
+from reconciler.ledger import Ledger
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "flags"
+EXAMPLE_PROJECTS = ("mobile-app", "web-app")
+
+# Variables of the host that would change what the CLI does; every run starts without them.
+HOST_VARIABLES = (
+    "LAUNCHDARKLY_ACCESS_TOKEN",
+    "LD_ACCESS_TOKEN",
+    "LAUNCHDARKLY_BASE_URL",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_ACTIONS",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR_FORCE",
+    "LD_RECONCILER_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+LIST_FLAGS = "GET /api/v2/flags/{projectKey}"
+CREATE_FLAG = "POST /api/v2/flags/{projectKey}"
+GET_FLAG = "GET /api/v2/flags/{projectKey}/{featureFlagKey}"
+LIST_LINKS = "GET /api/v2/flag-links/projects/{projectKey}/flags/{featureFlagKey}"
+CREATE_LINK = "POST /api/v2/flag-links/projects/{projectKey}/flags/{featureFlagKey}"
+
+LEDGER = Path(".ld-reconciler/ledger.json")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one run of the CLI printed and returned."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __str__(self) -> str:  # shown by pytest when an assertion about a run fails
+        return f"exit {self.code}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+
+
+class Cli:
+    """Runs ``ld-reconciler`` in ``cwd`` with a controlled environment."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def __call__(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        subprocess: bool = False,
+    ) -> Result:
+        if subprocess:
+            return self._child(list(args), dict(env or {}))
+        return self._in_process(list(args), dict(env or {}))
+
+    def live(
+        self,
+        emu: Emulator,
+        *args: str,
+        token: str = DEV_TOKEN,
+        env: Mapping[str, str] | None = None,
+        subprocess: bool = False,
+    ) -> Result:
+        """Run a command against ``emu`` (``--base-url`` and the token in the environment)."""
+        full_env = {"LAUNCHDARKLY_ACCESS_TOKEN": token, **(env or {})}
+        return self(*args, "--base-url", emu.base_url, env=full_env, subprocess=subprocess)
+
+    def _in_process(self, args: list[str], env: dict[str, str]) -> Result:
+        overrides: dict[str, str | None] = {name: None for name in HOST_VARIABLES}
+        overrides.update(env)
+        runner = CliRunner()
+        previous = os.getcwd()
+        os.chdir(self.cwd)
+        try:
+            with runner.isolation(env=overrides) as (out, err, _):
+                try:
+                    main(args)
+                except SystemExit as e:
+                    code = e.code
+                else:  # pragma: no cover - main always exits
+                    code = 0
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                stdout = out.getvalue().decode()
+                stderr = err.getvalue().decode()
+        finally:
+            os.chdir(previous)
+        assert isinstance(code, int), f"exit code {code!r}"
+        return Result(code, stdout, stderr)
+
+    def _child(self, args: list[str], env: dict[str, str]) -> Result:
+        child_env = {k: v for k, v in os.environ.items() if k not in HOST_VARIABLES}
+        child_env.update(env)
+        completed = subprocess.run(
+            [sys.executable, "-m", "reconciler", *args],
+            cwd=self.cwd,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+# -- flag files --------------------------------------------------------------------------------
+
+
+def flag(key: str, **fields: Any) -> dict[str, Any]:
+    """A declared flag: the key, a name derived from it, and ``fields``."""
+    return {"key": key, "name": key.replace("-", " ").capitalize(), **fields}
+
+
+def write_flags(path: Path, project: str, flags: Sequence[Mapping[str, Any]]) -> Path:
+    """Write a flag file declaring ``flags`` in ``project``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"project": project, "flags": [dict(f) for f in flags]}
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# -- what exists and what was recorded -----------------------------------------------------------
+
+
+def target_of(emu: Emulator) -> str:
+    """The ledger's name for the emulator's instance: its normalised base URL."""
+    return normalise_base_url(emu.base_url)
+
+
+def load_ledger(cwd: Path, path: Path = LEDGER) -> Ledger:
+    return Ledger.load(cwd / path, create=False)
+
+
+def recorded(ledger: Ledger, target: str, project: str) -> dict[str, str]:
+    """Every flag and link the ledger records in ``project``, address -> action."""
+    entries = {
+        f"{project}/{key}": e.action for key, e in ledger.flags(target, project).items()
+    }
+    entries.update(
+        {f"{project}/{name}": e.action for name, e in ledger.links(target, project).items()}
+    )
+    return entries
+
+
+def stored(emu: Emulator, project: str) -> dict[str, int]:
+    """Every flag and link the emulator holds in ``project``, address -> how many."""
+    counts: dict[str, int] = {}
+    for f in emu.flags(project):
+        counts[f"{project}/{f['key']}"] = counts.get(f"{project}/{f['key']}", 0) + 1
+        for link in emu.links(project, f["key"]):
+            address = f"{project}/{f['key']}/{link.get('_key')}"
+            counts[address] = counts.get(address, 0) + 1
+    return counts
+
+
+def posts(emu: Emulator) -> int:
+    """Creates that reached the emulator's API, whatever their outcome."""
+    return emu.count(route=CREATE_FLAG) + emu.count(route=CREATE_LINK)
+
+
+@contextlib.contextmanager
+def no_posts(emu: Emulator) -> Iterator[None]:
+    """Assert that no create reached the emulator inside the block."""
+    before = posts(emu)
+    yield
+    assert posts(emu) == before, "a create was sent"
