@@ -150,6 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             phrase = "Error"
         problem = ApiProblem(code, phrase.lower().replace(" ", "_"), message or phrase)
+        # An unparsable request line leaves the version at HTTP/0.9, which has no status line.
+        self.request_version = "HTTP/1.1"
         self._write(Reply.from_problem(problem, close=True))
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -74,16 +74,18 @@ class Contract:
         """Fail unless ``response`` is JSON and valid for its operation and status."""
         assert response.headers.get("content-type") == "application/json", response.headers
         body = json.loads(response.read())
+        if body == {"message": BETA_MESSAGE}:
+            # The real API's beta 403 has no "code", although ForbiddenErrorRep requires one;
+            # the emulator copies the real API (API-NOTES.md).
+            assert response.status_code == 403
+            return
         name = self.declared_schema(
             response.request.method, response.request.url.path, response.status_code
         )
         if name is not None:
             self.validate(body, name)
         if response.status_code >= 400:
-            if body == {"message": BETA_MESSAGE}:
-                assert response.status_code == 403
-            else:
-                jsonschema.Draft7Validator(ERROR_SCHEMA).validate(body)
+            jsonschema.Draft7Validator(ERROR_SCHEMA).validate(body)
 
 
 @pytest.fixture(scope="session")
