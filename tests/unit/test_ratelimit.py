@@ -1,0 +1,354 @@
+"""Pacing by LaunchDarkly's rate-limit headers: waits before sending, never overshoots."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from collections import Counter
+from email.utils import formatdate
+
+import pytest
+
+from reconciler.ratelimit import (
+    MAX_RESET_WAIT,
+    WAKE_JITTER,
+    WINDOW_SECONDS,
+    RatePacer,
+    backoff,
+    parse_retry_after,
+)
+
+T0 = 1_700_000_000.0
+ROUTE = "POST /api/v2/flags/{projectKey}"
+OTHER = "GET /api/v2/flags/{projectKey}"
+
+
+class FakeTime:
+    """A clock that only moves when someone sleeps.
+
+    Threads sleep concurrently: a sleep ends ``seconds`` after that thread last read the
+    clock, so two threads sleeping 10 s side by side move time by 10 s, not 20.
+    """
+
+    def __init__(self, start: float = T0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def clock(self) -> float:
+        with self._lock:
+            self._local.read = self.now
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            base = getattr(self._local, "read", self.now)
+            self.now = max(self.now, base + seconds)
+
+
+def pacer_with(ft: FakeTime, seed: int = 0) -> RatePacer:
+    return RatePacer(clock=ft.clock, sleep=ft.sleep, rng=random.Random(seed))
+
+
+def limit_headers(remaining: int, reset: float, *, limit: int | None = None) -> dict[str, str]:
+    headers = {
+        "X-Ratelimit-Route-Remaining": str(remaining),
+        "X-Ratelimit-Reset": str(int(reset * 1000)),
+    }
+    if limit is not None:
+        headers["X-Ratelimit-Route-Limit"] = str(limit)
+    return headers
+
+
+class FixedRandom(random.Random):
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_backoff_doubles_up_to_the_cap_and_full_jitter_stays_below_the_ceiling() -> None:
+    top = FixedRandom(1.0)
+    assert [backoff(a, 60.0, top) for a in range(9)] == [0.5, 1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff(3, 60.0, FixedRandom(0.0)) == 0.0
+    assert backoff(10_000, 5.0, top) == 5.0
+
+
+def test_backoff_with_equal_jitter_never_waits_less_than_half_the_ceiling() -> None:
+    assert backoff(3, 60.0, FixedRandom(0.0), full_jitter=False) == 2.0
+    assert backoff(3, 60.0, FixedRandom(1.0), full_jitter=False) == 4.0
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
+    assert parse_retry_after("7", T0) == 7.0
+    assert parse_retry_after(formatdate(T0 + 30, usegmt=True), T0) == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize("value", [None, "", "soon", "-3", formatdate(T0 - 30, usegmt=True)])
+def test_unusable_retry_after_is_ignored(value: str | None) -> None:
+    assert parse_retry_after(value, T0) is None
+
+
+def test_absurd_retry_after_is_capped() -> None:
+    assert parse_retry_after("86400", T0) == MAX_RESET_WAIT
+
+
+def test_without_rate_limit_headers_nothing_ever_waits() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, {})
+    for _ in range(50):
+        pacer.acquire(ROUTE)
+    assert ft.sleeps == []
+
+
+def test_remaining_above_zero_does_not_slow_down() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    for remaining in range(9, 0, -1):
+        pacer.acquire(ROUTE)
+        pacer.release(ROUTE, limit_headers(remaining, T0 + 10))
+    assert ft.sleeps == []
+
+
+def test_remaining_zero_waits_for_the_reset_plus_small_jitter_before_the_next_request() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, limit_headers(0, T0 + 4))
+    slept = pacer.acquire(ROUTE)
+    assert 4.0 <= slept <= 4.0 + WAKE_JITTER
+    assert ft.now >= T0 + 4
+
+
+def test_route_exhaustion_does_not_hold_back_other_routes() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(OTHER)
+    pacer.release(OTHER, {})
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, limit_headers(0, T0 + 4))
+    assert pacer.acquire(OTHER) == 0.0
+
+
+def test_global_exhaustion_holds_back_every_route() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(OTHER)
+    pacer.release(OTHER, {})
+    pacer.acquire(ROUTE)
+    pacer.release(
+        ROUTE, {"X-Ratelimit-Global-Remaining": "0", "X-Ratelimit-Reset": str(int((T0 + 3) * 1000))}
+    )
+    assert 3.0 <= pacer.acquire(OTHER) <= 3.0 + WAKE_JITTER
+
+
+def test_token_exhaustion_waits_for_the_token_reset() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(
+        ROUTE,
+        {
+            "X-Ratelimit-Auth-Token-Remaining": "0",
+            "X-Ratelimit-Auth-Token-Reset": str(int((T0 + 6) * 1000)),
+        },
+    )
+    assert 6.0 <= pacer.acquire(OTHER) <= 6.0 + WAKE_JITTER
+
+
+def test_out_of_order_answers_of_one_window_keep_the_lowest_remaining() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, limit_headers(0, T0 + 5))
+    # An answer sent earlier arrives late, still claiming room.
+    pacer.release(ROUTE, limit_headers(3, T0 + 5))
+    assert pacer.acquire(ROUTE) >= 5.0
+
+
+def test_answers_from_an_older_window_are_ignored() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, limit_headers(4, T0 + 8))
+    pacer.release(ROUTE, limit_headers(0, T0 + 1))
+    assert pacer.acquire(ROUTE) == 0.0
+
+
+def test_after_the_reset_the_full_limit_is_available_again_but_no_more() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, limit_headers(0, T0 + 2, limit=3))
+    ft.now = T0 + 2.5  # the window has rolled; its new budget is the limit, 3
+    for _ in range(3):
+        assert pacer.acquire(ROUTE) == 0.0
+    done = threading.Event()
+
+    def fourth() -> None:
+        pacer.acquire(ROUTE)
+        done.set()
+
+    waiter = threading.Thread(target=fourth)
+    waiter.start()
+    assert not done.wait(0.1), "a 4th request went out while 3 of a limit of 3 were in flight"
+    for _ in range(3):
+        pacer.release(ROUTE, limit_headers(0, T0 + 12, limit=3))
+    assert done.wait(2.0)
+    waiter.join()
+    assert ft.now >= T0 + 12
+
+
+def test_requests_in_flight_count_against_the_remaining_budget() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, limit_headers(2, T0 + 10))
+    pacer.acquire(ROUTE)
+    pacer.acquire(ROUTE)  # two in flight use up the two remaining
+    done = threading.Event()
+    waiter = threading.Thread(target=lambda: (pacer.acquire(ROUTE), done.set()))
+    waiter.start()
+    assert not done.wait(0.1)
+    pacer.release(ROUTE, None)  # one failed without reaching the server: its slot is free again
+    assert done.wait(2.0)
+    waiter.join()
+    assert ft.sleeps == []
+
+
+def test_an_unknown_route_is_probed_by_one_request_before_others_follow() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    done = threading.Event()
+    waiter = threading.Thread(target=lambda: (pacer.acquire(ROUTE), done.set()))
+    waiter.start()
+    assert not done.wait(0.1)
+    pacer.release(ROUTE, limit_headers(5, T0 + 10))
+    assert done.wait(2.0)
+    waiter.join()
+
+
+def test_a_reset_far_in_the_future_is_clock_skew_and_waits_one_window_instead() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    pacer.release(ROUTE, limit_headers(0, T0 + 3600))
+    assert WINDOW_SECONDS <= pacer.acquire(ROUTE) <= WINDOW_SECONDS + WAKE_JITTER
+
+
+def test_a_429_with_retry_after_blocks_every_route_until_then() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    until = pacer.release_throttled(ROUTE, {"Retry-After": "7"})
+    assert until == T0 + 7
+    assert 7.0 <= pacer.acquire(OTHER) <= 7.0 + WAKE_JITTER
+
+
+def test_a_429_waits_for_the_latest_of_retry_after_and_the_reset() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    headers = {"Retry-After": "2", **limit_headers(0, T0 + 9)}
+    assert pacer.release_throttled(ROUTE, headers) == T0 + 9
+
+
+def test_a_429_with_only_a_route_reset_blocks_only_that_route() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(OTHER)
+    pacer.release(OTHER, {})
+    pacer.acquire(ROUTE)
+    assert pacer.release_throttled(ROUTE, limit_headers(0, T0 + 5)) == T0 + 5
+    assert pacer.acquire(OTHER) == 0.0
+    assert pacer.acquire(ROUTE) >= 5.0
+
+
+@pytest.mark.parametrize("reset", [T0 - 60, T0 - 0.5, T0 + 3600])
+def test_a_429_whose_reset_is_past_or_absurd_leaves_the_wait_to_backoff(reset: float) -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    assert pacer.release_throttled(ROUTE, limit_headers(0, reset)) is None
+
+
+def test_a_429_without_headers_gives_no_time() -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    pacer.acquire(ROUTE)
+    assert pacer.release_throttled(ROUTE, {}) is None
+
+
+class FixedWindowServer:
+    """LaunchDarkly's route limit: ``limit`` requests per 10 s window, counted on a fake clock."""
+
+    def __init__(self, ft: FakeTime, limit: int) -> None:
+        self.ft, self.limit = ft, limit
+        self.counts: Counter[int] = Counter()
+        self.throttled = 0
+        self.last_accepted = T0
+        self._lock = threading.Lock()
+
+    def handle(self) -> tuple[int, dict[str, str]]:
+        with self._lock:
+            now = self.ft.now
+            window = math.floor((now - T0) / WINDOW_SECONDS)
+            reset = T0 + (window + 1) * WINDOW_SECONDS
+            if self.counts[window] >= self.limit:
+                self.throttled += 1
+                return 429, limit_headers(0, reset, limit=self.limit)
+            self.counts[window] += 1
+            self.last_accepted = max(self.last_accepted, now)
+            return 200, limit_headers(self.limit - self.counts[window], reset, limit=self.limit)
+
+
+@pytest.mark.parametrize(("threads", "limit", "total"), [(8, 5, 40), (16, 20, 100), (4, 1, 6)])
+def test_many_threads_share_the_pacer_without_429s_at_nearly_the_ideal_rate(
+    threads: int, limit: int, total: int
+) -> None:
+    ft = FakeTime()
+    pacer = pacer_with(ft)
+    server = FixedWindowServer(ft, limit)
+    todo = list(range(total))
+    todo_lock = threading.Lock()
+    errors: list[BaseException] = []
+    latency = threading.Event()
+
+    def worker() -> None:
+        try:
+            while True:
+                with todo_lock:
+                    if not todo:
+                        return
+                    todo.pop()
+                while True:
+                    pacer.acquire(ROUTE)
+                    latency.wait(0.001)  # in flight for a moment (real time), so requests overlap
+                    status, headers = server.handle()
+                    if status == 429:
+                        pacer.release_throttled(ROUTE, headers)
+                        continue
+                    pacer.release(ROUTE, headers)
+                    break
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(10)
+    assert errors == []
+    assert sum(server.counts.values()) == total
+    assert server.throttled == 0
+    assert max(server.counts.values()) <= limit
+    ideal = (math.ceil(total / limit) - 1) * WINDOW_SECONDS  # when the last request may start
+    assert server.last_accepted - T0 <= ideal * 1.05 + 1
