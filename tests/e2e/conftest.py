@@ -47,5 +47,3 @@ def emu(make_emulator: Callable[..., Emulator]) -> Emulator:
 def example_flags(tmp_path: Path) -> Path:
     """A copy of ``examples/flags`` in the working directory, as ``flags/``."""
     return Path(shutil.copytree(EXAMPLES, tmp_path / "flags"))
-
-

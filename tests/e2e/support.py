@@ -177,9 +177,7 @@ def load_ledger(cwd: Path, path: Path = LEDGER) -> Ledger:
 
 def recorded(ledger: Ledger, target: str, project: str) -> dict[str, str]:
     """Every flag and link the ledger records in ``project``, address -> action."""
-    entries = {
-        f"{project}/{key}": e.action for key, e in ledger.flags(target, project).items()
-    }
+    entries = {f"{project}/{key}": e.action for key, e in ledger.flags(target, project).items()}
     entries.update(
         {f"{project}/{name}": e.action for name, e in ledger.links(target, project).items()}
     )

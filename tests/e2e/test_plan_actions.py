@@ -1,0 +1,282 @@
+"""Each plan action end to end: adopt, blocked, drift, orphan; a lost ledger; prerequisites."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from reconciler.emulator import Emulator
+
+from .support import (
+    CREATE_FLAG,
+    CREATE_LINK,
+    EXAMPLE_PROJECTS,
+    GET_FLAG,
+    LEDGER,
+    Cli,
+    flag,
+    load_ledger,
+    no_posts,
+    posts,
+    recorded,
+    stored,
+    target_of,
+    write_flags,
+)
+
+DOC_LINK = {"key": "doc", "deepLink": "https://docs.example.com/existing", "title": "Doc"}
+
+
+def test_existing_flag_and_link_with_matching_settings_are_adopted_without_a_post(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    existing = flag("existing", description="Made in the UI", tags=["ui", "web"], temporary=False)
+    emu.create_flag("web-app", existing)
+    emu.create_link("web-app", "existing", DOC_LINK)
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
+        {**existing, "tags": ["web", "ui"], "links": [DOC_LINK]},
+        flag("brand-new"),
+    ])  # fmt: skip
+
+    plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    assert plan.code == 2, plan
+    assert "= adopt    flag web-app/existing" in plan.stdout
+    assert "= adopt    link web-app/existing/doc" in plan.stdout
+    assert "+ create   flag web-app/brand-new" in plan.stdout
+    assert "Plan: 1 to create, 2 to adopt." in plan.stdout
+
+    applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 0, applied
+    assert "Apply complete: 1 created, 2 adopted." in applied.stdout
+    assert emu.count(route=CREATE_FLAG) == 1
+    assert emu.count(route=CREATE_LINK) == 0
+    assert stored(emu, "web-app") == {
+        "web-app/existing": 1, "web-app/existing/doc": 1, "web-app/brand-new": 1,
+    }  # fmt: skip
+    assert recorded(load_ledger(tmp_path), target_of(emu), "web-app") == {
+        "web-app/existing": "adopted",
+        "web-app/existing/doc": "adopted",
+        "web-app/brand-new": "created",
+    }
+    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    assert again.code == 0, again
+    assert "Plan: nothing to create, 3 unchanged." in again.stdout
+
+
+def test_archived_key_blocks_the_plan_and_apply_refuses_before_any_post(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    emu.create_flag("web-app", flag("retired"), archived=True)
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
+        flag("retired", links=[DOC_LINK]),
+        flag("brand-new"),
+    ])  # fmt: skip
+
+    for args in (("plan", "flags"), ("plan", "flags", "--detailed-exitcode")):
+        plan = cli.live(emu, *args)
+        assert plan.code == 1, plan
+        assert "! blocked  flag web-app/retired" in plan.stdout
+        assert "! blocked  link web-app/retired/doc" in plan.stdout
+        assert "archived flag" in plan.stdout
+
+    applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 1, applied
+    assert "Apply refused" in applied.stderr
+    assert posts(emu) == 0
+    assert stored(emu, "web-app") == {"web-app/retired": 1}
+    assert not (tmp_path / LEDGER).exists() or not load_ledger(tmp_path).targets()
+
+
+def test_existing_flag_with_other_settings_is_drift_and_never_changed(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    emu.create_flag("web-app", flag("theirs", description="Set in the UI"))
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
+        flag("theirs", description="Declared in git"),
+        flag("brand-new"),
+    ])  # fmt: skip
+
+    plan = cli.live(emu, "plan", "flags")
+    assert plan.code == 0, plan
+    assert "~ drift    flag web-app/theirs" in plan.stdout
+    assert 'description: "Declared in git" -> "Set in the UI"' in plan.stdout
+
+    applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 0, applied
+    assert emu.count(route=CREATE_FLAG) == 1  # brand-new only
+    (theirs,) = (f for f in emu.flags("web-app") if f["key"] == "theirs")
+    assert theirs["description"] == "Set in the UI"
+    assert recorded(load_ledger(tmp_path), target_of(emu), "web-app") == {
+        "web-app/brand-new": "created"
+    }
+
+
+def test_file_edited_after_apply_is_drift_with_a_field_diff_live_and_offline(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "flags" / "web.yaml"
+    write_flags(path, "web-app", [flag("banner", description="First words")])
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+    write_flags(path, "web-app", [flag("banner", description="Second thoughts")])
+
+    live = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    offline = cli("plan", "flags", "--offline", "--detailed-exitcode", "--base-url", emu.base_url)
+    for result in (live, offline):
+        assert result.code == 0, result
+        assert "~ drift    flag web-app/banner" in result.stdout
+        assert "the file changed since the flag was created" in result.stdout
+        assert 'description: "First words" -> "Second thoughts"' in result.stdout
+        assert "Plan: nothing to create, 1 drifted." in result.stdout
+    with no_posts(emu):
+        applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 0, applied
+    (banner,) = emu.flags("web-app")
+    assert banner["description"] == "First words"
+
+
+def test_flag_changed_in_launchdarkly_after_apply_is_drift(
+    cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    data = tmp_path / "emulator.json"
+    emu = make_emulator(data_path=data)
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
+        flag("banner", description="As declared"),
+        flag("steady"),
+    ])  # fmt: skip
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+    port = emu.port
+    emu.stop()
+    # Someone edits the flag in LaunchDarkly: the emulator restarts, same port, from edited data.
+    document = json.loads(data.read_text())
+    for rep in document["projects"]["web-app"]["flags"]:
+        if rep["key"] == "banner":
+            rep["description"] = "Edited in the UI"
+            rep["_version"] += 1
+    data.write_text(json.dumps(document))
+    emu = make_emulator(data_path=data, port=port)
+
+    live = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    assert live.code == 0, live
+    assert "~ drift    flag web-app/banner" in live.stdout
+    assert "changed in LaunchDarkly since it was created" in live.stdout
+    assert 'description: "As declared" -> "Edited in the UI"' in live.stdout
+    assert "Plan: nothing to create, 1 unchanged, 1 drifted." in live.stdout
+    with no_posts(emu):
+        assert cli.live(emu, "apply", "flags", "--yes").code == 0
+
+
+def test_flag_removed_from_the_files_is_an_orphan_and_never_deleted(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "flags" / "web.yaml"
+    write_flags(path, "web-app", [flag("kept"), flag("dropped", links=[DOC_LINK])])
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+    write_flags(path, "web-app", [flag("kept")])
+
+    for result in (
+        cli.live(emu, "plan", "flags", "--detailed-exitcode"),
+        cli("plan", "flags", "--offline", "--detailed-exitcode", "--base-url", emu.base_url),
+    ):
+        assert result.code == 0, result
+        assert "? orphan   flag web-app/dropped" in result.stdout
+        assert "? orphan   link web-app/dropped/doc" in result.stdout
+        assert "Plan: nothing to create, 1 unchanged, 2 orphaned." in result.stdout
+
+    emu.clear_request_log()
+    applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 0, applied
+    assert all(r.method == "GET" for r in emu.request_log)
+    assert stored(emu, "web-app") == {
+        "web-app/kept": 1, "web-app/dropped": 1, "web-app/dropped/doc": 1,
+    }  # fmt: skip
+    assert set(recorded(load_ledger(tmp_path), target_of(emu), "web-app")) == {
+        "web-app/kept", "web-app/dropped", "web-app/dropped/doc",
+    }  # fmt: skip
+
+
+def test_lost_ledger_is_rebuilt_by_adopting_everything_without_a_post(
+    cli: Cli, emu: Emulator, example_flags: Path, tmp_path: Path
+) -> None:
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+    (tmp_path / LEDGER).unlink()
+    emu.clear_request_log()
+
+    plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    assert plan.code == 2, plan
+    assert "Plan: 20 to adopt." in plan.stdout
+    assert "+ create" not in plan.stdout
+
+    applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 0, applied
+    assert "Apply complete: 0 created, 20 adopted." in applied.stdout
+    assert posts(emu) == 0
+    ledger = load_ledger(tmp_path)
+    for project in EXAMPLE_PROJECTS:
+        assert recorded(ledger, target_of(emu), project) == dict.fromkeys(
+            stored(emu, project), "adopted"
+        )
+    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    assert again.code == 0, again
+    assert "Plan: nothing to create, 20 unchanged." in again.stdout
+
+
+def _by_key(emu: Emulator, project: str) -> dict[str, dict[str, object]]:
+    return {f["key"]: f for f in emu.flags(project)}
+
+
+def _variation_id(prerequisite: dict[str, object], index: int) -> str:
+    variations = prerequisite["variations"]
+    assert isinstance(variations, list)
+    return str(variations[index]["_id"])
+
+
+def test_prerequisites_are_created_first_and_named_by_their_variation_id(
+    cli: Cli, emu: Emulator, example_flags: Path, tmp_path: Path
+) -> None:
+    # A chain on top of the examples: chain-3 -> chain-2 -> chain-1 -> checkout-redesign.
+    write_flags(tmp_path / "flags" / "web-app" / "chain.yaml", "web-app", [
+        flag("chain-3", initialPrerequisites=[{"key": "chain-2", "variationIndex": 1}]),
+        flag("chain-2", initialPrerequisites=[{"key": "chain-1", "variationValue": True}]),
+        flag("chain-1", initialPrerequisites=[{"key": "checkout-redesign", "variationIndex": 1}]),
+    ])  # fmt: skip
+    applied = cli.live(emu, "apply", "flags", "--yes", "--concurrency", "8")
+    assert applied.code == 0, applied
+
+    expected = {  # project, flag -> (prerequisite, variation index)
+        ("web-app", "checkout-button-color"): ("checkout-redesign", 0),
+        ("web-app", "express-checkout"): ("checkout-redesign", 0),
+        ("web-app", "chain-1"): ("checkout-redesign", 1),
+        ("web-app", "chain-2"): ("chain-1", 0),
+        ("web-app", "chain-3"): ("chain-2", 1),
+        ("mobile-app", "onboarding-tour"): ("offline-mode", 1),
+    }
+    for (project, key), (prerequisite, index) in expected.items():
+        flags = _by_key(emu, project)
+        order = list(flags)
+        assert order.index(prerequisite) < order.index(key), f"{key} before {prerequisite}"
+        assert flags[key]["_prerequisites"] == [
+            {"key": prerequisite, "variationId": _variation_id(flags[prerequisite], index)}
+        ]
+
+
+def test_prerequisite_created_by_an_earlier_apply_is_resolved_without_a_get(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "flags" / "web.yaml"
+    base = flag("base", variations=[{"value": "a"}, {"value": "b"}, {"value": "c"}])
+    write_flags(path, "web-app", [base])
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+    write_flags(path, "web-app", [
+        base, flag("later", initialPrerequisites=[{"key": "base", "variationValue": "c"}]),
+    ])  # fmt: skip
+    emu.clear_request_log()
+
+    applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 0, applied
+    assert emu.count(route=CREATE_FLAG) == 1
+    assert emu.count(route=GET_FLAG) == 0
+    flags = _by_key(emu, "web-app")
+    assert flags["later"]["_prerequisites"] == [
+        {"key": "base", "variationId": _variation_id(flags["base"], 2)}
+    ]
