@@ -95,15 +95,18 @@ def contract() -> Contract:
 
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., Emulator]]:
-    """Start emulators (stopped at the end of the test) from config fields or a config."""
+    """Start emulators (stopped at the end of the test) from config fields or a config.
+
+    ``clock`` and ``log`` are passed to ``Emulator`` itself; the rest build the config.
+    """
     started: list[Emulator] = []
 
     def make(config: EmulatorConfig | None = None, **kwargs: Any) -> Emulator:
-        clock = kwargs.pop("clock", None)
+        options = {k: kwargs.pop(k) for k in ("clock", "log") if k in kwargs}
         if config is None:
             kwargs.setdefault("projects", ("demo", "other"))
             config = EmulatorConfig(**kwargs)
-        emu = Emulator(config, clock=clock) if clock else Emulator(config)
+        emu = Emulator(config, **options)
         started.append(emu.start())
         return emu
 

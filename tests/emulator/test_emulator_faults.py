@@ -1,0 +1,158 @@
+"""Injected faults: seeded 5xx and 429s, latency, and creates whose response is lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from reconciler.emulator import Emulator, Faults
+
+FLAGS = "/api/v2/flags/demo"
+
+
+def _statuses(client: httpx.Client, n: int = 40) -> list[int]:
+    return [client.get(FLAGS).status_code for _ in range(n)]
+
+
+def test_fail_rate_with_a_seed_is_reproducible(
+    make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
+) -> None:
+    runs = []
+    for seed in (7, 7, 8):
+        emu = make_emulator(seed=seed, faults=Faults(fail_rate=0.5))
+        runs.append(_statuses(make_client(emu)))
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+    assert set(runs[0]) - {200} <= {500, 502, 503}
+    assert 5 < runs[0].count(200) < 35
+
+
+def test_failed_requests_do_nothing(emu: Emulator, http: httpx.Client) -> None:
+    emu.set_faults(fail_rate=1.0)
+    response = http.post(FLAGS, json={"key": "f", "name": "F"})
+    assert response.status_code in (500, 502, 503)
+    assert response.json()["message"].startswith("Injected fault")
+    assert emu.flags("demo") == []
+    assert emu.request_log[-1].fault == "fail"
+
+
+def test_throttle_rate_sends_429s_with_retry_after_or_reset(
+    make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
+) -> None:
+    emu = make_emulator(seed=3, faults=Faults(throttle_rate=1.0))
+    http = make_client(emu)
+    kinds = set()
+    for _ in range(20):
+        before_ms = time.time() * 1000
+        response = http.get(FLAGS)
+        assert response.status_code == 429
+        assert response.json()["code"] == "rate_limited"
+        has_retry_after = "Retry-After" in response.headers
+        has_reset = "X-Ratelimit-Reset" in response.headers
+        assert has_retry_after != has_reset
+        if has_retry_after:
+            assert response.headers["Retry-After"] == "1"
+        else:
+            assert int(response.headers["X-Ratelimit-Reset"]) > before_ms
+        kinds.add(has_retry_after)
+    assert kinds == {True, False}
+    assert emu.count(fault="throttle") == 20
+
+
+def test_latency_delays_every_request(
+    make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
+) -> None:
+    emu = make_emulator(faults=Faults(latency_ms=150, latency_jitter_ms=20))
+    http = make_client(emu)
+    started = time.perf_counter()
+    assert http.get(FLAGS).status_code == 200
+    assert time.perf_counter() - started >= 0.15
+
+
+def test_drop_stores_the_create_then_closes_without_a_response(
+    emu: Emulator, http: httpx.Client
+) -> None:
+    emu.set_faults(drop_rate=1.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.post(FLAGS, json={"key": "dropped", "name": "Dropped"})
+    assert [f["key"] for f in emu.flags("demo")] == ["dropped"]
+    record = emu.request_log[-1]
+    assert (record.method, record.status, record.fault) == ("POST", 201, "drop")
+    emu.set_faults(Faults())
+    assert http.get(f"{FLAGS}/dropped").status_code == 200
+    assert http.post(FLAGS, json={"key": "dropped", "name": "Again"}).status_code == 409
+
+
+def test_stall_stores_the_create_and_outlasts_the_client_timeout(
+    emu: Emulator, http: httpx.Client
+) -> None:
+    emu.set_faults(stall_rate=1.0, stall_seconds=30)
+    with pytest.raises(httpx.ReadTimeout):
+        http.post(FLAGS, json={"key": "stalled", "name": "Stalled"}, timeout=0.3)
+    assert [f["key"] for f in emu.flags("demo")] == ["stalled"]
+    assert emu.request_log[-1].fault == "stall"
+
+
+def test_stall_ends_by_closing_the_connection(emu: Emulator, http: httpx.Client) -> None:
+    emu.set_faults(stall_rate=1.0, stall_seconds=0.2)
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.post(FLAGS, json={"key": "stalled", "name": "Stalled"}, timeout=10)
+    assert len(emu.flags("demo")) == 1
+
+
+def _stop_returns_promptly(emu: Emulator) -> bool:
+    stopper = threading.Thread(target=emu.stop)
+    stopper.start()
+    stopper.join(timeout=10)
+    return not stopper.is_alive()
+
+
+def test_stop_returns_promptly_while_requests_stall(
+    make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
+) -> None:
+    stalling = threading.Event()  # the emulator logs a request just before it stalls
+    emu = make_emulator(
+        faults=Faults(stall_rate=1.0, stall_seconds=600), log=lambda line: stalling.set()
+    )
+    http = make_client(emu)
+    errors: list[BaseException] = []
+
+    def stalled_request() -> None:
+        try:
+            http.post(FLAGS, json={"key": "s", "name": "S"}, timeout=60)
+        except httpx.HTTPError as e:
+            errors.append(e)
+
+    client_thread = threading.Thread(target=stalled_request)
+    client_thread.start()
+    assert stalling.wait(timeout=10)
+    assert _stop_returns_promptly(emu)
+    client_thread.join(timeout=10)
+    assert not client_thread.is_alive()
+    assert errors  # the client saw its connection closed, not a response
+
+
+def test_stop_returns_promptly_with_idle_keep_alive_clients(
+    emu: Emulator, http: httpx.Client
+) -> None:
+    assert http.get(FLAGS).status_code == 200  # the connection stays open in the pool
+    assert _stop_returns_promptly(emu)
+
+
+def test_faults_can_be_changed_at_runtime(emu: Emulator, http: httpx.Client) -> None:
+    assert emu.faults == Faults()
+    emu.set_faults(fail_rate=1.0)
+    assert http.get(FLAGS).status_code >= 500
+    assert emu.set_faults(Faults()) == Faults()
+    assert http.get(FLAGS).status_code == 200
+
+
+def test_inconsistent_fault_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="fail_rate"):
+        Faults(fail_rate=1.5)
+    with pytest.raises(ValueError, match="drop_rate \\+ stall_rate"):
+        Faults(drop_rate=0.6, stall_rate=0.6)
