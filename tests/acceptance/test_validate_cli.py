@@ -226,6 +226,37 @@ def test_the_whole_valid_corpus_validates_together(ld: Callable[..., Run]) -> No
     assert result.code == 0
 
 
+@pytest.mark.parametrize("name", ["byte-order-mark.yaml", "crlf-line-ends.yaml"])
+def test_positions_are_exact_in_a_file_with_a_bom_or_crlf_line_ends(
+    name: str, ld: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = (VALID / name).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") or b"\r\n" in raw
+    lines = raw.decode("utf-8-sig").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "temporary: true" in text)
+    col = lines[line - 1].index("true") + 1
+    monkeypatch.chdir(tmp_path)
+    Path(name).write_bytes(raw.replace(b"temporary: true", b"temporary: maybe"))
+    result = ld("validate", name)
+    assert result.out.splitlines()[0] == (
+        f"{name}:{line}:{col}: flags[0].temporary: expected true or false, got a string"
+    )
+
+
+def test_columns_on_the_first_line_do_not_count_the_byte_order_mark(
+    ld: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("bom.yaml").write_bytes(
+        b"\xef\xbb\xbfproject: -web\r\nflags:\r\n  - {key: a, name: A, temporary: maybe}\r\n"
+    )
+    assert ld("validate", "bom.yaml").out.splitlines()[:2] == [
+        "bom.yaml:1:10: project: '-web' is not a valid project key: a key starts with a letter "
+        "or digit and holds only letters, digits, '.', '_' and '-'",
+        "bom.yaml:3:34: flags[0].temporary: expected true or false, got a string",
+    ]
+
+
 def test_a_file_named_twice_is_validated_once(ld: Callable[..., Run]) -> None:
     one = str(VALID / "suffix.yml")
     result = ld("validate", one, str(VALID), one)
