@@ -66,17 +66,22 @@ class SourceMap:
         """
         line, col = self.root.line, self.root.col
         current = data
-        for depth, step in enumerate(path):
-            children = self._children.get(id(current))
+        pos: _Pos | None = None
+        children_of = self._children
+        for step in path:
+            children = children_of.get(id(current))
             if children is None:
+                pos = None
                 break
             try:
                 pos = children[step]
                 current = current[step]
             except (KeyError, IndexError, TypeError):
+                pos = None
                 break
-            last = depth == len(path) - 1
-            line, col = (pos[2], pos[3]) if key and last and pos[2] else (pos[0], pos[1])
+            line, col = pos[0], pos[1]
+        if key and pos is not None and pos[2]:
+            line, col = pos[2], pos[3]
         return Location(self.file, line, col)
 
 

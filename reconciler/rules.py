@@ -118,7 +118,7 @@ class RuleChecker:
         ok = True
         variations = data.get("variations", [])
         kinds: dict[str, int] = {}
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, Any], int] = {}
         for i, variation in enumerate(variations):
             value = variation["value"]
             if value is None:
@@ -405,8 +405,16 @@ def _value_kind(value: Any) -> str:
     return "JSON"
 
 
-def _value_identity(value: Any) -> str:
-    """Values compare as LaunchDarkly compares them: 1 and 1.0 are one number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return canonical_json(float(value))
-    return canonical_json(value)
+def _value_identity(value: Any) -> tuple[str, Any]:
+    """Values compare as LaunchDarkly compares them: 1 and 1.0 are one number.
+
+    Scalars compare directly (the common case, and cheap); JSON values by their
+    canonical text.
+    """
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, (int, float)):
+        return ("number", float(value))
+    if isinstance(value, str):
+        return ("string", value)
+    return ("json", canonical_json(value))

@@ -1,0 +1,105 @@
+"""A generator of synthetic, valid flag repositories for benchmarks.
+
+``write_repository(root, flags=10_000, links=30_000, files=500)`` writes ``files`` YAML
+files under ``root`` (in a few team directories), spreading ``flags`` flags of every
+kind (boolean, string, number, JSON, migration; prerequisites; custom properties) and
+``links`` links over them. The same arguments always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MODELINE = "# yaml-language-server: $schema=../../schemas/flag-file.schema.json\n"
+
+
+def flag(rng: random.Random, index: int, links: int, previous: str | None) -> dict[str, Any]:
+    key = f"flag-{index:06d}"
+    data: dict[str, Any] = {
+        "key": key,
+        "name": f"Flag {index}",
+        "description": f"Synthetic flag number {index} for benchmarks.",
+        "temporary": rng.random() < 0.7,
+        "tags": sorted(rng.sample(["web", "mobile", "api", "billing", "search", "growth"], 2)),
+        "maintainerTeamKey": rng.choice(["payments", "platform", "mobile", "growth"]),
+    }
+    kind = index % 6
+    if kind == 1:
+        data["variations"] = [{"value": v, "name": v.title()} for v in ("red", "green", "blue")]
+        data["defaults"] = {"onVariation": 1, "offVariation": 0}
+    elif kind == 2:
+        data["variations"] = [{"value": n} for n in (0, 10, 100)]
+    elif kind == 3:
+        data["variations"] = [
+            {"value": {"model": "a", "limit": 4}, "name": "A"},
+            {"value": {"model": "b", "limit": 8}, "name": "B"},
+        ]
+        data["clientSideAvailability"] = {"usingEnvironmentId": True, "usingMobileKey": False}
+    elif kind == 4:
+        stages = rng.choice([2, 4, 6])
+        data["purpose"] = "migration"
+        data["migrationSettings"] = {"stageCount": stages}
+        if stages == 6:
+            data["migrationSettings"]["contextKind"] = "account"
+    elif kind == 5:
+        data["customProperties"] = {"jira.issues": {"name": "Jira", "value": [f"PAY-{index}"]}}
+        if previous is not None:
+            data["initialPrerequisites"] = [{"key": previous, "variationIndex": 0}]
+    if links:
+        data["links"] = [
+            {
+                "key": f"ticket-{index}-{n}",
+                "deepLink": f"https://jira.example.com/browse/PAY-{index}-{n}",
+                "title": f"PAY-{index}-{n}",
+            }
+            if n % 2 == 0
+            else {"deepLink": f"https://docs.example.com/flags/{key}/{n}", "title": "Design doc"}
+            for n in range(links)
+        ]
+    return data
+
+
+def write_repository(
+    root: Path, *, flags: int = 10_000, links: int = 30_000, files: int = 500, seed: int = 7
+) -> list[Path]:
+    """Write a synthetic repository; returns the files written."""
+    rng = random.Random(seed)
+    per_file = max(1, -(-flags // files))
+    written: list[Path] = []
+    link_counts = [links // flags] * flags
+    for i in range(links - sum(link_counts)):
+        link_counts[i] += 1
+    for file_index in range(files):
+        start = file_index * per_file
+        stop = min(flags, start + per_file)
+        if start >= stop:
+            break
+        boolean_prerequisite: str | None = None
+        items = []
+        for index in range(start, stop):
+            item = flag(rng, index, link_counts[index], boolean_prerequisite)
+            if index % 6 == 0:
+                boolean_prerequisite = item["key"]
+            items.append(item)
+        team = ("payments", "platform", "mobile", "growth")[file_index % 4]
+        path = root / team / f"flags-{file_index:04d}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = yaml.safe_dump(
+            {"project": "bench", "flags": items}, sort_keys=False, allow_unicode=True, width=100
+        )
+        path.write_text(MODELINE + body, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "bench-flags")
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    write_repository(target, flags=n, links=3 * n, files=max(1, n // 20))
+    print(f"wrote {n} flags to {target}")
