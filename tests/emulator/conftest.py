@@ -172,7 +172,7 @@ def ld_clients(
     configuration.retries = False
     ga = launchdarkly_api.ApiClient(configuration)
     beta_client = launchdarkly_api.ApiClient(configuration)
-    beta_client.set_default_header("LD-API-Version", "beta")
+    beta_client.default_headers["LD-API-Version"] = "beta"
     yield ga, beta_client
     for client in (ga, beta_client):
         client.rest_client.pool_manager.clear()

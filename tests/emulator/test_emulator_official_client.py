@@ -12,20 +12,18 @@ from typing import Any
 import pytest
 from launchdarkly_api import (
     ApiClient,
+    ClientSideAvailabilityPost,
+    CustomProperty,
+    Defaults,
     FeatureFlagBody,
     FeatureFlagsApi,
     FlagLinkPost,
     FlagLinksBetaApi,
-    MigrationSettingsPost,
-)
-from launchdarkly_api.exceptions import ConflictException, ForbiddenException, NotFoundException
-from launchdarkly_api.models import (
-    ClientSideAvailabilityPost,
-    CustomProperty,
-    Defaults,
     FlagPrerequisitePost,
+    MigrationSettingsPost,
     Variation,
 )
+from launchdarkly_api.exceptions import ConflictException, ForbiddenException, NotFoundException
 
 from reconciler.emulator import Emulator
 
@@ -51,11 +49,11 @@ def test_boolean_flag_created_with_official_client_has_every_required_field(
             name="Checkout redesign",
             key="checkout-redesign",
             tags=["checkout", "payments"],
-            maintainer_team_key="payments",
-            client_side_availability=ClientSideAvailabilityPost(
-                using_environment_id=True, using_mobile_key=False
+            maintainerTeamKey="payments",
+            clientSideAvailability=ClientSideAvailabilityPost(
+                usingEnvironmentId=True, usingMobileKey=False
             ),
-            custom_properties={"jira": CustomProperty(name="Jira", value=["PAY-1"])},
+            customProperties={"jira": CustomProperty(name="Jira", value=["PAY-1"])},
         ),
     )
     assert flag.kind == "boolean"
@@ -95,7 +93,7 @@ def test_multivariate_flag_keeps_variations_and_defaults(ld_clients: Clients) ->
                 Variation(value="green", name="Green", description="Calm"),
                 Variation(value="blue"),
             ],
-            defaults=Defaults(on_variation=2, off_variation=0),
+            defaults=Defaults(onVariation=2, offVariation=0),
         ),
     )
     assert flag.kind == "multivariate"
@@ -129,7 +127,7 @@ def test_migration_flag_gets_one_variation_per_stage(
             name="Orders DB",
             key=f"orders-db-{stages}",
             purpose="migration",
-            migration_settings=MigrationSettingsPost(stage_count=stages, context_kind=context_kind),
+            migrationSettings=MigrationSettingsPost(stageCount=stages, contextKind=context_kind),
         ),
     )
     assert flag.purpose == "migration"
@@ -168,21 +166,19 @@ def test_prerequisite_names_a_variation_id_of_an_existing_flag(
 ) -> None:
     flags = FeatureFlagsApi(ld_clients[0])
     parent = flags.post_feature_flag("demo", FeatureFlagBody(name="Parent", key="parent"))
+    variation_id = parent.variations[0].id
+    assert variation_id is not None
     child = flags.post_feature_flag(
         "demo",
         FeatureFlagBody(
             name="Child",
             key="child",
-            initial_prerequisites=[
-                FlagPrerequisitePost(key="parent", variation_id=parent.variations[0].id)
-            ],
+            initialPrerequisites=[FlagPrerequisitePost(key="parent", variationId=variation_id)],
         ),
     )
     assert child.key == "child"
     stored = {f["key"]: f for f in emu.flags("demo")}
-    assert stored["child"]["_prerequisites"] == [
-        {"key": "parent", "variationId": parent.variations[0].id}
-    ]
+    assert stored["child"]["_prerequisites"] == [{"key": "parent", "variationId": variation_id}]
 
 
 def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) -> None:
@@ -195,7 +191,7 @@ def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) 
         "linked",
         FlagLinkPost(
             key="pay-1234",
-            deep_link="https://jira.example.com/browse/PAY-1234",
+            deepLink="https://jira.example.com/browse/PAY-1234",
             title="PAY-1234",
             description="The epic",
             metadata={"team": "payments"},
@@ -209,7 +205,7 @@ def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) 
     assert created.timestamp.milliseconds == created.created_at
     assert created.timestamp.seconds == created.created_at // 1000
     integration = links.create_flag_link(
-        "demo", "linked", FlagLinkPost(integration_key="slack", timestamp=1_700_000_000_000)
+        "demo", "linked", FlagLinkPost(integrationKey="slack", timestamp=1_700_000_000_000)
     )
     assert integration.deep_link == ""
     assert integration.integration_key == "slack"
