@@ -38,6 +38,15 @@ _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
 _TIMESTAMP, _MERGE, _SEQ, _MAP = (_TAG + t for t in ("timestamp", "merge", "seq", "map"))
 
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+_PLAIN = (True, False)  # "implicit" as PyYAML's resolver takes it: a plain scalar
+_NUMBER_START = frozenset("0123456789+-.")
+_CORE_INT = re.compile(r"[-+]?[0-9]+")
+_CORE_OCT = re.compile(r"0o[0-7]+")
+_CORE_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_CORE_NOT_FINITE = re.compile(r"[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+
 _OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
@@ -147,6 +156,16 @@ class _Builder:
 
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
+        # Numbers as YAML 1.2 reads them (as editors do), not by PyYAML's YAML 1.1 rules,
+        # for a plain scalar (style '' from the C composer, None from Python's) whose tag
+        # was resolved, not written. Only text that can be a number needs a look.
+        text = node.value
+        if (
+            not node.style
+            and (tag in (_INT, _FLOAT) or (tag == _STR and text[:1] in _NUMBER_START))
+            and tag == _implicit_tag(text)
+        ):
+            return _core_value(node)
         if tag in (_STR, _TIMESTAMP):  # dates stay text: keys and names are strings
             return node.value
         c = self._constructor
@@ -213,6 +232,36 @@ class _Builder:
             assert isinstance(children, dict)
             sources.append((data, children))
         return sources
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _implicit_tag(text: str) -> str:
+    """The tag PyYAML's YAML 1.1 resolution gives a plain scalar of this text."""
+    tag: str = _RESOLVER.resolve(ScalarNode, text, _PLAIN)  # type: ignore[no-untyped-call]
+    return tag
+
+
+def _core_value(node: ScalarNode) -> Any:
+    """A plain scalar that may be a number, read by the YAML 1.2 core schema.
+
+    PyYAML resolves by YAML 1.1, where ``010`` is 8, ``1:20`` is 80, ``1_000`` is 1000
+    and ``1e3`` is text. Editors (and JSON) read YAML 1.2: ``010`` is 10, ``1:20`` and
+    ``1_000`` are text, ``1e3`` is 1000.
+    """
+    text = node.value
+    if _CORE_INT.fullmatch(text):
+        return int(text)
+    if _CORE_OCT.fullmatch(text):
+        return int(text[2:], 8)
+    if _CORE_HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _CORE_FLOAT.fullmatch(text):
+        return float(text)
+    if _CORE_NOT_FINITE.fullmatch(text):
+        raise _Problem(*_mark(node), f"{text!r} is not a number JSON can carry")
+    return text
 
 
 def _mark(node: Node) -> tuple[int, int]:
