@@ -16,6 +16,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -132,7 +133,9 @@ class Emulator:
 
     def set_faults(self, faults: Faults | None = None, **changes: Any) -> Faults:
         """Replace the fault settings: ``set_faults(drop_rate=1.0)``, ``set_faults(Faults())``."""
-        return self._faults.set(faults, **changes)
+        current = self._faults.set(faults, **changes)
+        self.config = replace(self.config, faults=current)
+        return current
 
     # -- inspection -------------------------------------------------------------------------
 

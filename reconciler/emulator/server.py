@@ -22,6 +22,7 @@ from reconciler.emulator.api import Api, Request
 from reconciler.emulator.responses import JSON_TYPE, ApiProblem, Reply
 
 IDLE_TIMEOUT_SECONDS = 120
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -121,6 +122,10 @@ class _Handler(BaseHTTPRequestHandler):
             return None, ApiProblem(400, "invalid_request", f"Bad Content-Length {text!r}")
         limit = self.server.api.config.max_body_bytes
         if length > limit:
+            # Closing with unread data makes the kernel reset the connection, which can destroy
+            # the 413 before the client reads it; so a body of reasonable size is read and dropped.
+            if length <= DRAIN_LIMIT_BYTES:
+                self._discard(length)
             return None, ApiProblem(
                 413, "request_entity_too_large", f"The request body exceeds {limit} bytes"
             )
@@ -128,6 +133,13 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) < length:
             return None, ApiProblem(400, "invalid_request", "The request body was cut short")
         return body, None
+
+    def _discard(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 65536))
+            if not chunk:
+                return
+            length -= len(chunk)
 
     def _write(self, reply: Reply) -> None:
         data = reply.encoded()

@@ -73,6 +73,7 @@ def flag_body(body: object) -> NewFlag:
         raise invalid("name: must not be empty")
     description = _str(data, "description") or ""
     temporary = _bool(data, "temporary")
+    _bool(data, "isFlagOn")  # per environment, which the emulator does not model: checked only
     tags = _tags(data)
     csa = _client_side_availability(data)
     custom = _custom_properties(data)
@@ -111,9 +112,9 @@ def link_body(body: object) -> NewLink:
     key = _key(data, "key") if data.get("key") is not None else None
     integration_key = _str(data, "integrationKey")
     deep_link = _str(data, "deepLink")
-    if integration_key is None:
-        if deep_link is None:
-            raise invalid("deepLink: required for a link that names no integrationKey")
+    if integration_key is None and deep_link is None:
+        raise invalid("deepLink: required for a link that names no integrationKey")
+    if deep_link is not None:
         parts = urlsplit(deep_link)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise invalid(f"deepLink: {deep_link!r} is not an absolute http(s) URL")
@@ -221,8 +222,8 @@ def _tags(data: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _client_side_availability(data: Mapping[str, Any]) -> dict[str, bool]:
     value = data.get("clientSideAvailability")
+    snippet = _bool(data, "includeInSnippet")
     if value is None:
-        snippet = _bool(data, "includeInSnippet")
         return {"usingEnvironmentId": bool(snippet), "usingMobileKey": False}
     csa = _object(value, "clientSideAvailability")
     result = {}

@@ -146,6 +146,7 @@ def test_stop_returns_promptly_with_idle_keep_alive_clients(
 def test_faults_can_be_changed_at_runtime(emu: Emulator, http: httpx.Client) -> None:
     assert emu.faults == Faults()
     emu.set_faults(fail_rate=1.0)
+    assert emu.config.faults == Faults(fail_rate=1.0)
     assert http.get(FLAGS).status_code >= 500
     assert emu.set_faults(Faults()) == Faults()
     assert http.get(FLAGS).status_code == 200

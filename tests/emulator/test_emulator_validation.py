@@ -190,6 +190,7 @@ BAD_FLAGS = [
     pytest.param(
         ["not", "an", "object"], "request body: must be a JSON object", id="body-not-object"
     ),
+    pytest.param(_flag(isFlagOn="on"), "isFlagOn: must be a boolean", id="is-flag-on-type"),
 ]
 
 
@@ -264,6 +265,11 @@ BAD_LINKS = [
     ),
     pytest.param(
         {"deepLink": "https://x.test", "title": 1}, "title: must be a string", id="title-type"
+    ),
+    pytest.param(
+        {"integrationKey": "jira", "deepLink": "not a url"},
+        "deepLink: 'not a url' is not an absolute",
+        id="integration-link-bad-url",
     ),
 ]
 
