@@ -105,15 +105,15 @@ class _Answer:
 def normalise_base_url(url: str) -> str:
     """``url`` without a trailing slash, if safe: https, or plain http to a loopback host."""
     parts = urlsplit(url.strip())
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(  # and do not echo them
+            "the base URL must not contain credentials; pass the token via "
+            f"{secret.TOKEN_ENV_VARS[0]}"
+        )
     scheme, host = parts.scheme.lower(), parts.hostname
     if scheme not in ("https", "http") or not host:
         raise ConfigError(
             f"base URL {url!r} is not an https:// URL (e.g. https://app.launchdarkly.com)"
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError(
-            "the base URL must not contain credentials; pass the token via "
-            f"{secret.TOKEN_ENV_VARS[0]}"
         )
     if parts.query or parts.fragment:
         raise ConfigError(f"base URL {url!r} must not have a query or fragment")

@@ -203,9 +203,10 @@ def test_plain_http_is_allowed_to_loopback(url: str) -> None:
     assert client.base_url == url.lower()
 
 
-def test_credentials_in_the_base_url_are_refused_without_echoing_them() -> None:
-    with pytest.raises(ConfigError) as info:
-        LaunchDarklyClient("https://user:hunter2@ld.example", TOKEN)
+@pytest.mark.parametrize("url", ["https://user:hunter2@ld.example", "ftp://u:hunter2@ld.example"])
+def test_credentials_in_the_base_url_are_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ConfigError, match="credentials") as info:
+        LaunchDarklyClient(url, TOKEN)
     assert "hunter2" not in str(info.value)
 
 
