@@ -134,7 +134,8 @@ class Api:
             return self._injected(plan, request)
         token = request.headers.get("Authorization")
         if token not in self.config.tokens:
-            hint = " (send the token itself, without 'Bearer ')" if token else ""
+            bearer = token is not None and token.lower().startswith("bearer ")
+            hint = " (send the token itself, without 'Bearer ')" if bearer else ""
             raise ApiProblem(401, "unauthorized", f"Invalid access token{hint}")
         route_name = f"{request.method} {route.template}"
         decision = self._limiter.admit(route_name)

@@ -39,6 +39,7 @@ def test_missing_or_wrong_token_is_401(
     response = client.request(method, path, json={"key": "f", "name": "F"})
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"
+    assert ("without 'Bearer '" in response.json()["message"]) == (token or "").startswith("Bearer")
     assert emu.flags("demo") == []
 
 
