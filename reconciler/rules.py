@@ -409,7 +409,7 @@ def _value_identity(value: Any) -> tuple[str, Any]:
     """Values compare as LaunchDarkly compares them: 1 and 1.0 are one number.
 
     Scalars compare directly (the common case, and cheap); JSON values by their
-    canonical text.
+    canonical text, with the numbers inside them compared the same way.
     """
     if isinstance(value, bool):
         return ("boolean", value)
@@ -417,4 +417,15 @@ def _value_identity(value: Any) -> tuple[str, Any]:
         return ("number", float(value))
     if isinstance(value, str):
         return ("string", value)
-    return ("json", canonical_json(value))
+    return ("json", canonical_json(_floats(value)))
+
+
+def _floats(value: Any) -> Any:
+    """``value`` with every number as a float: [1, {"a": 2}] as [1.0, {"a": 2.0}]."""
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
