@@ -131,13 +131,24 @@ class Cli:
         assert isinstance(code, int), f"exit code {code!r}"
         return Result(code, stdout, stderr)
 
+    def spawn_live(self, emu: Emulator, *args: str) -> subprocess.Popen[str]:
+        """Start a command against ``emu`` in a child process, without waiting for it."""
+        env = self._child_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN})
+        return subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *args, "--base-url", emu.base_url],
+            cwd=self.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def _child(self, args: list[str], env: dict[str, str]) -> Result:
-        child_env = {k: v for k, v in os.environ.items() if k not in HOST_VARIABLES}
-        child_env.update(env)
         completed = subprocess.run(
             [sys.executable, "-m", "reconciler", *args],
             cwd=self.cwd,
-            env=child_env,
+            env=self._child_env(env),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -145,6 +156,12 @@ class Cli:
             check=False,
         )
         return Result(completed.returncode, completed.stdout, completed.stderr)
+
+    @staticmethod
+    def _child_env(env: Mapping[str, str]) -> dict[str, str]:
+        child_env = {k: v for k, v in os.environ.items() if k not in HOST_VARIABLES}
+        child_env.update(env)
+        return child_env
 
 
 # -- flag files --------------------------------------------------------------------------------
