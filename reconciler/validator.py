@@ -45,22 +45,21 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
         # does not change the shape, so those flags are still checked.
         bad_flags: set[int] = set()
         whole_file_bad = False
-        typed_paths: set[tuple[object, ...]] = set()
-        dependent_paths: set[tuple[object, ...]] = set()
         errors = [] if is_valid(doc.data) else list(compiled_validator().iter_errors(doc.data))
+        kinds_at: dict[tuple[object, ...], set[str]] = {}
         for error in errors:
-            if error.validator == "type":
-                typed_paths.add(tuple(error.absolute_path))
-            elif error.validator == "dependentRequired":
-                dependent_paths.add(tuple(error.absolute_path))
+            kinds_at.setdefault(tuple(error.absolute_path), set()).add(str(error.validator))
         for error in errors:
             path = error.absolute_path
-            if error.validator != "type" and tuple(path) in typed_paths:
+            kinds = kinds_at[tuple(path)]
+            if error.validator != "type" and "type" in kinds:
                 continue  # the wrong type says it all; "not one of 2, 4, 6" would repeat it
-            if error.validator == "anyOf" and tuple(path) in dependent_paths:
+            if error.validator == "anyOf" and "dependentRequired" in kinds:
                 # A link with metadata but no integrationKey: "'metadata' needs
                 # 'integrationKey'" says what to add; "needs deepLink or integrationKey" repeats it.
                 continue
+            if error.validator == "pattern" and error.instance == "" and "minLength" in kinds:
+                continue  # "must not be empty" says it; "'' is not a valid key" repeats it
             findings.extend(findings_for(error, doc))
             if len(path) >= 2 and path[0] == "flags" and isinstance(path[1], int):
                 if error.validator != "additionalProperties":
