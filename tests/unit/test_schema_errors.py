@@ -1,0 +1,227 @@
+"""Schema errors in the flag file's terms: where, what, and what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.loader import load_text
+from reconciler.schema_errors import describe, readable_path
+from reconciler.validator import validate_documents
+
+HEAD = "project: web\nflags:\n  - key: a\n    name: A\n"
+
+
+def findings(text: str) -> list[str]:
+    _, found = validate_documents([load_text(text, "f.yaml")])
+    return [str(f) for f in found]
+
+
+def at(text: str, line: int, needle: str) -> str:
+    """``f.yaml:line:col`` of the first ``needle`` on ``line`` of ``text``."""
+    return f"f.yaml:{line}:{text.splitlines()[line - 1].index(needle) + 1}"
+
+
+# -- readable paths --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ([], ""),
+        (["project"], "project"),
+        (["flags", 2, "defaults", "onVariation"], "flags[2].defaults.onVariation"),
+        (
+            ["flags", 0, "customProperties", "jira.issues"],
+            'flags[0].customProperties["jira.issues"]',
+        ),
+        (["flags", 0, "customProperties", "a_b"], "flags[0].customProperties.a_b"),
+        (["flags", 0, "customProperties", "café"], "flags[0].customProperties.café"),
+        (["x-extension"], '["x-extension"]'),
+        (["flags", 0, "customProperties", "1st"], 'flags[0].customProperties["1st"]'),
+        (["flags", 0, "customProperties", ""], 'flags[0].customProperties[""]'),
+        (["m", 'say "hi"'], 'm["say \\"hi\\""]'),
+        ([3, 1], "[3][1]"),
+    ],
+)
+def test_readable_path_reads_like_the_file(path: list[object], shown: str) -> None:
+    assert readable_path(path) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (None, "null"),
+        (True, "true"),
+        (False, "false"),
+        ({}, "a mapping"),
+        ([1], "a list"),
+        ("x", "a string"),
+        (1, "a number"),
+        (1.5, "a number"),
+    ],
+)
+def test_describe_names_a_value_in_yaml_words(value: object, words: str) -> None:
+    assert describe(value) == words
+
+
+# -- unknown fields --------------------------------------------------------------------------
+
+
+def test_an_unknown_field_is_located_at_its_key_with_a_did_you_mean() -> None:
+    text = HEAD + "    tmeporary: true\n"
+    assert findings(text) == [
+        f"{at(text, 5, 'tmeporary')}: flags[0].tmeporary: unknown field 'tmeporary'; "
+        "did you mean 'temporary'?"
+    ]
+
+
+def test_an_unknown_field_unlike_any_known_one_lists_the_known_fields() -> None:
+    text = HEAD + "    variations: [{value: 1, label: One}, {value: 2}]\n"
+    assert findings(text) == [
+        f"{at(text, 5, 'label')}: flags[0].variations[0].label: unknown field 'label'; "
+        "known fields: description, name, value"
+    ]
+
+
+def test_each_unknown_field_of_a_mapping_is_its_own_finding() -> None:
+    text = HEAD + "    nmae: B\n    tagz: [x]\n"
+    assert findings(text) == [
+        f"{at(text, 5, 'nmae')}: flags[0].nmae: unknown field 'nmae'; did you mean 'name'?",
+        f"{at(text, 6, 'tagz')}: flags[0].tagz: unknown field 'tagz'; did you mean 'tags'?",
+    ]
+
+
+# -- oneOf / anyOf: the best branch, not every branch ----------------------------------------
+
+
+def test_a_prerequisite_with_index_and_value_asks_for_one_of_them() -> None:
+    text = HEAD + "    initialPrerequisites: [{key: b, variationIndex: 0, variationValue: x}]\n"
+    assert findings(text)[0] == (
+        f"{at(text, 5, '{key')}: flags[0].initialPrerequisites[0]: give only one of "
+        "variationIndex or variationValue"
+    )
+
+
+def test_a_prerequisite_without_index_or_value_asks_for_either() -> None:
+    text = HEAD + "    initialPrerequisites: [{key: b}]\n"
+    assert findings(text) == [
+        f"{at(text, 5, '{key')}: flags[0].initialPrerequisites[0]: needs variationIndex or "
+        "variationValue"
+    ]
+
+
+def test_a_link_without_a_target_asks_for_a_url_or_an_integration() -> None:
+    text = HEAD + "    links: [{title: Docs}]\n"
+    assert findings(text) == [
+        f"{at(text, 5, '{title')}: flags[0].links[0]: needs deepLink or integrationKey"
+    ]
+
+
+def test_a_link_with_metadata_only_is_told_once_what_it_lacks() -> None:
+    text = HEAD + "    links: [{metadata: {issueKey: X-1}}]\n"
+    assert findings(text) == [
+        f"{at(text, 5, '{metadata')}: flags[0].links[0]: 'metadata' needs 'integrationKey'"
+    ]
+
+
+def test_inside_a_chosen_branch_the_precise_error_is_given() -> None:
+    text = HEAD + "    links: [{deepLink: 'ftp://files.example.com/x'}]\n"
+    assert findings(text) == [
+        f"{at(text, 5, chr(39) + 'ftp')}: flags[0].links[0].deepLink: "
+        "'ftp://files.example.com/x' is not a valid URL: a link's deepLink must be an "
+        "http:// or https:// URL"
+    ]
+
+
+# -- each kind of error, in words ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "needle", "message"),
+    [
+        ("temporary: 'yes'", "'yes'", "flags[0].temporary: expected true or false, got a string"),
+        ("tags: checkout", "checkout", "flags[0].tags: expected a list, got a string"),
+        ("description: [a]", "[a]", "flags[0].description: expected a string, got a list"),
+        (
+            "defaults: {onVariation: 0.5, offVariation: 0}",
+            "0.5",
+            "flags[0].defaults.onVariation: expected an integer, got a number",
+        ),
+        (
+            "purpose: experiment",
+            "experiment",
+            "flags[0].purpose: 'experiment' is not allowed; use one of \"migration\"",
+        ),
+        (
+            "purpose: holdout",
+            "holdout",
+            "flags[0].purpose: holdout flags are made with "
+            "LaunchDarkly's Holdouts API; only 'migration' is supported",
+        ),
+        ("tags: ['']", "''", "flags[0].tags[0]: must not be empty"),
+        ("tags: [a, b, a]", "a]", "flags[0].tags[2]: 'a' is listed twice"),
+        (
+            "tags: ['no/slash']",
+            "'no",
+            "flags[0].tags[0]: 'no/slash' is not a valid tag: a tag "
+            "holds only letters, digits, '.', '_' and '-'",
+        ),
+        (
+            "defaults: {onVariation: -1, offVariation: 0}",
+            "-1",
+            "flags[0].defaults.onVariation: -1 is below the minimum of 0",
+        ),
+        (
+            "variations: [{value: 1}]",
+            "[{",
+            "flags[0].variations: has 1 item; at least 2 are needed",
+        ),
+        (
+            "clientSideAvailability: {usingMobileKey: true}",
+            "{using",
+            "flags[0].clientSideAvailability: missing required field 'usingEnvironmentId'",
+        ),
+        (
+            "customProperties: {'': {name: x, value: [v]}}",
+            "''",
+            "flags[0].customProperties[\"\"]: the key '' must not be empty",
+        ),
+    ],
+)
+def test_each_schema_error_is_one_finding_in_the_files_terms(
+    field: str, needle: str, message: str
+) -> None:
+    text = HEAD + f"    {field}\n"
+    assert findings(text) == [f"{at(text, 5, needle)}: {message}"]
+
+
+def test_a_wrong_type_is_not_also_reported_as_a_wrong_value() -> None:
+    text = HEAD + "    purpose: migration\n    migrationSettings: {stageCount: '4'}\n"
+    assert findings(text) == [
+        f"{at(text, 6, chr(39) + '4')}: flags[0].migrationSettings.stageCount: expected an "
+        "integer, got a string"
+    ]
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    text = HEAD.replace("key: a", "key: " + "bad key " * 20)
+    (finding,) = findings(text)
+    shown = finding.split(": ", 2)[2].split(" is not a valid")[0]
+    assert shown.endswith("...")
+    assert len(shown) == 60
+
+
+def test_a_key_that_is_too_long_is_named_and_located() -> None:
+    key = "k" * 70
+    text = (
+        HEAD
+        + f"    customProperties: {{ok: {{name: x, value: [v]}}, {key}: {{name: x, value: [v]}}}}\n"
+    )
+    (finding,) = findings(text)
+    assert finding.startswith(f"{at(text, 5, key)}: flags[0].customProperties.{key}: the key ")
+    assert finding.endswith("is 70 characters long; at most 64 are allowed")
+
+
+def test_missing_top_level_fields_are_reported_at_the_start_of_the_data() -> None:
+    text = "# comment\nflags: []\n"
+    assert findings(text) == ["f.yaml:2:1: missing required field 'project'"]
