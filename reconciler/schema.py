@@ -8,10 +8,10 @@ a checkout without installing falls back to the repository copy.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 SCHEMA_NAME = "flag-file.schema.json"
