@@ -55,7 +55,7 @@ def _first_line_expectation(path: Path) -> str | None:
 
 
 def _invalid_cases() -> list[Case]:
-    listed = {}
+    listed: dict[str, str] = {}
     for line in (INVALID / "EXPECTATIONS.txt").read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             name, expected = line.split(": ", 1)
@@ -66,9 +66,9 @@ def _invalid_cases() -> list[Case]:
             continue
         files = sorted(entry.rglob("*.y*ml")) if entry.is_dir() else [entry]
         findings = [
-            f"{f.relative_to(INVALID).as_posix()}:{expected}"
+            f"{f.relative_to(INVALID).as_posix()}:{said}"
             for f in files
-            if (expected := _first_line_expectation(f)) is not None
+            if (said := _first_line_expectation(f)) is not None
         ]
         if entry.name in listed:
             findings.append(f"{entry.name}:{listed[entry.name]}")
