@@ -265,11 +265,10 @@ def _link_action(
         return Action(Kind.CREATE, depends_on=(flag.address,), **base)
     listed = existing.links.get((spec.project, spec.flag_key))
     if listed is None:  # links known from the ledger alone (offline, or all recorded)
+        if existing.live and existing.flag(spec.project, spec.flag_key) is None:
+            # Its flag was deleted since: the link went with it, recorded or not.
+            return Action(Kind.DRIFT, reason=f"its flag {flag.address} no longer exists", **base)
         if recorded is None:
-            if existing.live and existing.flag(spec.project, spec.flag_key) is None:
-                return Action(
-                    Kind.DRIFT, reason=f"its flag {flag.address} no longer exists", **base
-                )
             return Action(Kind.CREATE, **base)
         return _recorded_link(spec, recorded, None, base)
     live = listed.get(spec.key)
