@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from reconciler.emulator import Emulator
 
@@ -36,7 +37,7 @@ def test_existing_flag_and_link_with_matching_settings_are_adopted_without_a_pos
     emu.create_link("web-app", "existing", DOC_LINK)
     write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
         {**existing, "tags": ["web", "ui"], "links": [DOC_LINK]},
-        flag("brand-new"),
+        flag("brand-new", initialPrerequisites=[{"key": "existing", "variationIndex": 1}]),
     ])  # fmt: skip
 
     plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
@@ -54,6 +55,10 @@ def test_existing_flag_and_link_with_matching_settings_are_adopted_without_a_pos
     assert stored(emu, "web-app") == {
         "web-app/existing": 1, "web-app/existing/doc": 1, "web-app/brand-new": 1,
     }  # fmt: skip
+    flags = _by_key(emu, "web-app")
+    assert flags["brand-new"]["_prerequisites"] == [
+        {"key": "existing", "variationId": _variation_id(flags["existing"], 1)}
+    ]
     assert recorded(load_ledger(tmp_path), target_of(emu), "web-app") == {
         "web-app/existing": "adopted",
         "web-app/existing/doc": "adopted",
@@ -116,9 +121,12 @@ def test_file_edited_after_apply_is_drift_with_a_field_diff_live_and_offline(
     cli: Cli, emu: Emulator, tmp_path: Path
 ) -> None:
     path = tmp_path / "flags" / "web.yaml"
-    write_flags(path, "web-app", [flag("banner", description="First words")])
+    link = {"key": "spec", "deepLink": "https://docs.example.com/banner", "title": "Old title"}
+    write_flags(path, "web-app", [flag("banner", description="First words", links=[link])])
     assert cli.live(emu, "apply", "flags", "--yes").code == 0
-    write_flags(path, "web-app", [flag("banner", description="Second thoughts")])
+    write_flags(path, "web-app", [
+        flag("banner", description="Second thoughts", links=[{**link, "title": "New title"}]),
+    ])  # fmt: skip
 
     live = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     offline = cli("plan", "flags", "--offline", "--detailed-exitcode", "--base-url", emu.base_url)
@@ -127,34 +135,49 @@ def test_file_edited_after_apply_is_drift_with_a_field_diff_live_and_offline(
         assert "~ drift    flag web-app/banner" in result.stdout
         assert "the file changed since the flag was created" in result.stdout
         assert 'description: "First words" -> "Second thoughts"' in result.stdout
-        assert "Plan: nothing to create, 1 drifted." in result.stdout
+        assert "~ drift    link web-app/banner/spec" in result.stdout
+        assert 'title: "Old title" -> "New title"' in result.stdout
+        assert "Plan: nothing to create, 2 drifted." in result.stdout
     with no_posts(emu):
         applied = cli.live(emu, "apply", "flags", "--yes")
     assert applied.code == 0, applied
     (banner,) = emu.flags("web-app")
     assert banner["description"] == "First words"
+    assert [x["title"] for x in emu.links("web-app", "banner")] == ["Old title"]
+
+
+def _changed_in_launchdarkly(
+    emu: Emulator,
+    make_emulator: Callable[..., Emulator],
+    change: Callable[[dict[str, Any]], None],
+) -> Emulator:
+    """Someone changes LaunchDarkly by hand: the emulator restarts (same port) from edited data."""
+    data, port = emu.config.data_path, emu.port
+    assert data is not None
+    emu.stop()
+    document = json.loads(data.read_text())
+    change(document["projects"])
+    data.write_text(json.dumps(document))
+    return make_emulator(data_path=data, port=port)
 
 
 def test_flag_changed_in_launchdarkly_after_apply_is_drift(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    data = tmp_path / "emulator.json"
-    emu = make_emulator(data_path=data)
+    emu = make_emulator(data_path=tmp_path / "emulator.json")
     write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
         flag("banner", description="As declared"),
         flag("steady"),
     ])  # fmt: skip
     assert cli.live(emu, "apply", "flags", "--yes").code == 0
-    port = emu.port
-    emu.stop()
-    # Someone edits the flag in LaunchDarkly: the emulator restarts, same port, from edited data.
-    document = json.loads(data.read_text())
-    for rep in document["projects"]["web-app"]["flags"]:
-        if rep["key"] == "banner":
-            rep["description"] = "Edited in the UI"
-            rep["_version"] += 1
-    data.write_text(json.dumps(document))
-    emu = make_emulator(data_path=data, port=port)
+
+    def edit(projects: dict[str, Any]) -> None:
+        for rep in projects["web-app"]["flags"]:
+            if rep["key"] == "banner":
+                rep["description"] = "Edited in the UI"
+                rep["_version"] += 1
+
+    emu = _changed_in_launchdarkly(emu, make_emulator, edit)
 
     live = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert live.code == 0, live
@@ -164,6 +187,39 @@ def test_flag_changed_in_launchdarkly_after_apply_is_drift(
     assert "Plan: nothing to create, 1 unchanged, 1 drifted." in live.stdout
     with no_posts(emu):
         assert cli.live(emu, "apply", "flags", "--yes").code == 0
+
+
+def test_flag_archived_or_deleted_in_launchdarkly_after_apply_is_drift_and_never_recreated(
+    cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = make_emulator(data_path=tmp_path / "emulator.json")
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
+        flag("kept"), flag("archived-later"), flag("deleted-later", links=[DOC_LINK]),
+    ])  # fmt: skip
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+
+    def archive_and_delete(projects: dict[str, Any]) -> None:
+        web = projects["web-app"]
+        web["flags"] = [rep for rep in web["flags"] if rep["key"] != "deleted-later"]
+        del web["links"]["deleted-later"]
+        for rep in web["flags"]:
+            if rep["key"] == "archived-later":
+                rep["archived"], rep["archivedDate"] = True, rep["creationDate"] + 1
+
+    emu = _changed_in_launchdarkly(emu, make_emulator, archive_and_delete)
+    plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    assert plan.code == 0, plan
+    assert "~ drift    flag web-app/archived-later" in plan.stdout
+    assert "archived in LaunchDarkly since it was created" in plan.stdout
+    assert "~ drift    flag web-app/deleted-later" in plan.stdout
+    assert "deleted in LaunchDarkly since it was created; not re-created" in plan.stdout
+    assert "~ drift    link web-app/deleted-later/doc" in plan.stdout
+    assert "its flag web-app/deleted-later no longer exists" in plan.stdout
+    assert "Plan: nothing to create, 1 unchanged, 3 drifted." in plan.stdout
+    with no_posts(emu):
+        applied = cli.live(emu, "apply", "flags", "--yes")
+    assert applied.code == 0, applied
+    assert sorted(stored(emu, "web-app")) == ["web-app/archived-later", "web-app/kept"]
 
 
 def test_flag_removed_from_the_files_is_an_orphan_and_never_deleted(
