@@ -154,3 +154,26 @@ def test_live_plan_gets_declared_flags_one_by_one_in_a_large_project(
     assert emu.count(route=LIST_FLAGS) == 1
     assert emu.count(route=GET_FLAG) == 2
     assert len(emu.request_log) == 3
+
+
+def test_live_plan_lists_every_page_when_many_declared_flags_are_not_on_the_first(
+    cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = make_emulator(projects=("big",))
+    for i in range(150):
+        emu.create_flag("big", {"key": f"seeded-{i:03}", "name": f"Seeded {i}"})
+    declared = [flag(f"seeded-{i:03}", name=f"Seeded {i}") for i in range(100, 150, 10)]
+    declared += [flag(f"new-{i}") for i in range(5)]
+    write_flags(tmp_path / "flags" / "big.yaml", "big", declared)
+
+    result = cli.live(emu, "plan", "flags")
+    assert result.code == 0, result
+    assert "Plan: 5 to create, 5 to adopt." in result.stdout
+    # Ten flags to look for: the second page and the archived list beat ten GETs.
+    assert emu.count(route=LIST_FLAGS) == 3
+    assert emu.count(route=GET_FLAG) == 0
+    assert sorted(r.query for r in emu.request_log) == [
+        "limit=100&offset=0",
+        "limit=100&offset=0&filter=state%3Aarchived",
+        "limit=100&offset=100",
+    ]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.emulator import Emulator
+from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.lock import ledger_lock
 
-from .support import LEDGER, Cli, flag, posts, write_flags
+from .support import LEDGER, LIST_FLAGS, Cli, flag, posts, target_of, write_flags
 
 SECRET = "api-e2e-7f3c9d1be2a04c55-do-not-print"
 
@@ -169,3 +169,31 @@ def test_validation_findings_stop_the_run_with_every_location_and_no_call(
     assert "2 problem(s) in the flag files" in result.stderr
     assert emu.request_log == []
     assert emu.flags("mobile-app") == []
+
+
+def test_base_url_and_token_may_come_from_the_environment(
+    cli: Cli, emu: Emulator, web_flags: Path
+) -> None:
+    result = cli(
+        "plan", "flags", env={"LAUNCHDARKLY_BASE_URL": emu.base_url, "LD_ACCESS_TOKEN": DEV_TOKEN}
+    )
+    assert result.code == 0, result
+    assert f"Planned live against {target_of(emu)}." in result.stdout
+    assert emu.count(route=LIST_FLAGS) > 0
+
+
+def test_corrupt_ledger_stops_plan_and_apply_and_is_never_overwritten(
+    cli: Cli, emu: Emulator, web_flags: Path, tmp_path: Path
+) -> None:
+    ledger = tmp_path / LEDGER
+    ledger.parent.mkdir()
+    ledger.write_text('{"format": "something-else", "version": 1}\n')
+    before = ledger.read_bytes()
+
+    for args in (("plan", "flags"), ("plan", "flags", "--offline"), ("apply", "flags", "--yes")):
+        result = cli.live(emu, *args)
+        assert result.code == 1, result
+        assert str(LEDGER) in result.stderr
+        assert "Traceback" not in result.output
+    assert ledger.read_bytes() == before
+    assert posts(emu) == 0
