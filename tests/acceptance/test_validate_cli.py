@@ -191,7 +191,6 @@ def test_nesting_a_hundred_thousand_levels_deep_is_a_finding_not_a_crash(
 def test_examples_validate_with_a_summary_counted_from_the_files(ld: Callable[..., Run]) -> None:
     result = ld("validate", str(EXAMPLES))
     assert result.out == _counted_summary(_yaml_files(EXAMPLES)) + "\n"
-    assert result.out == "12 flags, 8 links in 3 files: valid\n"
     assert (result.code, result.err) == (0, "")
 
 
@@ -199,7 +198,7 @@ def test_examples_validate_in_their_own_process() -> None:
     result = ld_process("validate", "examples/flags")
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
-        "12 flags, 8 links in 3 files: valid\n",
+        _counted_summary(_yaml_files(EXAMPLES)) + "\n",
         "",
     )
 
@@ -320,14 +319,14 @@ def test_json_format_carries_every_finding(
 
 
 def test_json_format_of_valid_files_counts_flags_and_links(ld: Callable[..., Run]) -> None:
-    data = json.loads(ld("validate", "--format", "json", str(EXAMPLES)).out)
+    data = json.loads(ld("validate", "--format", "json", str(VALID / "split-project")).out)
     assert data == {
         "format_version": 1,
         "valid": True,
-        "summary": "12 flags, 8 links in 3 files: valid",
-        "files": 3,
-        "flags": 12,
-        "links": 8,
+        "summary": "2 flags, 4 links in 2 files: valid",
+        "files": 2,
+        "flags": 2,
+        "links": 4,
         "findings": [],
     }
 
