@@ -14,13 +14,13 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.emulator import Emulator, EmulatorConfig, Faults
+from reconciler.emulator import Emulator, EmulatorConfig, Faults, RateLimit
 from reconciler.model import derive_link_key
 
 from .support import (
@@ -75,19 +75,28 @@ def declared_addresses() -> set[str]:
     return addresses
 
 
-SCENARIOS: dict[str, tuple[Faults, tuple[str, ...]]] = {
-    "throttled (429)": (Faults(throttle_rate=0.1), ()),
-    "server errors (5xx)": (Faults(fail_rate=0.35), ()),
-    "connections dropped after commit": (Faults(drop_rate=0.25), ()),
-    "responses stalled past the timeout": (
-        Faults(stall_rate=0.15, stall_seconds=2.0),
-        ("--timeout", "1"),
-    ),
-    "all at once": (
-        Faults(
-            fail_rate=0.1, throttle_rate=0.05, drop_rate=0.1, stall_rate=0.05, stall_seconds=2.0
-        ),
-        ("--timeout", "1"),
+@dataclass(frozen=True)
+class Setting:
+    """How one scenario's emulator misbehaves, and the apply options it is run with."""
+
+    faults: Faults = field(default_factory=Faults)
+    options: tuple[str, ...] = ()
+    rate_limit: RateLimit | None = None
+    global_rate_limit: RateLimit | None = None
+
+
+STALL = Faults(stall_rate=0.15, stall_seconds=2.0)
+ALL_AT_ONCE = Faults(
+    fail_rate=0.1, throttle_rate=0.05, drop_rate=0.1, stall_rate=0.05, stall_seconds=2.0
+)
+SCENARIOS: dict[str, Setting] = {
+    "throttled (429)": Setting(Faults(throttle_rate=0.1)),
+    "server errors (5xx)": Setting(Faults(fail_rate=0.35)),
+    "connections dropped after commit": Setting(Faults(drop_rate=0.25)),
+    "responses stalled past the timeout": Setting(STALL, ("--timeout", "1")),
+    "all at once": Setting(ALL_AT_ONCE, ("--timeout", "1")),
+    "tight rate limits": Setting(
+        rate_limit=RateLimit(10, 1.0), global_rate_limit=RateLimit(15, 1.0)
     ),
 }
 
@@ -114,11 +123,17 @@ def _converge(scenario: Scenario) -> None:
 def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Scenario]]:
     started: dict[str, Scenario] = {}
     try:
-        for seed, (name, (faults, options)) in enumerate(SCENARIOS.items(), start=11):
+        for seed, (name, setting) in enumerate(SCENARIOS.items(), start=11):
             cwd = tmp_path_factory.mktemp("faults")
             write_flags(cwd / "flags" / "flags.yaml", PROJECT, declared_flags())
-            emu = Emulator(EmulatorConfig(projects=(PROJECT,), faults=faults, seed=seed)).start()
-            started[name] = Scenario(emu, Cli(cwd), options, [])
+            config = EmulatorConfig(
+                projects=(PROJECT,),
+                faults=setting.faults,
+                seed=seed,
+                rate_limit=setting.rate_limit,
+                global_rate_limit=setting.global_rate_limit,
+            )
+            started[name] = Scenario(Emulator(config).start(), Cli(cwd), setting.options, [])
         with ThreadPoolExecutor(len(started)) as pool:
             list(pool.map(_converge, started.values()))
         yield started
@@ -138,10 +153,12 @@ def test_apply_under_faults_converges_to_exactly_the_declared_state(
         assert "Apply incomplete" in run.stdout, run
         assert "unexpected" not in run.output, run
 
-    faults = SCENARIOS[name][0]
+    setting = SCENARIOS[name]
     for kind in ("fail", "throttle", "drop", "stall"):
-        if getattr(faults, f"{kind}_rate"):
+        if getattr(setting.faults, f"{kind}_rate"):
             assert emu.count(fault=kind) > 0, f"no {kind} fault was injected"
+    if setting.rate_limit is not None:  # paced by the headers: at most one 429 per worker
+        assert emu.count(status=429) <= 4
     expected = declared_addresses()
     assert stored(emu, PROJECT) == dict.fromkeys(expected, 1)  # every one, none twice
     ledger = load_ledger(scenario.cli.cwd)
