@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "plan": "reconciler.commands.reconcile:plan",
     "apply": "reconciler.commands.reconcile:apply",
     "schema": "reconciler.commands.validate:schema",
+    "export": "reconciler.commands.export:export",
+    "github": "reconciler.commands.github:github",
     "emulator": "reconciler.emulator.cli:emulator",
 }
 
@@ -39,6 +41,8 @@ SHORT_HELP: dict[str, str] = {
     "plan": "Show what apply would create.",
     "apply": "Create what is missing in LaunchDarkly.",
     "schema": "Print the flag-file JSON Schema (or its path).",
+    "export": "Write flag files for the flags a project already has.",
+    "github": "GitHub helpers: the sticky pull-request plan comment.",
     "emulator": "Run a local LaunchDarkly-compatible API server.",
 }
 
