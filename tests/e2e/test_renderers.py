@@ -107,3 +107,21 @@ def test_text_output_has_no_colour_off_a_terminal(
         assert not ANSI.search(result.output), result
     assert "+ create   flag web-app/brand-new" in plan.stdout
     assert "created flag web-app/brand-new" in applied.stdout
+
+
+def test_json_format_stays_valid_json_when_the_plan_is_offline_for_want_of_a_token(
+    cli: Cli, emu: Emulator, mixed: Path
+) -> None:
+    result = cli("plan", "flags", "--format", "json", "--base-url", emu.base_url)
+    assert result.code == 0, result
+    assert "No access token" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["mode"] == "offline"
+    assert {a["address"]: a["action"] for a in document["actions"]} == {
+        "web-app/adoptable": "create",
+        "web-app/brand-new": "create",
+        "web-app/drifted": "create",
+        "web-app/orphaned": "orphan",
+        "web-app/retired": "create",
+        "web-app/unchanged": "unchanged",
+    }

@@ -8,10 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.emulator import DEV_TOKEN, Emulator
+from reconciler.emulator import DEV_TOKEN, Emulator, Faults
 from reconciler.lock import ledger_lock
 
-from .support import LEDGER, LIST_FLAGS, Cli, flag, posts, target_of, write_flags
+from .support import (
+    CREATE_FLAG,
+    CREATE_LINK,
+    LEDGER,
+    LIST_FLAGS,
+    Cli,
+    flag,
+    posts,
+    target_of,
+    write_flags,
+)
 
 SECRET = "api-e2e-7f3c9d1be2a04c55-do-not-print"
 
@@ -197,3 +207,29 @@ def test_corrupt_ledger_stops_plan_and_apply_and_is_never_overwritten(
         assert "Traceback" not in result.output
     assert ledger.read_bytes() == before
     assert posts(emu) == 0
+
+
+def test_credentials_in_the_base_url_are_refused_without_being_echoed(
+    cli: Cli, emu: Emulator, web_flags: Path
+) -> None:
+    url = emu.base_url.replace("http://", f"http://me:{SECRET}@")
+    for args in (("plan", "flags", "--offline"), ("apply", "flags", "--yes")):
+        result = cli(*args, "--base-url", url, env={"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN})
+        assert result.code == 1, result
+        assert "must not contain credentials" in result.stderr
+        assert SECRET not in result.output
+    assert emu.request_log == []
+
+
+def test_two_applies_at_once_take_turns_and_create_everything_once(
+    cli: Cli, make_emulator: Callable[..., Emulator], web_flags: Path
+) -> None:
+    emu = make_emulator(faults=Faults(latency_ms=50))
+    children = [cli.spawn_live(emu, "apply", "flags", "--yes", "--lock-wait", "60") for _ in "ab"]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    created = [out for out, _ in outputs if "Apply complete: 3 created, 0 adopted." in out]
+    nothing = [out for out, _ in outputs if "Nothing to create" in out]
+    assert len(created) == len(nothing) == 1, outputs
+    assert emu.count(route=CREATE_FLAG) == 2
+    assert emu.count(route=CREATE_LINK) == 1
