@@ -14,10 +14,12 @@ emulator stores and what the ledger records with the helpers below. Fixtures are
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,3 +225,22 @@ def no_posts(emu: Emulator) -> Iterator[None]:
     before = posts(emu)
     yield
     assert posts(emu) == before, "a create was sent"
+
+
+def changed_in_launchdarkly(
+    emu: Emulator,
+    make_emulator: Callable[..., Emulator],
+    change: Callable[[dict[str, Any]], None],
+) -> Emulator:
+    """Someone changes LaunchDarkly by hand.
+
+    ``emu`` (which must have a data file) is stopped, ``change`` edits the data's ``projects``,
+    and a new emulator with the same config and port serves them.
+    """
+    data, port = emu.config.data_path, emu.port
+    assert data is not None
+    emu.stop()
+    document = json.loads(data.read_text())
+    change(document["projects"])
+    data.write_text(json.dumps(document))
+    return make_emulator(dataclasses.replace(emu.config, port=port))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from .support import (
     GET_FLAG,
     LEDGER,
     Cli,
+    changed_in_launchdarkly,
     flag,
     load_ledger,
     no_posts,
@@ -146,21 +146,6 @@ def test_file_edited_after_apply_is_drift_with_a_field_diff_live_and_offline(
     assert [x["title"] for x in emu.links("web-app", "banner")] == ["Old title"]
 
 
-def _changed_in_launchdarkly(
-    emu: Emulator,
-    make_emulator: Callable[..., Emulator],
-    change: Callable[[dict[str, Any]], None],
-) -> Emulator:
-    """Someone changes LaunchDarkly by hand: the emulator restarts (same port) from edited data."""
-    data, port = emu.config.data_path, emu.port
-    assert data is not None
-    emu.stop()
-    document = json.loads(data.read_text())
-    change(document["projects"])
-    data.write_text(json.dumps(document))
-    return make_emulator(data_path=data, port=port)
-
-
 def test_flag_changed_in_launchdarkly_after_apply_is_drift(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
@@ -177,7 +162,7 @@ def test_flag_changed_in_launchdarkly_after_apply_is_drift(
                 rep["description"] = "Edited in the UI"
                 rep["_version"] += 1
 
-    emu = _changed_in_launchdarkly(emu, make_emulator, edit)
+    emu = changed_in_launchdarkly(emu, make_emulator, edit)
 
     live = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert live.code == 0, live
@@ -206,7 +191,7 @@ def test_flag_archived_or_deleted_in_launchdarkly_after_apply_is_drift_and_never
             if rep["key"] == "archived-later":
                 rep["archived"], rep["archivedDate"] = True, rep["creationDate"] + 1
 
-    emu = _changed_in_launchdarkly(emu, make_emulator, archive_and_delete)
+    emu = changed_in_launchdarkly(emu, make_emulator, archive_and_delete)
     plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert plan.code == 0, plan
     assert "~ drift    flag web-app/archived-later" in plan.stdout

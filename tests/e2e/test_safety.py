@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from .support import (
     LEDGER,
     LIST_FLAGS,
     Cli,
+    changed_in_launchdarkly,
     flag,
     posts,
     target_of,
@@ -112,6 +114,31 @@ def test_token_echoed_by_a_failing_request_is_scrubbed(
     assert "[REDACTED]" in unknown_project.stderr
     assert posts(emu) == posts(emu_ok) == 0
     _assert_secret_nowhere([*wrong_token, unknown_project], tmp_path)
+
+
+def test_token_echoed_by_a_rejected_create_is_scrubbed(
+    cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = make_emulator(
+        tokens=(SECRET,), echo_token_in_errors=True, data_path=tmp_path / "emulator.json"
+    )
+    path = write_flags(tmp_path / "flags" / "web.yaml", "web-app", [flag("base")])
+    assert cli.live(emu, "apply", "flags", "--yes", token=SECRET).code == 0
+
+    def archive_base(projects: dict[str, Any]) -> None:
+        projects["web-app"]["flags"][0]["archived"] = True
+
+    emu = changed_in_launchdarkly(emu, make_emulator, archive_base)
+    write_flags(path, "web-app", [
+        flag("base"), flag("later", initialPrerequisites=[{"key": "base", "variationIndex": 0}]),
+    ])  # fmt: skip
+    # The emulator refuses a prerequisite that is archived: a 400 whose message echoes the token.
+    rejected = cli.live(emu, "apply", "flags", "--yes", token=SECRET, subprocess=True)
+    assert rejected.code == 1, rejected
+    assert "400" in rejected.stderr
+    assert "[REDACTED]" in rejected.stderr
+    assert emu.count(route=CREATE_FLAG, status=400) == 1
+    _assert_secret_nowhere([rejected], tmp_path)
 
 
 def test_plan_without_a_token_says_it_is_offline(cli: Cli, emu: Emulator, web_flags: Path) -> None:
