@@ -125,6 +125,19 @@ def test_live_plan_lists_each_project_and_never_gets_flag_by_flag(
     assert emu.count(route=GET_FLAG) == 0
     assert emu.count(route=LIST_LINKS) == 0
 
+    checkout = example_flags / "web-app" / "checkout.yaml"
+    epic = '        title: "PAY-1234: Checkout redesign epic"\n'
+    new_link = "      - deepLink: https://status.example.com/checkout\n"
+    checkout.write_text(checkout.read_text().replace(epic, epic + new_link, 1))
+    emu.clear_request_log()
+    one_new_link = cli.live(emu, "plan", "flags")
+    assert "+ create   link web-app/checkout-redesign/link-" in one_new_link.stdout
+    # Only the flag with a link the ledger does not know has its links listed.
+    assert [r.path for r in emu.request_log if r.route == LIST_LINKS] == [
+        "/api/v2/flag-links/projects/web-app/flags/checkout-redesign"
+    ]
+    assert emu.count(route=GET_FLAG) == 0
+
     (tmp_path / LEDGER).unlink()
     emu.clear_request_log()
     unknown = cli.live(emu, "plan", "flags")
