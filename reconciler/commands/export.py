@@ -1,0 +1,120 @@
+"""``ld-reconciler export``: a project's existing flags as flag files; options in, exit code out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler import reconcile
+from reconciler.errors import ConfigError
+from reconciler.export import ARCHIVED_DIR, Export, export_project, write_files
+from reconciler.model import DesiredState
+
+
+@click.command()
+@click.option("--project", required=True, help="The key of the LaunchDarkly project to export.")
+@click.option(
+    "--base-url",
+    envvar="LAUNCHDARKLY_BASE_URL",
+    help=f"LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default {reconcile.DEFAULT_BASE_URL}].",
+)
+@click.option(
+    "--emulator",
+    is_flag=True,
+    help="Read from the bundled emulator in-process (data kept under .ld-reconciler/).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each response.",
+)
+@click.option(
+    "--include-archived", is_flag=True, help="Export archived flags too (below archived/)."
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    help="Export only flags with this tag (repeat: flags with all of them).",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    help="A directory to write <project>/<first tag>.yaml files in, or - for one YAML document "
+    "on stdout.",
+)
+@click.option("--force", is_flag=True, help="Replace files that exist already.")
+def export(
+    project: str,
+    base_url: str | None,
+    emulator: bool,
+    timeout: float,
+    include_archived: bool,
+    tags: tuple[str, ...],
+    output: str,
+    force: bool,
+) -> int:
+    """Write flag files for the flags a project already has, to adopt them.
+
+    Flags and links the flag-file format cannot express are listed on stderr. Exits 1 when
+    flags were found but none could be exported.
+    """
+    with reconcile.connect(
+        DesiredState(()),
+        base_url=base_url,
+        ledger_path=None,
+        emulator=emulator,
+        offline=False,
+        timeout=timeout,
+    ) as connection:
+        if connection.client is None:
+            raise ConfigError(
+                "export reads LaunchDarkly: set LAUNCHDARKLY_ACCESS_TOKEN (or LD_ACCESS_TOKEN), "
+                "or use --emulator"
+            )
+        result = export_project(
+            connection.client, project, include_archived=include_archived, tags=tags
+        )
+    to_stdout = output == "-"
+    if to_stdout:
+        click.echo(result.document(), nl=False)
+    elif result.flags:
+        written = write_files(result.files(), Path(output), force=force)
+        for path in written.files:
+            click.echo(f"wrote {path}")
+        for path in written.others:
+            click.echo(
+                f"note: {path} was not written by this export; validate reports any flag "
+                "it declares too",
+                err=True,
+            )
+    _report(result, output, err=to_stdout)
+    return 0 if result.ok else 1
+
+
+def _report(result: Export, output: str, *, err: bool) -> None:
+    for problem in result.skipped:
+        click.echo(f"not exported: {problem}", err=True)
+    for problem in result.notes:
+        click.echo(f"note: {problem}", err=True)
+    if result.archived_count:
+        where = "" if output == "-" else f" (in {Path(output) / result.project / ARCHIVED_DIR})"
+        click.echo(
+            f"note: {result.archived_count} archived flag(s) exported{where}: a plan shows them "
+            "as blocked; keep them out of the files you apply",
+            err=True,
+        )
+    summary = (
+        f"Exported {len(result.flags)} flag(s) and {result.link_count} link(s) "
+        f"of project {result.project}"
+    )
+    if result.skipped:
+        summary += f"; {len(result.skipped)} could not be exported (listed above)"
+    if not result.selected:
+        summary = f"Project {result.project} has no flags to export"
+    click.echo(summary + ".", err=err)
