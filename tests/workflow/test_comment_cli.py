@@ -1,0 +1,147 @@
+"""``ld-reconciler github comment`` through the real CLI, against a fake GitHub over loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from e2e.support import Cli
+
+from reconciler.render import MARKER
+
+from .fake_github import PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
+from .support import saved_and_rendered
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def _body(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "body.md"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_the_first_run_creates_the_comment_and_the_second_updates_it(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    fake_github.max_per_page = 2  # the comments span pages
+    for text in ("LGTM", "What does this flag do?", "thanks"):
+        fake_github.add_comment(REPOSITORY, PR_NUMBER, text)
+    env = step_env(fake_github, pr_event)
+
+    saved, _ = saved_and_rendered(tmp_path)
+    first = cli("github", "comment", "--plan", str(saved), env=env)
+    assert first.code == 0, first
+    assert first.stdout.startswith(
+        f"Created the plan comment on {REPOSITORY}#{PR_NUMBER}: https://"
+    )
+
+    second = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: all done."), env=env)
+    assert second.code == 0, second
+    assert second.stdout.startswith("Updated the plan comment")
+
+    comments = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert [c["body"] for c in comments[:3]] == ["LGTM", "What does this flag do?", "thanks"]
+    plans = [c for c in comments if MARKER in c["body"]]
+    assert len(plans) == 1
+    assert plans[0]["body"] == f"{MARKER}\nPlan: all done.\n"
+    lists = [path for method, path, _ in fake_github.requests if method == "GET"]
+    assert any("page=2" in path for path in lists)  # the second run paged to find it
+
+
+def test_the_posted_plan_is_the_markdown_plan(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    saved, markdown = saved_and_rendered(tmp_path)
+    result = cli("github", "comment", "--plan", str(saved), env=step_env(fake_github, pr_event))
+    assert result.code == 0, result
+    (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert comment["body"] == markdown.rstrip("\n") + "\n"
+    assert comment["body"].startswith(MARKER)
+
+
+def test_running_again_with_the_same_plan_changes_nothing(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    env = step_env(fake_github, pr_event)
+    body = _body(tmp_path, "Plan: 1 to create.")
+    assert cli("github", "comment", "--body-file", body, env=env).code == 0
+    again = cli("github", "comment", "--body-file", body, env=env)
+    assert again.stdout.startswith("Left unchanged the plan comment")
+    assert [m for m, _, _ in fake_github.requests] == ["GET", "POST", "GET"]
+
+
+def test_a_read_only_token_is_one_line_about_forks_and_the_token_is_never_printed(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    fake_github.read_only = True
+    env = step_env(fake_github, pr_event)
+    result = cli(
+        "github", "comment", "--body-file", _body(tmp_path, "Plan"), env=env, subprocess=True
+    )
+    assert result.code == 1, result
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"Error: cannot comment on {REPOSITORY}#{PR_NUMBER}: GitHub answered 403 "
+        "(Resource not accessible by integration): the token may not write comments."
+    )
+    assert "forks" in result.stderr
+    assert "Traceback" not in result.output
+    assert TOKEN not in result.output
+
+
+def test_a_wrong_token_is_rejected_in_one_line(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    env = step_env(fake_github, pr_event, token="ghs_notTheRightToken")
+    result = cli("github", "comment", "--body-file", _body(tmp_path, "Plan"), env=env)
+    assert result.code == 1
+    assert "GitHub answered 401 (Bad credentials)" in result.stderr
+    assert "ghs_notTheRightToken" not in result.output
+
+
+def test_an_unknown_pull_request_is_one_line(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    env = step_env(fake_github, pr_event)
+    result = cli("github", "comment", "--pr", "999", "--body-file", _body(tmp_path, "P"), env=env)
+    assert result.code == 1
+    assert result.stderr == (
+        f"Error: cannot list the comments of {REPOSITORY}#999: GitHub answered 404 (Not Found): "
+        "no such pull request, or the token cannot see the repository\n"
+    )
+
+
+def test_github_that_cannot_be_reached_is_one_line(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    env = step_env(fake_github, pr_event)
+    fake_github.stop()
+    result = cli(
+        "github", "comment", "--body-file", _body(tmp_path, "P"), "--timeout", "2", env=env
+    )
+    assert result.code == 1
+    assert result.stderr.startswith(f"Error: cannot list the comments of {REPOSITORY}#7: http://")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param([], id="neither"),
+        pytest.param(["--plan", "p.json", "--body-file", "b.md"], id="both"),
+    ],
+)
+def test_exactly_one_source_of_the_comment_is_required(cli: Cli, args: list[str]) -> None:
+    result = cli("github", "comment", *args)
+    assert result.code == 2
+    assert "give exactly one of --plan FILE and --body-file FILE" in result.stderr
+
+
+def test_a_missing_body_file_is_one_line(cli: Cli) -> None:
+    result = cli("github", "comment", "--body-file", "nope.md")
+    assert result.code == 1
+    assert result.stderr == "Error: cannot read nope.md: No such file or directory\n"
