@@ -1,26 +1,25 @@
 """Exporting: the flags a LaunchDarkly project already has, as flag files to adopt them.
 
-``export_project`` reads the project (fetch), turns each flag and link into the flag-file
-format (convert), and checks the result the way ``validate`` and ``plan`` will (check);
-``Export.files`` groups the flags into files and renders them, ``write_files`` writes them.
+``export_project`` reads the project, converts each flag and link to the flag-file format and
+checks the result as ``validate`` and ``plan`` will; ``Export.files`` groups and renders the
+flags, ``write_files`` writes them. The rules (the README's "Adopting an existing project"):
 
-- Reading: the flag list (pages of 100; the archived list too when asked). A flag is fetched
-  on its own only when its list item lacks something the file needs: ``defaults``,
+- Reads: the flag list (pages of 100; the archived list too when asked). A flag is fetched on
+  its own only when its list item lacks what its file needs: ``defaults``,
   ``clientSideAvailability``, a migration's ``migrationSettings``, or prerequisites that an
-  environment's summary counts but does not list. Links: one list per exported flag (the
+  environment's summary counts but does not list. The links of each converted flag (the
   flag-links API has no bulk read), a few at a time.
-- Writing only what carries information: no server-only fields (``_version``, ``kind``,
-  ``archived``, ...) and nothing equal to the API's default: description "", temporary true,
-  no tags, variations true/false without names, defaults first/last, customProperties {}.
-  ``clientSideAvailability`` is always written: when a create omits it, LaunchDarkly uses the
-  *project's* default, which differs between projects and is not part of a flag.
-- Prerequisites (``initialPrerequisites``, by key and variation index): from the emulator's
-  ``_prerequisites``, or from LaunchDarkly's per-environment ``prerequisites``, keeping those
-  set alike in every environment. A prerequisite on a flag that is not exported is left out.
-- Not expressible, reported and never silently dropped: holdout flags, flags the schema or the
-  semantic rules refuse (mixed variation types, bad keys, ...), links without a key (any key a
-  file gave them would not match, so apply would create a second link). The generated document
-  is validated, and each flag is compared as a plan compares it, before anything is written.
+- Only what carries information: no server-only fields, nothing equal to the create API's
+  default (description "", temporary true, no tags, variations true/false without names,
+  defaults first/last, customProperties {}). ``clientSideAvailability`` is always written: a
+  create without it gets the *project's* default, which differs between projects.
+- Prerequisites, by key and variation index: the emulator's ``_prerequisites``, or those that
+  LaunchDarkly's per-environment ``prerequisites`` set alike in every environment; one on a
+  flag that is not exported is left out.
+- Never silently dropped: holdout flags, flags the schema or the rules refuse, and links with no
+  key (any key a file gave one would not match it, so apply would create a second link) are
+  reported. Before anything is written, the flags are validated as one flag file and compared
+  as a plan compares them; whatever fails is left out and reported.
 """
 
 from __future__ import annotations
@@ -53,10 +52,17 @@ KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 UNTAGGED = "untagged"
 ARCHIVED_DIR = "archived"
 CONCURRENCY = 4
+
+HOLDOUT = "a holdout flag: holdouts are made with LaunchDarkly's Holdouts API, not flag files"
+NO_LINK_KEY = (
+    "the link has no key in LaunchDarkly; a file's link is matched by key, so any key "
+    "given here would make apply create a second link"
+)
+_CSA = ("usingEnvironmentId", "usingMobileKey")
+_DEFAULTS = ("onVariation", "offVariation")
+_PARTS = ("links", "initialPrerequisites")  # lists a finding may leave out one item of
+_FINDING = re.compile(r"flags\[(\d+)\]\.?((?:links|initialPrerequisites)\[\d+\])?.*")
 _MAX_ROUNDS = 5
-_NOT_KEYS = ("links", "initialPrerequisites")  # declared fields a plan does not compare
-_FINDING_PATH = re.compile(r"flags\[(\d+)\]\.?(.*)")
-_PART_PATH = re.compile(r"(links|initialPrerequisites)\[(\d+)\]")
 _WINDOWS_DEVICES = frozenset(
     {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(10))}
 )
@@ -97,10 +103,14 @@ class ExportedFlag:
     def group(self) -> str:
         return group_of(self.data.get("tags", ()))
 
+    @property
+    def links(self) -> int:
+        return len(self.data.get("links", ()))
+
 
 @dataclass(frozen=True)
 class ExportFile:
-    """One file to write: its path below the output directory and its text."""
+    """One file to write: its path below the output directory, its text, what it declares."""
 
     path: str
     text: str
@@ -110,7 +120,7 @@ class ExportFile:
 
 @dataclass(frozen=True)
 class Export:
-    """What an export found: the flags it can write and what it had to leave out."""
+    """What an export found: the flags it can write, and what it left out or noted."""
 
     project: str
     flags: tuple[ExportedFlag, ...]
@@ -125,26 +135,27 @@ class Export:
 
     @property
     def link_count(self) -> int:
-        return sum(len(f.data.get("links", ())) for f in self.flags)
+        return sum(f.links for f in self.flags)
 
     @property
     def archived_count(self) -> int:
         return sum(f.archived for f in self.flags)
 
     def files(self) -> list[ExportFile]:
-        """One file per group: ``<project>/<group>.yaml``, archived flags below ``archived/``."""
+        """One file per first tag: ``<project>/<group>.yaml``, archived flags in ``archived/``."""
         groups: dict[tuple[bool, str], list[ExportedFlag]] = {}
         for flag in self.flags:
             groups.setdefault((flag.archived, flag.group), []).append(flag)
         files = []
         for (archived, group), members in sorted(groups.items()):
-            folder = f"{self.project}/{ARCHIVED_DIR}" if archived else self.project
             which = "without tags" if group == UNTAGGED else f"whose first tag is {group}"
             comment = f"Flags of project {self.project} {which}, exported by ld-reconciler."
+            folder = self.project
             if archived:
                 comment += " Archived: a plan shows them as blocked."
+                folder += f"/{ARCHIVED_DIR}"
             text = render(self.project, [f.data for f in members], comment)
-            links = sum(len(f.data.get("links", ())) for f in members)
+            links = sum(f.links for f in members)
             files.append(ExportFile(f"{folder}/{group}.yaml", text, len(members), links))
         return files
 
@@ -154,7 +165,7 @@ class Export:
         return render(self.project, [f.data for f in self.flags], comment)
 
 
-# -- fetch ------------------------------------------------------------------------------------
+# -- reading ------------------------------------------------------------------------------------
 
 
 def export_project(
@@ -165,12 +176,10 @@ def export_project(
     tags: Sequence[str] = (),
     concurrency: int = CONCURRENCY,
 ) -> Export:
-    """Read ``project`` and convert its flags (those carrying every tag in ``tags``)."""
+    """Read ``project``'s flags (those with every tag in ``tags``) and convert them."""
     if not KEY_PATTERN.fullmatch(project):
         raise InputError(f"--project {project!r} is not a LaunchDarkly project key")
-    found: dict[str, tuple[dict[str, Any], bool]] = {
-        item["key"]: (item, False) for item in source.list_flags(project)
-    }
+    found = {item["key"]: (item, False) for item in source.list_flags(project)}
     if include_archived:
         for item in source.list_flags(project, archived=True):
             found.setdefault(item["key"], (item, True))
@@ -184,26 +193,24 @@ def export_project(
         listed = dict(zip(drafts, link_lists, strict=True))
     flags = []
     for key, draft in drafts.items():
-        prerequisites = conv.prerequisites(items[key], drafts, archived=found[key][1])
-        if prerequisites:
-            draft["initialPrerequisites"] = prerequisites
-        links = conv.links(key, listed[key])
-        if links:
-            draft["links"] = links
-        flags.append(ExportedFlag(key, found[key][1], _ordered(draft, _properties("flag"))))
-    flags = conv.round_trips(flags, items, listed)
+        archived = found[key][1]
+        draft["initialPrerequisites"] = conv.prerequisites(items[key], drafts, archived)
+        draft["links"] = conv.links(key, listed[key])
+        flag = _with(ExportedFlag(key, archived, {}), **draft)
+        if conv.compares_equal(flag, items[key], listed[key]):
+            flags.append(flag)
     flags = conv.validated(flags)
-    return Export(project, tuple(flags), len(chosen), tuple(conv.skipped), tuple(conv.notes))
+    skipped, notes = (
+        tuple(sorted(ps, key=lambda p: p.address)) for ps in (conv.skipped, conv.notes)
+    )
+    return Export(project, tuple(flags), len(chosen), skipped, notes)
 
 
 def _complete(source: FlagSource, project: str, item: dict[str, Any]) -> dict[str, Any]:
-    """The flag as the file needs it: its list item, or the flag itself if the item lacks parts."""
-    if item.get("_purpose") == "migration":
-        lacking = not isinstance(item.get("migrationSettings"), dict)
-    else:
-        lacking = not isinstance(item.get("defaults"), dict)
-    lacking = lacking or not isinstance(item.get("clientSideAvailability"), dict)
-    if lacking or ("_prerequisites" not in item and _prerequisites_counted_not_listed(item)):
+    """The list item, or the flag itself when the item lacks what the flag's file needs."""
+    needs = "migrationSettings" if item.get("_purpose") == "migration" else "defaults"
+    lacking = not all(isinstance(item.get(n), dict) for n in (needs, "clientSideAvailability"))
+    if lacking or ("_prerequisites" not in item and _prerequisites_unlisted(item)):
         full = source.get_flag(project, item["key"])
         if full is not None:  # deleted since it was listed: the list item is all there is
             return full
@@ -217,35 +224,45 @@ def _environments(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [env for _, env in sorted(envs.items()) if isinstance(env, dict)]
 
 
-def _prerequisites_counted_not_listed(item: Mapping[str, Any]) -> bool:
+def _prerequisites_unlisted(item: Mapping[str, Any]) -> bool:
     """LaunchDarkly's summary list counts each environment's prerequisites but omits them."""
     envs = _environments(item)
-    if any(isinstance(env.get("prerequisites"), list) for env in envs):
-        return False
-    counts = [(env.get("_summary") or {}).get("prerequisites") for env in envs]
-    return any(isinstance(n, int) and n > 0 for n in counts)
+    counts = [(e.get("_summary") or {}).get("prerequisites") for e in envs]
+    listed = any(isinstance(e.get("prerequisites"), list) for e in envs)
+    return not listed and any(isinstance(n, int) and n > 0 for n in counts)
 
 
-# -- convert ----------------------------------------------------------------------------------
+# -- converting ---------------------------------------------------------------------------------
 
 
 @cache
-def _properties(definition: str) -> tuple[str, ...]:
+def _fields(definition: str) -> tuple[str, ...]:
+    """The fields of a schema definition, in the schema's order: the order files show them."""
     return tuple(schema()["$defs"][definition]["properties"])
 
 
-def _ordered(data: Mapping[str, Any], order: Sequence[str]) -> dict[str, Any]:
-    """``data`` with its fields in ``order`` (the schema's), so files read alike."""
-    return {name: data[name] for name in order if name in data}
+def _ordered(data: Mapping[str, Any], definition: str) -> dict[str, Any]:
+    return {name: data[name] for name in _fields(definition) if name in data}
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _with(flag: ExportedFlag, **fields: Any) -> ExportedFlag:
+    """``flag`` with ``fields`` set; an empty list removes its field."""
+    data = {**flag.data, **fields}
+    data = {k: v for k, v in data.items() if not (k in _PARTS and not v)}
+    return ExportedFlag(flag.key, flag.archived, _ordered(data, "flag"))
+
+
 @dataclass
 class _Converter:
-    """Turns LaunchDarkly's representations into flag-file data, collecting what it leaves out."""
+    """LaunchDarkly's representations to flag-file data, collecting what it leaves out."""
 
     project: str
     found: Mapping[str, tuple[dict[str, Any], bool]]
@@ -253,26 +270,25 @@ class _Converter:
     skipped: list[Problem] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)
 
-    def skip(self, address: str, reason: str) -> None:
-        self.skipped.append(Problem(address, reason))
+    def skip(self, flag_key: str, reason: str, link_key: str | None = None) -> None:
+        self.skipped.append(Problem(self._address(flag_key, link_key), reason))
 
-    def note(self, address: str, reason: str) -> None:
-        self.notes.append(Problem(address, reason))
+    def note(self, flag_key: str, reason: str, link_key: str | None = None) -> None:
+        self.notes.append(Problem(self._address(flag_key, link_key), reason))
+
+    def _address(self, flag_key: str, link_key: str | None) -> str:
+        if link_key is None:
+            return flag_address(self.project, flag_key)
+        return link_address(self.project, flag_key, link_key)
 
     def flag(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The flag's own fields (no prerequisites, no links), or None if it cannot be declared."""
-        key = item["key"]
-        address = flag_address(self.project, key)
-        purpose = item.get("_purpose")
-        if purpose == "holdout":
+        """The flag's own fields (no prerequisites or links), or None if no file declares it."""
+        key, purpose = item["key"], item.get("_purpose")
+        if purpose is not None and purpose != "migration":
             self.skip(
-                address,
-                "a holdout flag; holdouts are made with LaunchDarkly's Holdouts "
-                "API and flag files cannot declare them",
+                key,
+                HOLDOUT if purpose == "holdout" else f"no flag file declares purpose {purpose!r}",
             )
-            return None
-        if purpose not in (None, "migration"):
-            self.skip(address, f"its purpose {purpose!r} cannot be declared in a flag file")
             return None
         data: dict[str, Any] = {"key": key, "name": item.get("name")}
         if description := _text(item.get("description")):
@@ -282,138 +298,97 @@ class _Converter:
         if tags := sorted(set(item.get("tags") or ())):
             data["tags"] = tags
         if purpose == "migration":
-            if not self._migration(item, data):
+            settings = item.get("migrationSettings") or {}
+            if not _index(settings.get("stageCount")):
+                self.skip(key, "a migration flag whose migrationSettings were not reported")
                 return None
+            data["purpose"] = "migration"
+            data["migrationSettings"] = {"stageCount": settings["stageCount"]}
+            if settings["stageCount"] == 6 and _text(settings.get("contextKind")):
+                data["migrationSettings"]["contextKind"] = settings["contextKind"]
         else:
             self._variations(item, data)
         csa = item.get("clientSideAvailability")
         if isinstance(csa, dict) and all(isinstance(csa.get(n), bool) for n in _CSA):
             data["clientSideAvailability"] = {n: csa[n] for n in _CSA}
         else:
-            self.note(address, "LaunchDarkly did not report clientSideAvailability; left out")
-        self._custom_properties(item, data)
+            self.note(key, "clientSideAvailability left out: LaunchDarkly did not report it")
+        props = item.get("customProperties") or {}
+        if all(isinstance(p, dict) and set(p) == {"name", "value"} for p in props.values()):
+            if props:
+                data["customProperties"] = {k: dict(p) for k, p in sorted(props.items())}
+        else:
+            self.note(key, "customProperties left out: not in the form a file declares")
         team, member = _text(item.get("maintainerTeamKey")), _text(item.get("maintainerId"))
         if team:
             data["maintainerTeamKey"] = team
-            if member:
-                self.note(
-                    address,
-                    "maintainerId left out: a flag file names one maintainer, "
-                    f"and the team {team!r} is kept",
-                )
         elif member:
             data["maintainerId"] = member
-        return data
-
-    def _migration(self, item: Mapping[str, Any], data: dict[str, Any]) -> bool:
-        settings = item.get("migrationSettings")
-        stages = settings.get("stageCount") if isinstance(settings, dict) else None
-        if not isinstance(stages, int) or isinstance(stages, bool):
-            self.skip(
-                flag_address(self.project, item["key"]),
-                "a migration flag whose migrationSettings LaunchDarkly did not report",
-            )
-            return False
-        assert isinstance(settings, dict)
-        exported: dict[str, Any] = {"stageCount": stages}
-        context = _text(settings.get("contextKind"))
-        if context and stages == 6:
-            exported["contextKind"] = context
-        elif context:
+        if team and member:
             self.note(
-                flag_address(self.project, item["key"]),
-                "migrationSettings.contextKind left out: only 6-stage migrations have one",
+                key, f"maintainerId left out: a file names one maintainer; kept team {team!r}"
             )
-        data["purpose"] = "migration"
-        data["migrationSettings"] = exported
-        return True
+        return data
 
     def _variations(self, item: Mapping[str, Any], data: dict[str, Any]) -> None:
         variations = []
         for live in item.get("variations", ()):
             variation = {"value": live.get("value")}
-            for name in ("name", "description"):
-                if text := _text(live.get(name)):
-                    variation[name] = text
+            variation.update({n: t for n in ("name", "description") if (t := _text(live.get(n)))})
             variations.append(variation)
-        if not _default_variations(variations):
-            data["variations"] = variations
-        defaults = item.get("defaults")
-        indices = [defaults.get(n) if isinstance(defaults, dict) else None for n in _DEFAULTS]
-        if all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
-            if indices != [0, len(variations) - 1]:
-                data["defaults"] = dict(zip(_DEFAULTS, indices, strict=True))
-        else:
-            self.note(
-                flag_address(self.project, item["key"]),
-                "LaunchDarkly did not report the default variations; left out",
-            )
-
-    def _custom_properties(self, item: Mapping[str, Any], data: dict[str, Any]) -> None:
-        props = item.get("customProperties")
-        if not props:
-            return
-        if isinstance(props, dict) and all(
-            isinstance(p, dict) and set(p) == {"name", "value"} for p in props.values()
+        # Only true then false, unnamed, is the default: 1 and 0 equal True and False in Python.
+        values = [v["value"] for v in variations]
+        if variations != [{"value": True}, {"value": False}] or not all(
+            isinstance(v, bool) for v in values
         ):
-            data["customProperties"] = {
-                k: {"name": p["name"], "value": p["value"]} for k, p in sorted(props.items())
-            }
-        else:
-            self.note(
-                flag_address(self.project, item["key"]),
-                "customProperties left out: not in the {name, value} form a file declares",
-            )
+            data["variations"] = variations
+        defaults = item.get("defaults") or {}
+        indices = [defaults.get(n) for n in _DEFAULTS]
+        if not all(_index(i) for i in indices):
+            self.note(item["key"], "defaults left out: LaunchDarkly did not report them")
+        elif indices != [0, len(variations) - 1]:
+            data["defaults"] = dict(zip(_DEFAULTS, indices, strict=True))
 
     def prerequisites(
-        self, item: Mapping[str, Any], exported: Mapping[str, Any], *, archived: bool
+        self, item: Mapping[str, Any], exported: Mapping[str, Any], archived: bool
     ) -> list[dict[str, Any]]:
-        """``initialPrerequisites`` by key and variation index, of flags that are exported."""
-        address = flag_address(self.project, item["key"])
+        """``initialPrerequisites`` by key and variation index, on flags that are exported."""
+        key = item["key"]
         pairs: list[tuple[str, int | None]] = []
         if isinstance(item.get("_prerequisites"), list):  # the emulator's
             for p in item["_prerequisites"]:
                 target = self.found.get(p.get("key"), ({}, False))[0]
                 ids = [v.get("_id") for v in target.get("variations", ())]
-                index = ids.index(p.get("variationId")) if p.get("variationId") in ids else None
-                pairs.append((p.get("key"), index))
-        else:
-            pairs.extend(self._environment_prerequisites(item, address))
+                wanted = p.get("variationId")
+                pairs.append((p.get("key"), ids.index(wanted) if wanted in ids else None))
+        else:  # LaunchDarkly's, per environment
+            lists = [
+                e["prerequisites"]
+                for e in _environments(item)
+                if isinstance(e.get("prerequisites"), list)
+            ]
+            sets = [{(p.get("key"), p.get("variation")) for p in each} for each in lists]
+            alike = set.intersection(*sets) if sets else set()
+            for other, index in sorted(set().union(*sets) - alike, key=canonical_json):
+                self.note(
+                    key,
+                    f"prerequisite {other!r} (variation {index}) left out: it is "
+                    "not set alike in every environment",
+                )
+            pairs = [(p.get("key"), p.get("variation")) for p in (lists[0] if lists else ())]
+            pairs = [(k, i if _index(i) else None) for k, i in pairs if (k, i) in alike]
         result = []
-        for key, index in pairs:
-            why = self._not_exportable(key, exported, archived=archived)
+        for target_key, index in pairs:
+            why = self._not_declared(target_key, exported, archived)
             if why is None and index is None:
                 why = "its variation is not one of that flag's"
-            if why is not None:
-                self.note(address, f"prerequisite {key!r} left out: {why}")
-                continue
-            result.append({"key": key, "variationIndex": index})
+            if why is None:
+                result.append({"key": target_key, "variationIndex": index})
+            else:
+                self.note(key, f"prerequisite {target_key!r} left out: {why}")
         return result
 
-    def _environment_prerequisites(
-        self, item: Mapping[str, Any], address: str
-    ) -> list[tuple[str, int | None]]:
-        lists = [
-            e["prerequisites"]
-            for e in _environments(item)
-            if isinstance(e.get("prerequisites"), list)
-        ]
-        if not lists:
-            return []
-        sets = [{(p.get("key"), p.get("variation")) for p in each} for each in lists]
-        common = set.intersection(*sets)
-        for key, index in sorted(set.union(*sets) - common, key=canonical_json):
-            self.note(
-                address,
-                f"prerequisite {key!r} (variation {index}) left out: it is not "
-                "set alike in every environment",
-            )
-        ordered = [(p.get("key"), p.get("variation")) for p in lists[0]]
-        return [(k, i if isinstance(i, int) else None) for k, i in ordered if (k, i) in common]
-
-    def _not_exportable(
-        self, key: str, exported: Mapping[str, Any], *, archived: bool
-    ) -> str | None:
+    def _not_declared(self, key: str, exported: Mapping[str, Any], archived: bool) -> str | None:
         if key not in self.found:
             return "no such flag was listed"
         if self.found[key][1] and not archived:
@@ -421,95 +396,72 @@ class _Converter:
         if key in exported:
             return None
         if not set(self.tags) <= set(self.found[key][0].get("tags", ())):
-            return f"that flag is not tagged {', '.join(self.tags)}"
+            return f"that flag is not tagged {' and '.join(self.tags)}"
         return "that flag is not exported"
 
     def links(self, flag_key: str, reps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """The flag's links, sorted by key; links without a key are reported and left out."""
+        """The flag's links with keys, sorted by key; the others are reported."""
         links = []
         for rep in reps:
-            key = rep.get("_key")
-            target = rep.get("_integrationKey") or rep.get("_deepLink")
-            if not key:
-                self.skip(
-                    link_address(self.project, flag_key, f"(no key: {target})"),
-                    "the link has no key in LaunchDarkly; a file's link is matched by key, "
-                    "so any key given here would make apply create a second link",
-                )
+            if not rep.get("_key"):
+                target = rep.get("_integrationKey") or rep.get("_deepLink")
+                self.skip(flag_key, NO_LINK_KEY, f"(no key: {target})")
                 continue
-            links.append(self._link(flag_key, rep))
+            link: dict[str, Any] = {"key": rep["_key"]}
+            metadata = rep.get("_metadata") or {}
+            if integration := _text(rep.get("_integrationKey")):
+                # The integration made the URL from the metadata, which is what a create sends.
+                link["integrationKey"] = integration
+                if metadata:
+                    link["metadata"] = dict(sorted(metadata.items()))
+            else:
+                link["deepLink"] = rep["_deepLink"]
+                if metadata:
+                    self.note(flag_key, "metadata left out: only for integrations", rep["_key"])
+            link.update({n: t for n in ("title", "description") if (t := _text(rep.get(n)))})
+            stamp = rep.get("_timestamp") or {}
+            if _index(stamp.get("milliseconds")) and stamp["milliseconds"] != rep.get("_createdAt"):
+                link["timestamp"] = stamp["milliseconds"]
+            links.append(_ordered(link, "link"))
         return sorted(links, key=lambda link: str(link["key"]))
 
-    def _link(self, flag_key: str, rep: Mapping[str, Any]) -> dict[str, Any]:
-        link: dict[str, Any] = {"key": rep["_key"]}
-        metadata = rep.get("_metadata") or {}
-        if integration := _text(rep.get("_integrationKey")):
-            # The integration made the URL from the metadata: a create sends the metadata.
-            link["integrationKey"] = integration
-            if metadata:
-                link["metadata"] = dict(sorted(metadata.items()))
-        else:
-            link["deepLink"] = rep["_deepLink"]
-            if metadata:
-                self.note(
-                    link_address(self.project, flag_key, rep["_key"]),
-                    "metadata left out: only integration links declare it",
-                )
-        for name in ("title", "description"):
-            if text := _text(rep.get(name)):
-                link[name] = text
-        stamp = rep.get("_timestamp")
-        millis = stamp.get("milliseconds") if isinstance(stamp, dict) else None
-        if isinstance(millis, int) and millis != rep.get("_createdAt"):
-            link["timestamp"] = millis
-        return _ordered(link, _properties("link"))
+    # -- checking -------------------------------------------------------------------------------
 
-    # -- check ------------------------------------------------------------------------------
+    def compares_equal(
+        self, flag: ExportedFlag, item: Mapping[str, Any], reps: Sequence[Mapping[str, Any]]
+    ) -> bool:
+        """Whether a plan would find ``flag`` equal to LaunchDarkly (adopt, not drift).
 
-    def round_trips(
-        self,
-        flags: list[ExportedFlag],
-        items: Mapping[str, Mapping[str, Any]],
-        listed: Mapping[str, Sequence[Mapping[str, Any]]],
-    ) -> list[ExportedFlag]:
-        """Leave out what a plan would not find equal to LaunchDarkly (adopt, not drift)."""
-        kept = []
-        for flag in flags:
-            fields = {k: v for k, v in flag.data.items() if k not in _NOT_KEYS}
-            diff = compare.differences(
-                compare.declared_flag_view(fields), compare.flag_view(fields, items[flag.key])
-            )
-            if diff:
-                where = ", ".join(d.path for d in diff)
-                self.skip(
-                    flag_address(self.project, flag.key),
-                    f"it would not compare equal to LaunchDarkly ({where})",
+        Conversion makes it so; this makes sure, and reports the flag if it were not.
+        """
+        fields = {k: v for k, v in flag.data.items() if k not in _PARTS}
+        live_links = {rep.get("_key"): rep for rep in reps}
+        diffs = [
+            *compare.differences(
+                compare.declared_flag_view(fields), compare.flag_view(fields, item)
+            ),
+            *(
+                d
+                for link in flag.data.get("links", ())
+                for d in compare.differences(
+                    compare.declared_link_view(link),
+                    compare.link_view(link, live_links[link["key"]]),
                 )
-                continue
-            by_key = {rep.get("_key"): rep for rep in listed.get(flag.key, ())}
-            links = []
-            for link in flag.data.get("links", ()):
-                link_diff = compare.differences(
-                    compare.declared_link_view(link), compare.link_view(link, by_key[link["key"]])
-                )
-                if link_diff:
-                    self.skip(
-                        link_address(self.project, flag.key, link["key"]),
-                        "it would not compare equal to LaunchDarkly",
-                    )
-                else:
-                    links.append(link)
-            kept.append(_with(flag, links=links))
-        return kept
+            ),
+        ]
+        if diffs:
+            where = ", ".join(sorted({d.path for d in diffs}))
+            self.skip(flag.key, f"it would not compare equal to LaunchDarkly ({where})")
+        return not diffs
 
     def validated(self, flags: list[ExportedFlag]) -> list[ExportedFlag]:
-        """Validate the flags as one flag file; leave out whatever has a finding, and repeat."""
+        """Validate the flags as one flag file; leave out whatever has findings; repeat."""
         for _ in range(_MAX_ROUNDS):
             data = [f.data for f in flags]
             document = load_text(render(self.project, data, "check"), "export")
             if canonical_json(document.data["flags"]) != canonical_json(data):
                 raise RuntimeError("the exported YAML does not read back as the exported data")
-            _, findings = validate_documents([document])
+            findings = validate_documents([document])[1]
             if not findings:
                 return flags
             flags = self._without(flags, findings)
@@ -518,97 +470,65 @@ class _Converter:
     def _without(
         self, flags: list[ExportedFlag], findings: Sequence[Finding]
     ) -> list[ExportedFlag]:
-        by_flag: dict[int, list[tuple[str, str]]] = {}
+        """``flags`` without what ``findings`` are about: a link, a prerequisite or the flag."""
+        whole: dict[int, list[str]] = {}
+        parts: dict[tuple[int, str], str] = {}
         for finding in findings:
-            match = _FINDING_PATH.fullmatch(finding.path)
+            match = _FINDING.fullmatch(finding.path)
             if match is None:
                 raise RuntimeError(f"the export made an invalid flag file: {finding}")
-            by_flag.setdefault(int(match[1]), []).append((match[2], finding.message))
-        kept: list[ExportedFlag] = []
-        dropped: set[str] = set()
+            index, part = int(match[1]), match[2]
+            path = finding.path.split(".", 1)[1] if "." in finding.path else ""
+            if part is None:
+                whole.setdefault(index, []).append(
+                    f"{path}: {finding.message}" if path else finding.message
+                )
+            else:
+                parts.setdefault((index, part), finding.message)
+        for index, reasons in whole.items():
+            self.skip(flags[index].key, "; ".join(reasons[:3]))
+        dropped = {flags[i].key for i in whole}
+        kept = []
         for index, flag in enumerate(flags):
-            problems = by_flag.get(index, [])
-            whole = [(p, m) for p, m in problems if not p.startswith(_NOT_KEYS)]
-            if whole:
-                reasons = "; ".join(f"{p}: {m}" if p else m for p, m in whole[:3])
-                self.skip(flag_address(self.project, flag.key), reasons)
-                dropped.add(flag.key)
+            if index in whole:
                 continue
-            bad = {
-                (m[1], int(m[2])): message
-                for p, message in problems
-                if (m := _PART_PATH.match(p)) is not None
-            }
             links = []
             for i, link in enumerate(flag.data.get("links", ())):
-                if ("links", i) in bad:
-                    self.skip(link_address(self.project, flag.key, link["key"]), bad[("links", i)])
+                if reason := parts.get((index, f"links[{i}]")):
+                    self.skip(flag.key, reason, link["key"])
                 else:
                     links.append(link)
             prerequisites = []
             for i, p in enumerate(flag.data.get("initialPrerequisites", ())):
-                if ("initialPrerequisites", i) in bad:
-                    reason = bad[("initialPrerequisites", i)]
-                    self.note(
-                        flag_address(self.project, flag.key),
-                        f"prerequisite {p['key']!r} left out: {reason}",
-                    )
-                else:
+                reason = parts.get((index, f"initialPrerequisites[{i}]"))
+                if reason is None and p["key"] in dropped:
+                    reason = "that flag is not exported"
+                if reason is None:
                     prerequisites.append(p)
+                else:
+                    self.note(flag.key, f"prerequisite {p['key']!r} left out: {reason}")
             kept.append(_with(flag, links=links, initialPrerequisites=prerequisites))
-        result = []
-        for flag in kept:
-            prerequisites = []
-            for p in flag.data.get("initialPrerequisites", ()):
-                if p["key"] in dropped:
-                    self.note(
-                        flag_address(self.project, flag.key),
-                        f"prerequisite {p['key']!r} left out: that flag is not exported",
-                    )
-                else:
-                    prerequisites.append(p)
-            result.append(_with(flag, initialPrerequisites=prerequisites))
-        return result
+        return kept
 
 
-_CSA = ("usingEnvironmentId", "usingMobileKey")
-_DEFAULTS = ("onVariation", "offVariation")
-
-
-def _default_variations(variations: Sequence[Mapping[str, Any]]) -> bool:
-    """True and false, in that order, with no names: what a create without variations makes."""
-    return [dict(v) for v in variations] == [{"value": True}, {"value": False}] and all(
-        isinstance(v["value"], bool) for v in variations
-    )
-
-
-def _with(flag: ExportedFlag, **lists: list[Any]) -> ExportedFlag:
-    """``flag`` with some of its list fields replaced (an empty list removes the field)."""
-    data = {k: v for k, v in flag.data.items() if k not in lists}
-    data.update({k: v for k, v in lists.items() if v})
-    return ExportedFlag(flag.key, flag.archived, _ordered(data, _properties("flag")))
-
-
-# -- group and render -------------------------------------------------------------------------
+# -- grouping and rendering ---------------------------------------------------------------------
 
 
 def group_of(tags: Iterable[str]) -> str:
-    """The file a flag goes in: its first tag in sorted order, made a safe file name."""
+    """The file a flag goes in: its first tag in sorted order as a safe name, or ``untagged``."""
     first = min(tags, default=None)
     return UNTAGGED if first is None else safe_file_stem(first)
 
 
 def safe_file_stem(text: str) -> str:
-    """``text`` as a file name that is the same on every file system and never hidden.
+    """``text`` as a file name that means the same on every file system and is never hidden.
 
     Lower case (so "Beta" and "beta" share a file where case is ignored); anything but
-    letters, digits, '.', '_' and '-' becomes '-'; no leading '.' or '-' (hidden files are not
-    read by validate, and '-' reads as an option); Windows device names get a prefix.
+    letters, digits, '.', '_' and '-' becomes '-'; no leading '.' or '-' (validate skips hidden
+    files, and '-' reads as an option); Windows device names get a prefix.
     """
     stem = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).lstrip(".-")[:64] or "tag"
-    if stem.split(".")[0] in _WINDOWS_DEVICES:
-        stem = f"tag-{stem}"
-    return stem
+    return f"tag-{stem}" if stem.split(".")[0] in _WINDOWS_DEVICES else stem
 
 
 def schema_ref() -> str:
@@ -618,13 +538,13 @@ def schema_ref() -> str:
 
 
 class _Dumper(_BaseDumper):
-    """Safe YAML, read back exactly as written by our loader (YAML 1.2 numbers), no aliases."""
+    """Safe YAML without anchors, quoting text that YAML 1.2 would read as another type."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
-# Plain text that YAML 1.2 (our loader, editors) would read as a number or a non-string.
+# Plain text that YAML 1.2 (our loader, editors) reads as a number; PyYAML quotes by YAML 1.1.
 _LOOKS_TYPED = re.compile(
     r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
     r"|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
@@ -656,40 +576,37 @@ def render(project: str, flags: Sequence[Mapping[str, Any]], comment: str) -> st
     return f"# yaml-language-server: $schema={schema_ref()}\n# {comment}\n{body}"
 
 
-# -- write ------------------------------------------------------------------------------------
+# -- writing ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Written:
-    """The files written, and YAML files already in the project's directory left as they were."""
+    """The files written, and the YAML files in the projects' directories left as they were."""
 
     files: tuple[Path, ...]
     others: tuple[Path, ...]
 
 
 def write_files(files: Sequence[ExportFile], directory: Path, *, force: bool = False) -> Written:
-    """Write ``files`` below ``directory``; an existing file only with ``force``."""
+    """Write ``files`` below ``directory``; a file that exists only with ``force``."""
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{directory} is not a directory")
-    targets = [(directory / f.path, f.text) for f in files]
-    if not force:
-        existing = [str(p) for p, _ in targets if p.exists() or p.is_symlink()]
-        if existing:
-            shown = ", ".join(existing[:5]) + (
-                f" and {len(existing) - 5} more" if len(existing) > 5 else ""
-            )
-            raise InputError(
-                f"{len(existing)} file(s) exist already: {shown}; nothing was written "
-                "(pass --force to replace them)"
-            )
-    for path, text in targets:
+    targets = [(directory / f.path, f.text.encode()) for f in files]
+    existing = [str(p) for p, _ in targets if p.exists() or p.is_symlink()]
+    if existing and not force:
+        more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+        raise InputError(
+            f"{len(existing)} file(s) exist already: {', '.join(existing[:5])}{more}; "
+            "nothing was written (pass --force to replace them)"
+        )
+    for path, data in targets:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if force:
-                _replace(path, text.encode())
+                _replace(path, data)
             else:
-                with path.open("xb") as out:
-                    out.write(text.encode())
+                with path.open("xb") as out:  # never replace a file made since the check
+                    out.write(data)
         except OSError as e:
             raise InputError(f"cannot write {path}: {e.strerror or e}") from e
     written = tuple(p for p, _ in targets)

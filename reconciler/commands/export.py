@@ -84,9 +84,10 @@ def export(
     if to_stdout:
         click.echo(result.document(), nl=False)
     elif result.flags:
-        written = write_files(result.files(), Path(output), force=force)
-        for path in written.files:
-            click.echo(f"wrote {path}")
+        files = result.files()
+        written = write_files(files, Path(output), force=force)
+        for file, path in zip(files, written.files, strict=True):
+            click.echo(f"wrote {path}: {file.flags} flag(s), {file.links} link(s)")
         for path in written.others:
             click.echo(
                 f"note: {path} was not written by this export; validate reports any flag "
@@ -114,7 +115,7 @@ def _report(result: Export, output: str, *, err: bool) -> None:
         f"of project {result.project}"
     )
     if result.skipped:
-        summary += f"; {len(result.skipped)} could not be exported (listed above)"
+        summary += f"; {len(result.skipped)} flag(s) or link(s) could not be (listed on stderr)"
     if not result.selected:
         summary = f"Project {result.project} has no flags to export"
     click.echo(summary + ".", err=err)

@@ -136,8 +136,8 @@ FILES = {
     "shop/untagged.yaml": ["dark-mode", "gated"],
 }
 UNEXPRESSIBLE = [
-    "not exported: shop/holdout-q3: a holdout flag; holdouts are made with LaunchDarkly's "
-    "Holdouts API and flag files cannot declare them",
+    "not exported: shop/holdout-q3: a holdout flag: holdouts are made with LaunchDarkly's "
+    "Holdouts API, not flag files",
     "not exported: shop/mixed-values: variations[1].value: this value is a string but "
     "variation 0 is a number; all variations of a flag share one type (boolean, string, "
     "number or JSON)",
@@ -190,7 +190,13 @@ def test_one_file_per_first_tag_below_a_directory_named_after_the_project(
     assert {
         name: [f["key"] for f in flags_in(text.decode())] for name, text in written.items()
     } == FILES
-    assert result.stdout.splitlines()[: len(FILES)] == [f"wrote out/{name}" for name in FILES]
+    assert result.stdout.splitlines()[: len(FILES)] == [
+        "wrote out/shop/checkout.yaml: 3 flag(s), 2 link(s)",
+        "wrote out/shop/migration.yaml: 3 flag(s), 0 link(s)",
+        "wrote out/shop/payments.yaml: 1 flag(s), 0 link(s)",
+        "wrote out/shop/ui.yaml: 1 flag(s), 0 link(s)",
+        "wrote out/shop/untagged.yaml: 2 flag(s), 0 link(s)",
+    ]
     assert (
         f"Exported {len(EXPECTED)} flag(s) and {EXPECTED_LINKS} link(s) of project shop; "
         "4 flag(s) or link(s) could not be (listed on stderr)." in result.stdout

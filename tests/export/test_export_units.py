@@ -144,7 +144,7 @@ def test_a_team_maintainer_is_kept_over_a_member_and_that_is_noted() -> None:
     assert result.flags[0].data["maintainerTeamKey"] == "t"
     assert "maintainerId" not in result.flags[0].data
     assert [str(n) for n in result.notes] == [
-        "p/f: maintainerId left out: a flag file names one maintainer, and the team 't' is kept"
+        "p/f: maintainerId left out: a file names one maintainer; kept team 't'"
     ]
 
 
