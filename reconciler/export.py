@@ -15,7 +15,9 @@ flags, ``write_files`` writes them. The rules (the README's "Adopting an existin
   create without it gets the *project's* default, which differs between projects.
 - Prerequisites, by key and variation index: the emulator's ``_prerequisites``, or those that
   LaunchDarkly's per-environment ``prerequisites`` set alike in every environment; one on a
-  flag that is not exported is left out.
+  flag that is not exported is left out. LaunchDarkly's list has no ``environments`` unless
+  filtered by one: then none are exported, and that is said (not one GET per flag for them:
+  a plan never compares prerequisites, which matter only when a flag is created).
 - Never silently dropped: holdout flags, flags the schema or the rules refuse, and links with no
   key (any key a file gave one would not match it, so apply would create a second link) are
   reported. Before anything is written, the flags are validated as one flag file and compared
@@ -57,6 +59,11 @@ HOLDOUT = "a holdout flag: holdouts are made with LaunchDarkly's Holdouts API, n
 NO_LINK_KEY = (
     "the link has no key in LaunchDarkly; a file's link is matched by key, so any key "
     "given here would make apply create a second link"
+)
+UNLISTED_PREREQUISITES = (
+    "no prerequisites were exported: LaunchDarkly's flag list reports them per environment "
+    "only when asked for one environment (a plan never compares them: they matter only when "
+    "a flag is created)"
 )
 _CSA = ("usingEnvironmentId", "usingMobileKey")
 _DEFAULTS = ("onVariation", "offVariation")
@@ -200,6 +207,8 @@ def export_project(
         if conv.compares_equal(flag, items[key], listed[key]):
             flags.append(flag)
     flags = conv.validated(flags)
+    if chosen and not any({"_prerequisites", "environments"} & set(items[k]) for k in chosen):
+        conv.notes.append(Problem(project, UNLISTED_PREREQUISITES))
     skipped, notes = (
         tuple(sorted(ps, key=lambda p: p.address)) for ps in (conv.skipped, conv.notes)
     )

@@ -10,7 +10,13 @@ import httpx
 import pytest
 
 from reconciler.client import LaunchDarklyClient
-from reconciler.export import export_project, group_of, render, safe_file_stem
+from reconciler.export import (
+    UNLISTED_PREREQUISITES,
+    export_project,
+    group_of,
+    render,
+    safe_file_stem,
+)
 from reconciler.loader import load_text
 
 BASE = "https://ld.example"
@@ -140,12 +146,18 @@ def test_variations_and_defaults_are_written_only_when_they_differ_from_the_defa
 
 
 def test_a_team_maintainer_is_kept_over_a_member_and_that_is_noted() -> None:
-    result = export_project(Project(live("f", maintainerTeamKey="t", maintainerId="m1")), "p")
+    flag = live("f", maintainerTeamKey="t", maintainerId="m1", _prerequisites=[])
+    result = export_project(Project(flag), "p")
     assert result.flags[0].data["maintainerTeamKey"] == "t"
     assert "maintainerId" not in result.flags[0].data
     assert [str(n) for n in result.notes] == [
         "p/f: maintainerId left out: a file names one maintainer; kept team 't'"
     ]
+
+
+def test_a_list_without_prerequisites_or_environments_says_none_were_exported() -> None:
+    result = export_project(Project(live("a"), live("b")), "p")
+    assert [str(n) for n in result.notes] == [f"p: {UNLISTED_PREREQUISITES}"]
 
 
 # -- what the summary list omits, against a LaunchDarkly-shaped MockTransport ---------------------
