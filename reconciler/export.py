@@ -185,7 +185,10 @@ def export_project(
 ) -> Export:
     """Read ``project``'s flags (those with every tag in ``tags``) and convert them."""
     if not KEY_PATTERN.fullmatch(project):
-        raise InputError(f"--project {project!r} is not a LaunchDarkly project key")
+        raise InputError(
+            f"{project!r} is not a project key (letters, digits, '.', '_' and '-', starting "
+            "with a letter or digit)"
+        )
     found = {item["key"]: (item, False) for item in source.list_flags(project)}
     if include_archived:
         for item in source.list_flags(project, archived=True):

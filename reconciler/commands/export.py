@@ -13,7 +13,9 @@ from reconciler.model import DesiredState
 
 
 @click.command()
-@click.option("--project", required=True, help="The key of the LaunchDarkly project to export.")
+@click.option(
+    "--project", required=True, metavar="KEY", help="The key of the LaunchDarkly project to export."
+)
 @click.option(
     "--base-url",
     envvar="LAUNCHDARKLY_BASE_URL",
@@ -27,6 +29,7 @@ from reconciler.model import DesiredState
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
     default=30.0,
     show_default=True,
     help="Seconds to wait for each response.",
@@ -38,12 +41,14 @@ from reconciler.model import DesiredState
     "--tag",
     "tags",
     multiple=True,
+    metavar="TAG",
     help="Export only flags with this tag (repeat: flags with all of them).",
 )
 @click.option(
     "--output",
     "-o",
     default="-",
+    metavar="DIR|-",
     show_default=True,
     help="A directory to write <project>/<first tag>.yaml files in, or - for one YAML document "
     "on stdout.",

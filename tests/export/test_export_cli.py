@@ -500,3 +500,15 @@ def test_an_unknown_project_is_one_line_and_exit_1(cli: Cli, shop: Emulator) -> 
         "Error: GET /api/v2/flags/nope?limit=100&offset=0: 404 not_found: "
         "Unknown project key 'nope'\n"
     )
+
+
+def test_a_project_key_that_cannot_be_one_is_refused_before_any_call(
+    cli: Cli, shop: Emulator
+) -> None:
+    result = cli.live(shop, "export", "--project", "../shop")
+    assert result.code == 1
+    assert result.stderr == (
+        "Error: '../shop' is not a project key (letters, digits, '.', '_' and '-', starting "
+        "with a letter or digit)\n"
+    )
+    assert shop.count() == 0
