@@ -95,8 +95,8 @@ def export(
             click.echo(f"wrote {path}: {file.flags} flag(s), {file.links} link(s)")
         for path in written.others:
             click.echo(
-                f"note: {path} was not written by this export; validate reports any flag "
-                "it declares too",
+                f"note: {path} was not written by this export; a flag it declares too is "
+                "declared twice",
                 err=True,
             )
     _report(result, output, err=to_stdout)

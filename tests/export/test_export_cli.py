@@ -334,8 +334,8 @@ def test_force_replaces_the_files_it_writes_and_names_other_yaml_files_it_left(
     assert flags_in((tmp_path / "out/shop/ui.yaml").read_text())[0]["key"] == "layout-config"
     assert (tmp_path / "out/shop/legacy.yaml").read_text() == "# hand-written\n"
     assert (
-        "note: out/shop/legacy.yaml was not written by this export; validate reports any flag "
-        "it declares too" in result.stderr
+        "note: out/shop/legacy.yaml was not written by this export; a flag it declares too is "
+        "declared twice" in result.stderr
     )
 
 
