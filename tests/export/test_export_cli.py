@@ -212,7 +212,7 @@ def test_flags_carry_only_what_differs_from_the_api_defaults_in_the_schema_order
     }
     assert exported == EXPECTED
     for flag in exported.values():  # dict equality ignores order; the files must not
-        assert list(flag) == [k for k in EXPECTED[flag["key"]]]
+        assert list(flag) == list(EXPECTED[flag["key"]])
 
 
 def test_a_file_starts_with_the_schema_modeline_and_is_block_style_yaml(
