@@ -7,7 +7,9 @@ that does not validate would teach users a mistake.
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,3 +95,26 @@ def test_schema_command_prints_the_schema_and_where_it_is_installed(tmp_path: Pa
     where = cli("schema", "--path")
     assert where.code == 0
     assert json.loads(Path(where.stdout.strip()).read_text(encoding="utf-8")) == SCHEMA
+
+
+def _readme_block(language: str, containing: str) -> str:
+    """The one code block of the README's "Editor support" section with ``containing``."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = text.split("\n## Editor support\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```")[0] for b in text.split(f"```{language}\n")[1:]]
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+def test_the_readmes_editor_settings_point_at_the_schema_it_says_to_save(tmp_path: Path) -> None:
+    save = _readme_block("sh", "ld-reconciler schema >").strip()
+    target = save.split(">", 1)[1].strip()  # where the README says to save the schema
+    settings = json.loads(_readme_block("json", "yaml.schemas"))
+    ((schema, globs),) = settings["yaml.schemas"].items()
+    assert Path(schema) == Path(target)
+    assert any(fnmatch.fnmatch("flags/web-app/checkout.yaml", g) for g in globs)
+
+    modeline = _readme_block("yaml", "yaml-language-server").splitlines()[0]
+    relative = modeline.split("$schema=", 1)[1]
+    flag_file = Path("flags/web-app/checkout.yaml")
+    assert os.path.normpath(flag_file.parent / relative) == os.path.normpath(target)
