@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e.support import EXAMPLE_PROJECTS
+
+from reconciler.emulator import Emulator, EmulatorConfig
 
 from .fake_github import PR_NUMBER, REPOSITORY, FakeGitHub, pull_request_event
 
@@ -26,3 +29,20 @@ def pr_event(tmp_path: Path) -> Path:
     path = tmp_path / "event.json"
     path.write_text(json.dumps(pull_request_event()), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``$RUNNER_TEMP`` of the local runner, shared as by the steps of one job.
+
+    The first run of the action installs ld-reconciler there (pip, about ten seconds); the
+    others reuse the installation, as a second use of the action in a job does.
+    """
+    return tmp_path_factory.mktemp("runner-temp")
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """An empty emulator with the example's projects."""
+    with Emulator(EmulatorConfig(projects=EXAMPLE_PROJECTS)) as emulator:
+        yield emulator

@@ -1,38 +1,25 @@
 """``action.yml`` run for real: its bash steps on the local runner, ld-reconciler installed from
 this checkout, LaunchDarkly played by the bundled emulator and GitHub by a loopback fake.
 
-The runner's temporary directory is shared by the module's tests, as the steps of one job share
-``$RUNNER_TEMP``: the first test installs ld-reconciler (pip, about ten seconds) and the others
-reuse the installation, as a second use of the action in a job does.
+The runner's temporary directory is shared by the tests (``runner_temp``), as the steps of one
+job share ``$RUNNER_TEMP``, so ld-reconciler is installed once.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e.support import EXAMPLE_PROJECTS, EXAMPLES, posts, stored
 
-from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
+from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.render import MARKER
 
 from .fake_github import PR_NUMBER, REPOSITORY, FakeGitHub, pull_request_event
 from .runner import Run, Runner
 from .support import REPO
-
-
-@pytest.fixture(scope="module")
-def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("runner-temp")
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(projects=EXAMPLE_PROJECTS)) as emulator:
-        yield emulator
 
 
 @pytest.fixture

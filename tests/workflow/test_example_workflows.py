@@ -16,7 +16,7 @@ import pytest
 import yaml
 from e2e.support import EXAMPLE_PROJECTS, EXAMPLES, posts, stored
 
-from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
+from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.render import MARKER
 
 from .fake_github import PR_NUMBER, REPOSITORY, FakeGitHub, pull_request_event
@@ -26,18 +26,6 @@ from .support import REPO
 WORKFLOWS = REPO / "examples" / "github-workflows"
 ACTION = "your-org/ld-reconciler"
 LEDGER = ".ld-reconciler/ledger.json"
-
-
-@pytest.fixture(scope="module")
-def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Shared by the module's runs, so ld-reconciler is installed once (see test_action)."""
-    return tmp_path_factory.mktemp("runner-temp")
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(projects=EXAMPLE_PROJECTS)) as emulator:
-        yield emulator
 
 
 def git(cwd: Path, *args: str) -> str:
