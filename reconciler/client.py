@@ -64,6 +64,10 @@ _FATAL = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
+# Connection attempts before giving up on a server that has never answered.
+FIRST_CONTACT_RETRIES = 2
+
+
 @dataclass(frozen=True)
 class FlagPage:
     """One page of a flag list."""
@@ -180,6 +184,7 @@ class LaunchDarklyClient:
         self._token = token
         self.base_url = normalise_base_url(base_url)
         self.stats = ClientStats()
+        self._answered = False  # has any response ever arrived from this base URL?
         self._timeout = httpx.Timeout(timeout)
         self._max_retries = max_retries
         self._max_backoff = max_backoff
@@ -360,6 +365,10 @@ class LaunchDarklyClient:
                 self.stats.count("transport_errors")
                 reason = self._scrub(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
                 if isinstance(e, _NOT_SENT) or (method == "GET" and isinstance(e, _TRANSIENT)):
+                    if not self._answered and isinstance(e, httpx.ConnectError):
+                        # Never reached at all: most likely a wrong --base-url or no route;
+                        # a couple of quick tries, not minutes of backoff.
+                        last = last or attempt >= FIRST_CONTACT_RETRIES
                     if last:
                         raise TransportError(
                             f"{where}: {reason} (gave up after {attempt + 1} attempts)"
@@ -418,6 +427,7 @@ class LaunchDarklyClient:
         started = time.monotonic()
         try:
             response = self._http.send(request, stream=True)
+            self._answered = True
             headers, status = response.headers, response.status_code
             try:
                 content = self._read(response, where, request.method)

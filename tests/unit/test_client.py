@@ -592,6 +592,23 @@ def test_a_get_that_keeps_failing_is_a_transport_error_not_an_unknown_outcome() 
     assert not isinstance(info.value, OutcomeUnknownError)
 
 
+
+def test_a_server_that_never_answered_is_given_up_on_after_a_few_quick_tries() -> None:
+    # A wrong --base-url must fail in a second or two, not after minutes of backoff.
+    rec = Recorder(httpx.ConnectError("refused"))
+    with pytest.raises(TransportError, match="gave up after 3 attempts"):
+        make(rec, max_retries=8).get_flag("web", "a")
+    assert len(rec.requests) == 3
+
+
+def test_connection_errors_after_the_server_has_answered_get_every_retry() -> None:
+    refused = httpx.ConnectError("refused")
+    rec = Recorder(ok(flag("a")), *([refused] * 5), ok(flag("b")))
+    client = make(rec, max_retries=8)
+    assert client.get_flag("web", "a") == flag("a")
+    assert client.get_flag("web", "b") == flag("b")
+    assert len(rec.requests) == 7
+
 # -- rate limits -------------------------------------------------------------------------------
 
 
