@@ -358,10 +358,15 @@ def upsert_sticky_comment(client: GitHubClient, pr: PullRequest, body: str) -> C
         made = client.create_comment(pr, body)
         return CommentResult("created", made["id"], str(made.get("html_url", "")))
     comment_id = int(existing["id"])
-    if existing.get("body") == body:
+    if _normalised(existing.get("body")) == _normalised(body):
         return CommentResult("unchanged", comment_id, str(existing.get("html_url", "")))
     updated = client.update_comment(pr, comment_id, body)
     return CommentResult("updated", comment_id, str(updated.get("html_url", "")))
+
+
+def _normalised(body: Any) -> str:
+    # GitHub may hand a body back with CRLF line ends or without the final newline.
+    return str(body or "").replace("\r\n", "\n").strip()
 
 
 def post_plan_comment(
@@ -377,8 +382,6 @@ def post_plan_comment(
     env = os.environ if environ is None else environ
     pr = pull_request_from_env(env, repository=repository, number=number)
     token = token_from_env(env)
-    base_url = env.get("GITHUB_API_URL")
-    with GitHubClient(
-        token, base_url=api_url(base_url), timeout=timeout, transport=transport
-    ) as client:
+    base_url = env.get("GITHUB_API_URL") or DEFAULT_API_URL
+    with GitHubClient(token, base_url=base_url, timeout=timeout, transport=transport) as client:
         return pr, upsert_sticky_comment(client, pr, sticky_body(markdown))

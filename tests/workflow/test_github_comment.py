@@ -124,6 +124,13 @@ def test_an_unchanged_plan_is_not_written_again() -> None:
     assert [r.method for r in api.requests] == ["GET"]
 
 
+def test_a_body_github_gave_back_with_crlf_and_no_final_newline_counts_as_unchanged() -> None:
+    api = FakeApi([body("Plan: 1 to create.\n\ndetails").replace("\n", "\r\n").rstrip()])
+    with api.client() as client:
+        result = upsert_sticky_comment(client, PR, body("Plan: 1 to create.\n\ndetails"))
+    assert result.outcome == "unchanged"
+
+
 def test_comments_that_merely_contain_the_marker_are_not_taken_for_the_plan() -> None:
     quoted = f"> {MARKER}\n> Plan: 1 to create.\n\nWhy this one?"
     api = FakeApi([quoted, f"see {MARKER}"])
