@@ -184,6 +184,18 @@ def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target
     live = existing.flag(spec.project, spec.key)
     if live is None:
         if recorded is None:
+            archived = [
+                p.key
+                for p in spec.prerequisites
+                if (found := existing.flag(spec.project, p.key)) is not None and found.archived
+            ]
+            if archived:
+                return Action(
+                    Kind.BLOCKED,
+                    reason=f"its prerequisite flag {archived[0]!r} is archived in LaunchDarkly; "
+                    "restore it or remove the prerequisite",
+                    **base,
+                )
             return Action(Kind.CREATE, depends_on=prerequisites, **base)
         return Action(
             Kind.DRIFT,

@@ -116,7 +116,7 @@ def test_token_echoed_by_a_failing_request_is_scrubbed(
     _assert_secret_nowhere([*wrong_token, unknown_project], tmp_path)
 
 
-def test_token_echoed_by_a_rejected_create_is_scrubbed(
+def test_a_flag_whose_prerequisite_was_archived_is_blocked_before_any_create(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     emu = make_emulator(
@@ -132,13 +132,17 @@ def test_token_echoed_by_a_rejected_create_is_scrubbed(
     write_flags(path, "web-app", [
         flag("base"), flag("later", initialPrerequisites=[{"key": "base", "variationIndex": 0}]),
     ])  # fmt: skip
-    # The emulator refuses a prerequisite that is archived: a 400 whose message echoes the token.
+    # LaunchDarkly (and the emulator) would refuse the create with a 400: the plan says
+    # so first, and apply refuses before sending anything.
+    planned = cli.live(emu, "plan", "flags", token=SECRET, subprocess=True)
+    assert planned.code == 1, planned
+    assert "blocked" in planned.stdout
+    assert "prerequisite flag 'base' is archived" in planned.stdout
     rejected = cli.live(emu, "apply", "flags", "--yes", token=SECRET, subprocess=True)
     assert rejected.code == 1, rejected
-    assert "400" in rejected.stderr
-    assert "[REDACTED]" in rejected.stderr
-    assert emu.count(route=CREATE_FLAG, status=400) == 1
-    _assert_secret_nowhere([rejected], tmp_path)
+    assert "Apply refused" in rejected.stderr
+    assert emu.count(route=CREATE_FLAG) == 0
+    _assert_secret_nowhere([planned, rejected], tmp_path)
 
 
 def test_plan_without_a_token_says_it_is_offline(cli: Cli, emu: Emulator, web_flags: Path) -> None:
