@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import os
 import random
 import ssl
@@ -244,11 +245,14 @@ class LaunchDarklyClient:
         ``_links.next``.
 
         Stops at a short page or when there is no next link. A next link that repeats, leaves
-        this host or this list, or more than ``max_pages`` pages, is a ``TransportError``.
+        this host or this list, a full page of only flags already listed (a server that
+        ignores the offset would otherwise be followed to ``max_pages``), or more than
+        ``max_pages`` pages, is a ``TransportError``.
         """
         page = self.list_flags_page(project, offset=offset, limit=limit, archived=archived)
         list_path = unquote(urlsplit(self.base_url).path + FLAGS.format(projectKey=_seg(project)))
         seen: set[str] = set()
+        listed: set[str] = set()
         pages = 1
         while True:
             yield from page.items
@@ -258,6 +262,13 @@ class LaunchDarklyClient:
             where = f"GET {list_path}: _links.next {href!r}"
             if href in seen:
                 raise TransportError(f"{where} was already followed; the pagination loops")
+            keys = {str(item["key"]) for item in page.items}
+            if keys <= listed:
+                raise TransportError(
+                    f"GET {list_path}: page {pages} lists only flags already listed; "
+                    "the server seems to ignore the offset"
+                )
+            listed |= keys
             seen.add(href)
             if pages >= self._max_pages:
                 raise TransportError(f"{where}: more than {self._max_pages} pages; giving up")
@@ -430,7 +441,7 @@ class LaunchDarklyClient:
             self._answered = True
             headers, status = response.headers, response.status_code
             try:
-                content = self._read(response, where, request.method)
+                content = self._read(response, where, request, started)
             finally:
                 response.close()
         finally:
@@ -447,18 +458,31 @@ class LaunchDarklyClient:
             )
         return _Answer(status, headers, content, until)
 
-    def _read(self, response: httpx.Response, where: str, method: str) -> bytes:
-        """The body, read no further than ``max_response_bytes``."""
+    def _read(
+        self, response: httpx.Response, where: str, request: httpx.Request, started: float
+    ) -> bytes:
+        """The body, read no further than ``max_response_bytes`` and no longer than the timeout.
+
+        httpx's read timeout bounds each wait for bytes, not the whole answer: a server that
+        trickles a byte at a time would never trip it. So the whole answer must have come
+        within the timeout of sending the request; else this is a read timeout like any other.
+        """
+        method = request.method
         too_big = f"the answer is larger than {self._max_bytes} bytes; stopped reading"
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise self._fault(method, where, response.status_code)(too_big)
+        deadline = started + (self._timeout.read or math.inf)
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > self._max_bytes:
                 raise self._fault(method, where, response.status_code)(too_big)
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(
+                    f"the answer did not arrive within {self._timeout.read:g}s", request=request
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -490,7 +514,7 @@ class LaunchDarklyClient:
             raise fault(f"the answer is not JSON (content type {ctype or 'missing'!r})")
         try:
             data = json.loads(answer.content, parse_constant=_reject_constant)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
             raise fault(f"the answer is not valid JSON ({e})") from None
         if not isinstance(data, dict):
             raise fault(f"the answer is a JSON {type(data).__name__}, not an object")
@@ -511,7 +535,7 @@ class LaunchDarklyClient:
         message = ""
         try:
             data = json.loads(answer.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
             if isinstance(data.get("code"), str) and data["code"]:

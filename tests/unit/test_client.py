@@ -351,7 +351,10 @@ def test_a_next_link_out_of_the_flag_list_is_refused() -> None:
 
 def test_pagination_gives_up_after_max_pages() -> None:
     rec = Recorder(
-        lambda r: page(keys(2), f"/api/v2/flags/web?limit=2&offset={len(rec.requests) * 2}")
+        lambda r: page(
+            keys(2, len(rec.requests) * 2),
+            f"/api/v2/flags/web?limit=2&offset={len(rec.requests) * 2}",
+        )
     )
     with pytest.raises(TransportError, match="more than 3 pages"):
         list(make(rec, max_pages=3).list_flags("web", limit=2))
