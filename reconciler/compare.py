@@ -121,14 +121,15 @@ def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Fi
     return tuple(sorted(diffs, key=lambda d: d.path))
 
 
-_PATH_STEP = re.compile(r"\[('(?:[^'\\]|\\.)*'|\d+)\]")
+# deepdiff quotes a key with '...', or with "..." when the key holds a single quote.
+_PATH_STEP = re.compile(r"""\[('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\d+)\]""")
 
 
 def _readable(raw: str) -> str:
     """deepdiff's ``root['variations'][1]['name']`` as ``variations[1].name``."""
     out = ""
     for step in _PATH_STEP.findall(raw):
-        if step.startswith("'"):
+        if step[0] in "'\"":
             name = step[1:-1]
             out += f".{name}" if out else name
         else:

@@ -1,0 +1,162 @@
+"""Apply against an in-memory LaunchDarkly: ordering, unknown outcomes, 409s, failures."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.apply import apply_plan
+from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
+from reconciler.ledger import Ledger
+from reconciler.loader import load_text
+from reconciler.lock import ledger_lock
+from reconciler.model import DesiredState
+from reconciler.observe import ExistingFlag, ExistingState
+from reconciler.plan import make_plan
+from reconciler.validator import validate_documents
+
+TARGET = "https://app.launchdarkly.com"
+
+FILE = """\
+project: web
+flags:
+  - key: base
+    name: Base
+    links: [{key: doc, deepLink: "https://docs.example/base"}]
+  - key: child
+    name: Child
+    initialPrerequisites: [{key: base, variationIndex: 1}]
+  - key: other
+    name: Other
+"""
+
+
+class FakeLaunchDarkly:
+    """Stores creates; ``lose`` keys have their first response lost after the commit,
+    ``drop`` keys have their first POST fail before the commit, ``refuse`` keys get a 400."""
+
+    def __init__(self, lose: set[str] = set(), drop: set[str] = set(), refuse: set[str] = set()):
+        self.flags: dict[str, dict[str, Any]] = {}
+        self.links: dict[str, list[dict[str, Any]]] = {}
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.lose, self.drop, self.refuse = set(lose), set(drop), set(refuse)
+        self.lock = threading.Lock()
+
+    def create_flag(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = body["key"]
+        with self.lock:
+            self.posts.append(("flag", body))
+            if key in self.refuse:
+                raise ApiError(400, "invalid_request", "no", method="POST", path="/flags")
+            if key in self.drop:
+                self.drop.discard(key)
+                raise OutcomeUnknownError("connection dropped before the commit")
+            if key in self.flags:
+                raise ApiError(409, "conflict", "exists", method="POST", path="/flags")
+            flag = {**body, "variations": [
+                {"_id": f"{key}-{i}", "value": v} for i, v in enumerate([True, False])
+            ]}  # fmt: skip
+            self.flags[key] = flag
+            if key in self.lose:
+                self.lose.discard(key)
+                raise OutcomeUnknownError("response lost after the commit")
+            return flag
+
+    def get_flag(self, project: str, key: str) -> dict[str, Any] | None:
+        return self.flags.get(key)
+
+    def create_link(self, project: str, flag_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.posts.append(("link", body))
+            assert flag_key in self.flags, "a link was created before its flag"
+            link = {"_key": body["key"], "_id": "L-" + body["key"], "_deepLink": body["deepLink"]}
+            self.links.setdefault(flag_key, []).append(link)
+            return link
+
+    def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]:
+        return list(self.links.get(flag_key, []))
+
+
+def desired() -> DesiredState:
+    state, findings = validate_documents([load_text(FILE, "flags/web.yaml")])
+    assert findings == []
+    return state
+
+
+def run(tmp_path: Path, ld: FakeLaunchDarkly, existing: ExistingState | None = None) -> Any:
+    state = desired()
+    path = tmp_path / "ledger.json"
+    with ledger_lock(path) as lock:
+        ledger = Ledger.load(path, lock=lock)
+        plan = make_plan(state, existing or ExistingState(live=True), ledger, TARGET)
+        result = apply_plan(plan, state, ld, ledger, concurrency=4)
+        ledger.compact()
+    return result, Ledger.load(path)
+
+
+def test_prerequisites_and_links_come_after_their_flags_with_resolved_ids(tmp_path: Path) -> None:
+    ld = FakeLaunchDarkly()
+    result, ledger = run(tmp_path, ld)
+    assert result.ok and sorted(result.created) == ["web/base", "web/base/doc", "web/child",
+                                                    "web/other"]  # fmt: skip
+    order = [body["key"] for _, body in ld.posts]
+    assert order.index("base") < order.index("child")
+    assert order.index("base") < order.index("doc")
+    assert ld.flags["child"]["initialPrerequisites"] == [{"key": "base", "variationId": "base-1"}]
+    assert ledger.get_flag(TARGET, "web", "base").variation_ids == ("base-0", "base-1")  # type: ignore[union-attr]
+    assert ledger.get_link(TARGET, "web", "base", "doc").id == "L-doc"  # type: ignore[union-attr]
+
+
+def test_a_create_whose_response_was_lost_is_looked_up_not_sent_again(tmp_path: Path) -> None:
+    ld = FakeLaunchDarkly(lose={"base"})
+    result, ledger = run(tmp_path, ld)
+    assert result.ok
+    assert [body["key"] for kind, body in ld.posts if kind == "flag"].count("base") == 1
+    assert ledger.get_flag(TARGET, "web", "base").action == "created"  # type: ignore[union-attr]
+
+
+def test_a_create_that_did_not_land_is_sent_again_after_looking(tmp_path: Path) -> None:
+    ld = FakeLaunchDarkly(drop={"other"})
+    result, _ = run(tmp_path, ld)
+    assert result.ok
+    assert [body["key"] for kind, body in ld.posts if kind == "flag"].count("other") == 2
+    assert "other" in ld.flags
+
+
+def test_a_409_for_a_matching_flag_is_adopted_and_for_another_is_a_failure(
+    tmp_path: Path,
+) -> None:
+    ld = FakeLaunchDarkly()
+    ld.flags["other"] = {"key": "other", "name": "Other", "variations": []}
+    ld.flags["base"] = {"key": "base", "name": "Somebody else's", "variations": []}
+    # The plan did not see them (they appeared after it was made): apply meets 409s.
+    result, ledger = run(tmp_path, ld)
+    assert result.adopted == ["web/other"]
+    assert ledger.get_flag(TARGET, "web", "other").action == "adopted"  # type: ignore[union-attr]
+    assert [address for address, _ in result.failed] == ["web/base"]
+    assert "other settings (name)" in result.failed[0][1]
+    assert sorted(address for address, _ in result.skipped) == ["web/base/doc", "web/child"]
+    assert ledger.get_flag(TARGET, "web", "base") is None
+    assert result.summary == "Apply incomplete: 0 created, 1 adopted, 1 failed, 2 skipped."
+
+
+def test_one_refused_create_does_not_stop_independent_ones(tmp_path: Path) -> None:
+    ld = FakeLaunchDarkly(refuse={"other"})
+    result, _ = run(tmp_path, ld)
+    assert [address for address, _ in result.failed] == ["web/other"]
+    assert "400 invalid_request" in result.failed[0][1]
+    assert sorted(result.created) == ["web/base", "web/base/doc", "web/child"]
+
+
+def test_a_plan_with_a_blocked_action_is_refused_before_any_call(tmp_path: Path) -> None:
+    existing = ExistingState(live=True)
+    existing.flags[("web", "other")] = ExistingFlag(
+        "other", True, {"key": "other", "archived": True}
+    )
+    ld = FakeLaunchDarkly()
+    with pytest.raises(ReconcilerError, match="blocked"):
+        run(tmp_path, ld, existing)
+    assert ld.posts == []

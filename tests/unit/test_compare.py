@@ -1,0 +1,86 @@
+"""Comparing declared resources with LaunchDarkly's representation, field by field."""
+
+from __future__ import annotations
+
+from reconciler.compare import (
+    FieldDiff,
+    declared_flag_view,
+    declared_link_view,
+    differences,
+    flag_view,
+    link_view,
+)
+
+LIVE_FLAG = {
+    "key": "checkout",
+    "name": "Checkout",
+    "kind": "multivariate",
+    "description": "",
+    "temporary": True,
+    "tags": ["payments", "checkout"],
+    "_version": 3,
+    "creationDate": 1_700_000_000_000,
+    "variations": [
+        {"_id": "v0", "value": "red", "name": "Red"},
+        {"_id": "v1", "value": "blue"},
+    ],
+    "defaults": {"onVariation": 0, "offVariation": 1},
+    "clientSideAvailability": {"usingEnvironmentId": True, "usingMobileKey": False},
+    "_purpose": "migration",
+    "migrationSettings": {"stageCount": 4},
+}
+
+
+def test_only_declared_fields_are_compared_and_server_fields_are_ignored() -> None:
+    declared = {"key": "checkout", "name": "Checkout"}
+    assert differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG)) == ()
+
+
+def test_tags_compare_as_a_set_and_variations_without_their_ids() -> None:
+    declared = {
+        "key": "checkout",
+        "name": "Checkout",
+        "tags": ["checkout", "payments"],
+        "variations": [{"value": "red", "name": "Red"}, {"value": "blue"}],
+    }
+    assert differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG)) == ()
+
+
+def test_purpose_is_read_from_the_responses_underscored_field() -> None:
+    declared = {"purpose": "migration", "migrationSettings": {"stageCount": 4}}
+    assert differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG)) == ()
+
+
+def test_a_changed_variation_name_is_one_field_level_difference() -> None:
+    declared = {"variations": [{"value": "red", "name": "Crimson"}, {"value": "blue"}]}
+    diff = differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG))
+    assert diff == (FieldDiff("variations[0].name", "Crimson", "Red"),)
+
+
+def test_a_declared_field_missing_in_launchdarkly_shows_as_absent() -> None:
+    declared = {"maintainerTeamKey": "payments"}
+    diff = differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG))
+    assert diff == (FieldDiff("maintainerTeamKey", "payments", "(absent)"),)
+
+
+def test_an_omitted_description_compares_equal_to_the_empty_default() -> None:
+    declared = {"description": ""}
+    assert differences(declared_flag_view(declared), flag_view(declared, {"key": "x"})) == ()
+
+
+def test_link_fields_map_to_the_responses_names() -> None:
+    declared = {"key": "pay-1", "deepLink": "https://x.example/1", "title": "T", "timestamp": 5}
+    live = {"_key": "pay-1", "_id": "id", "_deepLink": "https://x.example/1", "title": "T"}
+    assert differences(declared_link_view(declared), link_view(declared, live)) == ()
+    moved = {**live, "_deepLink": "https://x.example/2"}
+    assert differences(declared_link_view(declared), link_view(declared, moved)) == (
+        FieldDiff("deepLink", "https://x.example/1", "https://x.example/2"),
+    )
+
+
+def test_paths_of_keys_with_quotes_and_list_growth_are_readable() -> None:
+    before = {"customProperties": {"it's": {"value": ["a"]}}}
+    after = {"customProperties": {"it's": {"value": ["a", "b"]}}}
+    assert differences(before, after) == (
+        FieldDiff("customProperties.it's.value[1]", "(absent)", "b"),
+    )

@@ -1,0 +1,182 @@
+"""Plan semantics: each action, from the desired state, what exists and the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.ledger import Ledger
+from reconciler.loader import load_text
+from reconciler.lock import ledger_lock
+from reconciler.model import DesiredState
+from reconciler.observe import ExistingFlag, ExistingState
+from reconciler.plan import Kind, Plan, make_plan
+from reconciler.validator import validate_documents
+
+TARGET = "https://app.launchdarkly.com"
+
+FILE = """\
+project: web
+flags:
+  - key: base
+    name: Base
+    tags: [a]
+    links:
+      - {key: doc, deepLink: "https://docs.example/base"}
+  - key: child
+    name: Child
+    initialPrerequisites: [{key: base, variationIndex: 0}]
+"""
+
+
+def desired(text: str = FILE) -> DesiredState:
+    state, findings = validate_documents([load_text(text, "flags/web.yaml")])
+    assert findings == []
+    return state
+
+
+def live_flag(key: str, **fields: Any) -> ExistingFlag:
+    data = {
+        "key": key,
+        "name": key.title(),
+        "tags": ["a"],
+        "variations": [{"_id": f"{key}-t", "value": True}, {"_id": f"{key}-f", "value": False}],
+        **fields,
+    }
+    return ExistingFlag(key, bool(fields.get("archived")), data)
+
+
+def kinds(plan: Plan) -> dict[str, Kind]:
+    return {a.address: a.kind for a in plan.actions}
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger.load(tmp_path / "ledger.json")
+
+
+def recorded(tmp_path: Path, state: DesiredState) -> Ledger:
+    """A ledger in which everything of ``state`` was created."""
+    path = tmp_path / "recorded.json"
+    with ledger_lock(path) as lock:
+        writable = Ledger.load(path, lock=lock)
+        for flag in state.flags:
+            writable.record_flag(TARGET, flag, action="created", variation_ids=["t", "f"])
+            for link in flag.links:
+                writable.record_link(TARGET, link, action="created", link_id="id-" + link.key)
+        writable.compact()
+    return Ledger.load(path)
+
+
+def test_nothing_exists_so_everything_is_created_in_dependency_order(ledger: Ledger) -> None:
+    plan = make_plan(desired(), ExistingState(live=True), ledger, TARGET)
+    assert kinds(plan) == {
+        "web/base": Kind.CREATE,
+        "web/base/doc": Kind.CREATE,
+        "web/child": Kind.CREATE,
+    }
+    by_address = {a.address: a for a in plan.actions}
+    assert by_address["web/base/doc"].depends_on == ("web/base",)
+    assert by_address["web/child"].depends_on == ("web/base",)
+    assert plan.summary == "Plan: 3 to create."
+
+
+def test_matching_flags_that_exist_but_are_not_recorded_are_adopted(ledger: Ledger) -> None:
+    existing = ExistingState(live=True)
+    existing.flags[("web", "base")] = live_flag("base")
+    existing.links[("web", "base")] = {
+        "doc": {"_key": "doc", "_id": "L1", "_deepLink": "https://docs.example/base"}
+    }
+    plan = make_plan(desired(), existing, ledger, TARGET)
+    assert kinds(plan)["web/base"] is Kind.ADOPT
+    assert kinds(plan)["web/base/doc"] is Kind.ADOPT
+    assert kinds(plan)["web/child"] is Kind.CREATE
+    adopt = next(a for a in plan.actions if a.address == "web/base")
+    assert adopt.variation_ids == ("base-t", "base-f")
+
+
+def test_a_flag_existing_with_other_settings_is_drift_with_the_field_diff(ledger: Ledger) -> None:
+    existing = ExistingState(live=True)
+    existing.flags[("web", "base")] = live_flag("base", tags=["b"])
+    plan = make_plan(desired(), existing, ledger, TARGET)
+    drift = next(a for a in plan.actions if a.address == "web/base")
+    assert drift.kind is Kind.DRIFT
+    assert [(d.path, d.before, d.after) for d in drift.diff] == [("tags[0]", "a", "b")]
+
+
+def test_an_archived_key_is_blocked_and_so_are_its_links(ledger: Ledger) -> None:
+    existing = ExistingState(live=True)
+    existing.flags[("web", "base")] = live_flag("base", archived=True)
+    plan = make_plan(desired(), existing, ledger, TARGET)
+    assert kinds(plan)["web/base"] is Kind.BLOCKED
+    assert kinds(plan)["web/base/doc"] is Kind.BLOCKED
+    assert "archived" in next(a.reason for a in plan.actions if a.address == "web/base")
+
+
+def test_recorded_and_unchanged_everywhere_is_unchanged(tmp_path: Path) -> None:
+    state = desired()
+    ledger = recorded(tmp_path, state)
+    assert set(kinds(make_plan(state, ExistingState(live=False), ledger, TARGET)).values()) == {
+        Kind.UNCHANGED
+    }
+
+
+def test_a_file_edited_since_creation_is_drift_offline(tmp_path: Path) -> None:
+    ledger = recorded(tmp_path, desired())
+    edited = desired(FILE.replace("tags: [a]", "tags: [a, b]"))
+    plan = make_plan(edited, ExistingState(live=False), ledger, TARGET)
+    drift = next(a for a in plan.actions if a.address == "web/base")
+    assert drift.kind is Kind.DRIFT
+    assert [d.path for d in drift.diff] == ["tags[1]"]
+    assert "the file changed" in drift.reason
+
+
+def test_a_recorded_flag_deleted_in_launchdarkly_is_drift_not_a_create(tmp_path: Path) -> None:
+    state = desired()
+    ledger = recorded(tmp_path, state)
+    existing = ExistingState(live=True)
+    existing.flags[("web", "child")] = live_flag("child")
+    plan = make_plan(state, existing, ledger, TARGET)
+    assert kinds(plan)["web/base"] is Kind.DRIFT
+    assert kinds(plan)["web/base/doc"] is Kind.DRIFT
+    assert not plan.has_changes
+
+
+def test_recorded_resources_no_longer_declared_are_orphans(tmp_path: Path) -> None:
+    ledger = recorded(tmp_path, desired())
+    only_child = desired("project: web\nflags:\n  - {key: child, name: Child}\n")
+    plan = make_plan(only_child, ExistingState(live=False), ledger, TARGET)
+    assert kinds(plan)["web/base"] is Kind.ORPHAN
+    assert kinds(plan)["web/base/doc"] is Kind.ORPHAN
+
+
+def test_a_prerequisite_archived_in_launchdarkly_blocks_the_create(ledger: Ledger) -> None:
+    existing = ExistingState(live=True)
+    existing.flags[("web", "base")] = live_flag("base", archived=True)
+    plan = make_plan(desired(), existing, ledger, TARGET)
+    child = next(a for a in plan.actions if a.address == "web/child")
+    assert child.kind is Kind.BLOCKED
+    assert "prerequisite flag 'base' is archived" in child.reason
+
+
+def test_the_fingerprint_changes_with_what_exists_and_is_stable_otherwise(ledger: Ledger) -> None:
+    state = desired()
+    empty = make_plan(state, ExistingState(live=True), ledger, TARGET)
+    again = make_plan(state, ExistingState(live=True), ledger, TARGET)
+    existing = ExistingState(live=True)
+    existing.flags[("web", "base")] = live_flag("base")
+    changed = make_plan(state, existing, ledger, TARGET)
+    assert empty.fingerprint == again.fingerprint
+    assert empty.fingerprint != changed.fingerprint
+    assert make_plan(state, ExistingState(live=True), ledger, "emulator").fingerprint != (
+        empty.fingerprint
+    )
+
+
+def test_actions_are_sorted_by_address_whatever_the_file_order() -> None:
+    text = "project: web\nflags:\n  - {key: b, name: B}\n  - {key: a, name: A}\n"
+    state = desired(text)
+    plan = make_plan(state, ExistingState(live=False), Ledger(Path("unused.json")), TARGET)
+    assert [a.address for a in plan.actions] == ["web/a", "web/b"]
