@@ -38,7 +38,12 @@ class FakeLaunchDarkly:
     """Stores creates; ``lose`` keys have their first response lost after the commit,
     ``drop`` keys have their first POST fail before the commit, ``refuse`` keys get a 400."""
 
-    def __init__(self, lose: set[str] = set(), drop: set[str] = set(), refuse: set[str] = set()):
+    def __init__(
+        self,
+        lose: frozenset[str] = frozenset(),
+        drop: frozenset[str] = frozenset(),
+        refuse: frozenset[str] = frozenset(),
+    ) -> None:
         self.flags: dict[str, dict[str, Any]] = {}
         self.links: dict[str, list[dict[str, Any]]] = {}
         self.posts: list[tuple[str, dict[str, Any]]] = []
@@ -100,8 +105,8 @@ def run(tmp_path: Path, ld: FakeLaunchDarkly, existing: ExistingState | None = N
 def test_prerequisites_and_links_come_after_their_flags_with_resolved_ids(tmp_path: Path) -> None:
     ld = FakeLaunchDarkly()
     result, ledger = run(tmp_path, ld)
-    assert result.ok and sorted(result.created) == ["web/base", "web/base/doc", "web/child",
-                                                    "web/other"]  # fmt: skip
+    assert result.ok
+    assert sorted(result.created) == ["web/base", "web/base/doc", "web/child", "web/other"]
     order = [body["key"] for _, body in ld.posts]
     assert order.index("base") < order.index("child")
     assert order.index("base") < order.index("doc")
@@ -111,7 +116,7 @@ def test_prerequisites_and_links_come_after_their_flags_with_resolved_ids(tmp_pa
 
 
 def test_a_create_whose_response_was_lost_is_looked_up_not_sent_again(tmp_path: Path) -> None:
-    ld = FakeLaunchDarkly(lose={"base"})
+    ld = FakeLaunchDarkly(lose=frozenset({"base"}))
     result, ledger = run(tmp_path, ld)
     assert result.ok
     assert [body["key"] for kind, body in ld.posts if kind == "flag"].count("base") == 1
@@ -119,7 +124,7 @@ def test_a_create_whose_response_was_lost_is_looked_up_not_sent_again(tmp_path: 
 
 
 def test_a_create_that_did_not_land_is_sent_again_after_looking(tmp_path: Path) -> None:
-    ld = FakeLaunchDarkly(drop={"other"})
+    ld = FakeLaunchDarkly(drop=frozenset({"other"}))
     result, _ = run(tmp_path, ld)
     assert result.ok
     assert [body["key"] for kind, body in ld.posts if kind == "flag"].count("other") == 2
@@ -144,7 +149,7 @@ def test_a_409_for_a_matching_flag_is_adopted_and_for_another_is_a_failure(
 
 
 def test_one_refused_create_does_not_stop_independent_ones(tmp_path: Path) -> None:
-    ld = FakeLaunchDarkly(refuse={"other"})
+    ld = FakeLaunchDarkly(refuse=frozenset({"other"}))
     result, _ = run(tmp_path, ld)
     assert [address for address, _ in result.failed] == ["web/other"]
     assert "400 invalid_request" in result.failed[0][1]

@@ -72,7 +72,9 @@ def test_a_project_mostly_declared_is_read_by_list_pages_not_gets(tmp_path: Path
     state = observe_live(reader, declared(keys), Ledger(tmp_path / "l.json"), TARGET)
     assert reader.calls["get"] == 0
     assert reader.calls["list page"] == 5 + 1  # 450 live flags in pages of 100, 1 archived
-    assert state.flag("web", "old") is not None and state.flag("web", "old").archived  # type: ignore[union-attr]
+    old = state.flag("web", "old")
+    assert old is not None
+    assert old.archived
     assert state.flag("web", "new") is None
     assert len(state.flags) == 451
 
