@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
 import traceback
 from typing import Any
@@ -18,7 +19,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
-from reconciler.secret import scrub
+from reconciler.secret import ScrubFilter, scrub
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -76,8 +77,46 @@ def _available(name: str) -> bool:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ld-reconciler")
-def cli() -> None:
+@click.option(
+    "--verbose",
+    "-v",
+    count=True,
+    help="Log each request, retry and rate-limit wait to stderr; -vv adds httpx's own "
+    "debug log. Secrets are scrubbed.",
+)
+def cli(verbose: int) -> None:
     """Declarative, create-only GitOps for LaunchDarkly flags and flag links."""
+    if verbose:
+        log_to_stderr(verbose)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes (tests swap it per run)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+_handler: logging.Handler | None = None
+
+
+def log_to_stderr(verbosity: int) -> None:
+    """Debug logging to stderr through ``ScrubFilter``: ld-reconciler's own log from 1,
+    every library's from 2. Calling it again replaces the previous set-up."""
+    global _handler
+    root = logging.getLogger()
+    if _handler is not None:
+        root.removeHandler(_handler)
+    _handler = _StderrHandler()
+    _handler.addFilter(ScrubFilter())
+    _handler.setFormatter(
+        logging.Formatter("%(relativeCreated)9.0f ms %(levelname)-7s %(name)s: %(message)s")
+    )
+    root.addHandler(_handler)
+    logging.getLogger("reconciler").setLevel(logging.DEBUG)
+    if verbosity >= 2:
+        root.setLevel(logging.DEBUG)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -375,6 +375,13 @@ class LaunchDarklyClient:
             except httpx.HTTPError as e:
                 self.stats.count("transport_errors")
                 reason = self._scrub(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+                untrusted = _certificate_error(e)
+                if untrusted is not None:  # retrying cannot make a certificate trusted
+                    raise TransportError(
+                        f"{where}: the server's TLS certificate cannot be verified "
+                        f"({untrusted.verify_message or untrusted.reason}); if a proxy intercepts "
+                        f"TLS, name its CA bundle in {CA_BUNDLE_ENV_VARS[0]}"
+                    ) from e
                 if isinstance(e, _NOT_SENT) or (method == "GET" and isinstance(e, _TRANSIENT)):
                     if not self._answered and isinstance(e, httpx.ConnectError):
                         # Never reached at all: most likely a wrong --base-url or no route;
@@ -539,14 +546,15 @@ class LaunchDarklyClient:
             data = None
         if isinstance(data, dict):
             if isinstance(data.get("code"), str) and data["code"]:
-                code = data["code"]
+                code = self._scrub(data["code"])[:100]
             if isinstance(data.get("message"), str):
                 message = data["message"]
         if not message:
             ctype = answer.headers.get("Content-Type") or "no content type"
             message = f"no LaunchDarkly error message ({ctype}, {len(answer.content)} bytes)"
-        message = " ".join(message.split())[:500]
-        return ApiError(status, code, self._scrub(message), method=method, path=path)
+        # Scrubbed before it is cut short: a cut through an echoed token would leave a piece.
+        message = " ".join(self._scrub(message).split())[:500]
+        return ApiError(status, code, message, method=method, path=path)
 
     def _retry(self, where: str, reason: str, delay: float) -> None:
         self.stats.count("retries")
@@ -557,6 +565,16 @@ class LaunchDarklyClient:
     def _scrub(self, text: str) -> str:
         text = secret.scrub(text)
         return text.replace(self._token, secret.REDACTED) if self._token in text else text
+
+
+def _certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind an httpx error, if that is its cause."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _reject_constant(name: str) -> Any:

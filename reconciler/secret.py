@@ -8,6 +8,7 @@ logged or written to a file. Error messages built from server responses pass thr
 
 from __future__ import annotations
 
+import logging
 import os
 
 TOKEN_ENV_VARS = ("LAUNCHDARKLY_ACCESS_TOKEN", "LD_ACCESS_TOKEN")
@@ -28,6 +29,25 @@ def scrub(text: str) -> str:
         if s in text:
             text = text.replace(s, REDACTED)
     return text
+
+
+class ScrubFilter(logging.Filter):
+    """A logging filter that scrubs every registered secret from a record.
+
+    The message is formatted here (arguments included) and scrubbed, and so are the
+    exception and stack texts, so that no handler behind the filter can print a secret.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
+        return True
 
 
 def token_from_env(environ: dict[str, str] | None = None) -> str | None:

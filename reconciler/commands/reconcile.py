@@ -16,6 +16,7 @@ from reconciler.ledger import Ledger
 from reconciler.lock import ledger_lock
 from reconciler.plan import Action, Kind, Plan
 from reconciler.render import RENDERERS, plan_document, use_color
+from reconciler.secret import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -248,8 +249,8 @@ def _progress() -> _LineProgress:
 
 
 def _report(outcome: ApplyResult) -> None:
-    for address, reason in outcome.failed:
-        click.echo(f"failed: {address}: {reason}", err=True)
+    for address, reason in outcome.failed:  # scrubbed again: a reason may quote anything
+        click.echo(f"failed: {address}: {scrub(reason)}", err=True)
     for address, reason in outcome.skipped:
         click.echo(f"skipped: {address}: {reason}", err=True)
     click.echo(outcome.summary)
