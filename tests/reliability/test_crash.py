@@ -1,0 +1,129 @@
+"""Apply killed with SIGKILL at random moments: the ledger always parses, and re-runs
+converge with every flag and link created exactly once.
+
+The emulator runs in the test's process, so it survives each kill. Kill moments are
+drawn from a seeded RNG: mostly "after the Nth ``created`` line" (read from the apply's
+stdout as it runs, so the kill lands among the creates that follow, mid-POST or
+mid-journal write), sometimes a plain delay after start (during start-up, the live plan,
+or the final compaction of the journal into the ledger).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from reconciler.emulator import Emulator, EmulatorConfig, Faults
+from reconciler.ledger import Ledger
+
+from .support import (
+    LEDGER,
+    addresses,
+    commits,
+    declared_flags,
+    duplicates,
+    ledger_mismatches,
+    live_env,
+    posts,
+    run,
+    spawn,
+    stored,
+    write_repository,
+)
+
+PROJECT = "crash"
+FLAGS, LINKS = 60, 60
+KILLS_PER_SEED = 6
+
+
+def kill_at_random(argv: tuple[str, ...], cwd: Path, env: dict[str, str],
+                   rng: random.Random, after: int | None) -> tuple[bool, str]:  # fmt: skip
+    """Start an apply and SIGKILL it at a random moment: ``after`` that many ``created``
+    lines, or with None after a random delay. (killed?, what it printed)."""
+    child = spawn(*argv, cwd=cwd, env=env)
+    assert child.stdout is not None
+    lines: list[str] = []
+    if after is None:  # a plain delay: start-up, planning or the first creates
+        timer = threading.Timer(rng.uniform(0.0, 0.8), child.send_signal, [signal.SIGKILL])
+        timer.start()
+        lines.extend(child.stdout)
+        timer.cancel()
+    else:
+        created = 0
+        for line in child.stdout:
+            lines.append(line)
+            if line.startswith("created "):
+                created += 1
+                if created > after:
+                    time.sleep(rng.uniform(0.0, 0.05))
+                    child.send_signal(signal.SIGKILL)
+                    break
+        lines.extend(child.stdout)
+    child.wait(timeout=60)
+    assert child.stderr is not None
+    stderr = child.stderr.read()
+    child.stdout.close()
+    child.stderr.close()
+    output = "".join(lines) + stderr
+    assert "Traceback" not in output, output
+    return child.returncode == -signal.SIGKILL, output
+
+
+def assert_ledger_parses_and_records_only_what_exists(cwd: Path, emu: Emulator) -> None:
+    """After any kill: the ledger (with its journal) parses, and what it records exists
+    (the last creates may be missing from it: the next run adopts them)."""
+    problems = ledger_mismatches(Ledger.load(cwd / LEDGER), emu, PROJECT)
+    assert all(p.endswith("only in the emulator") for p in problems), problems
+    assert duplicates(stored(emu, PROJECT)) == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_apply_killed_at_random_moments_loses_nothing_and_converges_without_duplicates(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    declared = declared_flags(FLAGS, LINKS)
+    write_repository(tmp_path / "flags", PROJECT, declared)
+    expected = addresses(PROJECT, declared)
+    # Some latency, so that a kill lands among the creates rather than after the last one.
+    config = EmulatorConfig(projects=(PROJECT,), faults=Faults(latency_ms=20, latency_jitter_ms=40))
+    argv = ("apply", "flags", "--yes")
+    kills = 0
+    with Emulator(config) as emu:
+        env = live_env(emu)
+        for _ in range(3 * KILLS_PER_SEED):
+            remaining = len(expected) - len(stored(emu, PROJECT))
+            if kills == KILLS_PER_SEED or remaining < 2:
+                break
+            after = None if rng.random() < 0.25 else rng.randrange(0, max(1, remaining // 4))
+            killed, output = kill_at_random(argv, tmp_path, env, rng, after)
+            kills += killed
+            assert killed or "Apply complete" in output, output  # else it finished
+            assert_ledger_parses_and_records_only_what_exists(tmp_path, emu)
+        assert kills == KILLS_PER_SEED, f"only {kills} kills landed"
+        # One more, after the last create: it lands in the summary or the final compaction
+        # of the journal into the ledger, or misses (the apply was done).
+        remaining = len(expected) - len(stored(emu, PROJECT))
+        killed, output = kill_at_random(argv, tmp_path, env, rng, remaining - 1)
+        assert killed or "Apply complete" in output, output
+        assert_ledger_parses_and_records_only_what_exists(tmp_path, emu)
+
+        finished = run(*argv, cwd=tmp_path, env=env)
+        assert finished.code == 0, finished
+        assert stored(emu, PROJECT) == dict.fromkeys(expected, 1)
+        assert commits(emu) == len(expected)  # each committed once, across every kill
+        assert ledger_mismatches(Ledger.load(tmp_path / LEDGER), emu, PROJECT) == []
+        assert not (tmp_path / f"{LEDGER}.journal").exists()
+        leftovers = sorted(p.name for p in (tmp_path / LEDGER).parent.iterdir())
+        assert leftovers == ["ledger.json"], leftovers
+
+        before = posts(emu)
+        again = run(*argv, cwd=tmp_path, env=env)
+        assert again.code == 0, again
+        assert "Nothing to create" in again.stdout
+        assert posts(emu) == before
