@@ -43,6 +43,7 @@ writable, one loaded without is read-only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -54,7 +55,7 @@ from typing import Any, Literal, cast
 
 from reconciler.errors import LedgerCorruptError, LedgerError
 from reconciler.lock import Clock, LedgerLock, timestamp, utc_now
-from reconciler.model import FlagSpec, LinkSpec, canonical_json, digest
+from reconciler.model import FlagSpec, LinkSpec, canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ _COMMON = ("kind", "project", "key", "id", "action", "at", "source", "digest", "
 _FIELDS: dict[str, frozenset[str]] = {
     "flag": frozenset((*_COMMON, "variation_ids")),
     "link": frozenset((*_COMMON, "flag_key")),
+}
+_STRINGS: dict[str, tuple[str, ...]] = {
+    "flag": ("project", "key", "action", "at", "source", "digest"),
+    "link": ("project", "key", "action", "at", "source", "digest", "flag_key"),
 }
 _RESTORE = (
     "it is never overwritten: fix it or restore it from git, "
@@ -136,15 +141,15 @@ class LedgerEntry:
         kind = data.get("kind")
         if kind not in _FIELDS:
             raise ValueError(f"kind is {kind!r}, expected 'flag' or 'link'")
-        missing = ", ".join(repr(n) for n in sorted(_FIELDS[kind] - data.keys()))
-        if missing:
-            raise ValueError(f"missing field(s) {missing}")
-        unknown = ", ".join(repr(n) for n in sorted(data.keys() - _FIELDS[kind]))
-        if unknown:
+        if data.keys() != _FIELDS[kind]:  # one comparison for the usual, well-formed entry
+            missing = ", ".join(repr(n) for n in sorted(_FIELDS[kind] - data.keys()))
+            if missing:
+                raise ValueError(f"missing field(s) {missing}")
+            unknown = ", ".join(repr(n) for n in sorted(data.keys() - _FIELDS[kind]))
             raise ValueError(f"unknown field(s) {unknown}")
-        strings = ["project", "key", "action", "at", "source", "digest"]
-        for name in [*strings, "flag_key"] if kind == "link" else strings:
-            if not isinstance(data[name], str) or not data[name]:
+        for name in _STRINGS[kind]:
+            value = data[name]
+            if not value or not isinstance(value, str):
                 raise ValueError(f"{name} must be a non-empty string")
         if data["action"] not in ("created", "adopted"):
             raise ValueError(f"action is {data['action']!r}, expected 'created' or 'adopted'")
@@ -243,14 +248,23 @@ class Ledger:
         return self._entry(target, project, "links", f"{flag_key}/{link_key}")
 
     def fingerprint(self, target: str, projects: Iterable[str]) -> str:
-        """A digest of what is recorded for ``projects`` of ``target``, to detect stale plans."""
+        """A digest of what is recorded for ``projects`` of ``target``, to detect stale plans.
+
+        Each entry counts by its fields with its ``digest`` standing for its ``spec``,
+        so that a plan does not serialise every recorded spec again (a spec edited by
+        hand under an unchanged digest shows in the plan's own actions, as a diff).
+        """
+        h = hashlib.sha256(_netstrings((FORMAT, str(VERSION), target)).encode())
         with self._mutex:
             recorded = self._targets.get(target, {})
-            content = {
-                p: {s: _data(es) for s, es in recorded.get(p, _empty()).items()}
-                for p in sorted(set(projects))
-            }
-        return digest({"format": FORMAT, "version": VERSION, "target": target, "projects": content})
+            for project in sorted(set(projects)):
+                h.update(_netstrings(("project", project)).encode())
+                for section, entries in sorted(recorded.get(project, _empty()).items()):
+                    for name in sorted(entries):
+                        e = entries[name]
+                        fields = (section, name, e.kind, e.id, e.action, e.at, e.source, e.digest)
+                        h.update(_netstrings((*fields, e.flag_key, *e.variation_ids)).encode())
+        return "sha256:" + h.hexdigest()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -344,7 +358,10 @@ class Ledger:
             return self._targets.get(target, {}).get(project, {}).get(section, {}).get(name)
 
     def _put(self, target: str, entry: LedgerEntry) -> None:
-        sections = self._targets.setdefault(target, {}).setdefault(entry.project, _empty())
+        projects = self._targets.setdefault(target, {})
+        sections = projects.get(entry.project)
+        if sections is None:
+            sections = projects[entry.project] = _empty()
         sections[_SECTION[entry.kind]][entry.name] = entry
 
     def _read(self, path: str) -> bytes | None:
@@ -407,15 +424,14 @@ class Ledger:
     def _load_entry(
         self, target: str, project: str, section: str, name: str, data: object, where: str
     ) -> None:
-        where = f"{where}[{json.dumps(name)}]"
         try:
             entry = LedgerEntry.from_data(data)
         except ValueError as e:
-            raise self._corrupt(f"is invalid: {where}: {e}") from e
+            raise self._corrupt(f"is invalid: {where}[{json.dumps(name)}]: {e}") from e
         if _SECTION[entry.kind] != section or entry.project != project or entry.name != name:
             raise self._corrupt(
-                f"is invalid: {where} holds {entry.kind} {entry.project}/{entry.name}, "
-                "which belongs elsewhere"
+                f"is invalid: {where}[{json.dumps(name)}] holds {entry.kind} "
+                f"{entry.project}/{entry.name}, which belongs elsewhere"
             )
         self._put(target, entry)
 
@@ -541,6 +557,11 @@ def _empty() -> dict[str, dict[str, LedgerEntry]]:
 
 def _data(entries: Mapping[str, LedgerEntry]) -> dict[str, Any]:
     return {name: e.data for name, e in entries.items()}
+
+
+def _netstrings(values: Iterable[str | None]) -> str:
+    """``values`` as one unambiguous line: each as ``length:text;`` (None as ``-;``)."""
+    return "".join("-;" if v is None else f"{len(v)}:{v};" for v in values) + "\n"
 
 
 def _dumps(document: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -97,8 +98,8 @@ class LinkSpec:
     def address(self) -> str:
         return link_address(self.project, self.flag_key, self.key)
 
-    @property
-    def digest(self) -> str:
+    @cached_property
+    def digest(self) -> str:  # once per link: a plan and its fingerprint each need it
         return digest(dict(self.fields))
 
     def post_body(self) -> dict[str, Any]:
@@ -133,8 +134,8 @@ class FlagSpec:
             data["initialPrerequisites"] = [p.data for p in self.prerequisites]
         return data
 
-    @property
-    def digest(self) -> str:
+    @cached_property
+    def digest(self) -> str:  # once per flag: a plan and its fingerprint each need it
         return digest(self.spec)
 
     def post_body(self, variation_ids: Mapping[tuple[str, int], str]) -> dict[str, Any]:
