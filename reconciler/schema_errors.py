@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import unicodedata
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from reconciler.loader import Document
 from reconciler.model import Finding
+
+if TYPE_CHECKING:  # jsonschema is imported only when a document fails the fast check
+    from jsonschema.exceptions import ValidationError
 
 _PATTERN_HINTS = {
     "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$": "a key starts with a letter or digit and holds only "
@@ -92,7 +94,7 @@ def findings_for(error: ValidationError, doc: Document) -> Iterator[Finding]:
             )
             yield Finding(
                 doc.locate([*path, key], key=True),
-                f"unknown field {key!r}{suggestion}",
+                f"unknown field {key!r}{_non_ascii(key)}{suggestion}",
                 readable_path([*path, key]),
             )
         return
@@ -117,6 +119,19 @@ def findings_for(error: ValidationError, doc: Document) -> Iterator[Finding]:
             path = [*path, repeat]
 
     yield Finding(doc.locate(path), _message(error), readable_path(path))
+
+
+def _non_ascii(text: str) -> str:
+    """A note naming the first character of ``text`` that is not ASCII, or "".
+
+    A look-alike (Cyrillic 'е' for Latin 'e') reads exactly like the name it imitates;
+    without the note, "unknown field 'tеmporary'" would make no sense to its reader.
+    """
+    for position, char in enumerate(text, start=1):
+        if not char.isascii():
+            name = unicodedata.name(char, "an unnamed character")
+            return f" (character {position} is U+{ord(char):04X} {name}, not ASCII)"
+    return ""
 
 
 def _first_repeat(items: list[Any]) -> int | None:
@@ -151,6 +166,8 @@ def _choice_finding(error: ValidationError, doc: Document, path: list[Any]) -> F
             f"needs {' or '.join(options)}",
             readable_path(path),
         )
+    from jsonschema.exceptions import best_match
+
     best = best_match(branches)
     if best is None:  # pragma: no cover - jsonschema always gives a context here
         return Finding(doc.locate(path), error.message, readable_path(path))
@@ -173,6 +190,8 @@ def _message(error: ValidationError) -> str:
     if kind == "pattern":
         hint = _PATTERN_HINTS.get(str(value), _URL_HINT if "://" in str(value) else "")
         what = title[:1].lower() + title[1:] if title[1:2].islower() else title or "value"
+        if str(value) in _PATTERN_HINTS and isinstance(instance, str):
+            hint += _non_ascii(instance)
         return f"{_shown(instance)} is not a valid {what}: {hint}".rstrip(": ")
     if kind == "enum":
         if instance == "holdout":
