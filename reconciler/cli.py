@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 import traceback
+from importlib.machinery import PathFinder
 from typing import Any
 
 import click
@@ -71,8 +73,13 @@ class LazyGroup(click.Group):
 
 
 def _available(name: str) -> bool:
+    """Whether the command's module exists, found without importing it or its package
+    (``find_spec("a.b.c")`` would import ``a.b``: for ``--help``, the whole emulator)."""
     module_name = COMMANDS[name].split(":")[0]
-    return importlib.util.find_spec(module_name) is not None
+    package, _, _ = module_name.rpartition(".")
+    package_spec = importlib.util.find_spec(package)
+    locations = package_spec.submodule_search_locations if package_spec else None
+    return bool(locations) and PathFinder.find_spec(module_name, locations) is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,4 +149,27 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("ld-reconciler: unexpected error (this is a bug, please report it):", err=True)
         click.echo(scrub(traceback.format_exc()), err=True)
         sys.exit(EXIT_BUG)
-    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+    code = rv if isinstance(rv, int) else EXIT_OK
+    if argv is None:  # the program itself (console script, python -m), not a caller's process
+        _exit_at_once(code)
+    sys.exit(code)
+
+
+def _exit_at_once(code: int) -> None:
+    """End the process without freeing its objects one by one.
+
+    A plan of 10,000 flags leaves over a million small objects; tearing them down at
+    interpreter exit took 0.3-0.4 s, a tenth of the run (mypy exits this way for the same
+    reason). Nothing is left to clean up: files and the ledger are closed, the apply
+    workers joined, and logging writes each record at once. Only the standard streams
+    need flushing; if that fails (a closed pipe), the normal exit reports it. Under a
+    profiler or a coverage tracer, which write their results at exit, the exit is normal.
+    """
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
