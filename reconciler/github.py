@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconciler import __version__, secret
-from reconciler.client import _is_loopback, _verify
+from reconciler.baseurl import is_loopback
+from reconciler.client import _verify
 from reconciler.compare import FieldDiff
 from reconciler.errors import ConfigError, InputError, ReconcilerError
 from reconciler.plan import Action, Kind, Plan
@@ -137,7 +138,7 @@ def api_url(url: str | None) -> str:
     scheme, host = parts.scheme.lower(), parts.hostname
     if scheme not in ("http", "https") or not host or parts.username or parts.password:
         raise ConfigError(f"GITHUB_API_URL {url!r} is not an https:// URL without credentials")
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         raise ConfigError(f"GITHUB_API_URL {url!r}: plain http:// only for loopback; use https://")
     return url.rstrip("/")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import secret
+from reconciler.baseurl import normalise_base_url
 from reconciler.errors import ConfigError, StalePlanError, ValidationFailed
 from reconciler.ledger import Ledger
 from reconciler.model import DesiredState
@@ -79,8 +80,6 @@ def connect(
                 yield Connection(EMULATOR_TARGET, ledger, client)
         return
     url = base_url or DEFAULT_BASE_URL
-    from reconciler.client import normalise_base_url
-
     target = normalise_base_url(url)
     ledger = ledger_path or DEFAULT_LEDGER
     token = secret.token_from_env()
