@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from reconciler.errors import LedgerCorruptError, LedgerError
+from reconciler.gcpause import gc_paused
 from reconciler.lock import Clock, LedgerLock, timestamp, utc_now
 from reconciler.model import FlagSpec, LinkSpec, canonical_json
 
@@ -212,14 +213,15 @@ class Ledger:
         # The journal first: a compaction in between then only moves records into the file.
         journal = ledger._read(ledger.journal_path)
         raw = ledger._read(os.fspath(path))
-        if raw is not None:
-            ledger._load_document(raw)
-        elif not create and journal is None:
+        if raw is None and not create and journal is None:
             raise LedgerError(f"no ledger at {os.fspath(path)}")
-        if journal is not None:
-            ledger._replay(journal)
-            if lock is not None:
-                ledger.compact()
+        with gc_paused():  # tens of thousands of entries, acyclic and kept for the run
+            if raw is not None:
+                ledger._load_document(raw)
+            if journal is not None:
+                ledger._replay(journal)
+        if journal is not None and lock is not None:
+            ledger.compact()
         return ledger
 
     # Queries

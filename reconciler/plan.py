@@ -23,6 +23,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from reconciler import compare
+from reconciler.gcpause import gc_paused
 from reconciler.model import DesiredState, FlagSpec, LinkSpec, digest, flag_address, link_address
 from reconciler.observe import ExistingState
 
@@ -141,6 +142,11 @@ class Plan:
 
 def make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, target: str) -> Plan:
     """Compare what the files declare with what exists and what was recorded."""
+    with gc_paused():  # an action or two per declared resource, acyclic and kept
+        return _make_plan(desired, existing, ledger, target)
+
+
+def _make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, target: str) -> Plan:
     actions: list[Action] = []
     declared_links: set[str] = set()
     for spec in desired.flags:

@@ -7,10 +7,10 @@ line, and returned together, so a user fixes everything in one pass.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler.gcpause import gc_paused
 from reconciler.loader import Document, load_paths
 from reconciler.model import DesiredState, Finding
 from reconciler.rules import RuleChecker
@@ -78,19 +78,8 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
 
 def validate_paths(paths: Sequence[str]) -> ValidationResult:
     """Load and validate every flag file under ``paths``."""
-    # The loaded data is hundreds of thousands of small, acyclic containers that all
-    # stay alive: the cyclic garbage collector would rescan them again and again while
-    # they are built (it doubled the time of loading 10,000 flags), and then on every
-    # later collection of the run. So it is paused while they are built, and what was
-    # built is moved out of its reach (gc.freeze) afterwards.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         documents, load_findings = load_paths(paths)
         state, findings = validate_documents(documents)
-    finally:
-        if collecting:
-            gc.freeze()
-            gc.enable()
     all_findings = sorted([*load_findings, *findings], key=Finding.sort_key)
     return ValidationResult(state, tuple(all_findings), len(documents) + len(load_findings))
