@@ -9,6 +9,7 @@ nesting, oversized files). Every problem becomes a located ``Finding``.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import os
 import re
@@ -32,6 +33,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
+# Composing costs about 500 bytes per value; a 10 MiB file of ordinary flags holds under a
+# million values, but one of "0," five million (2.5 GB before a single check ran).
+MAX_VALUES = 1_000_000
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _TAG = "tag:yaml.org,2002:"
@@ -49,6 +53,7 @@ _CORE_NOT_FINITE = re.compile(r"[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
 
 _OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_VALUE = (yaml.ScalarEvent, yaml.AliasEvent, *_OPENING)
 
 # Per container (by id), per child key or index: (value line, value col, key line, key col).
 _Pos = tuple[int, int, int, int]
@@ -62,6 +67,7 @@ class SourceMap:
         self._children: dict[int, dict[Any, _Pos] | list[_Pos]] = {}
         self._keep: list[Any] = []  # keeps containers alive so their ids stay unique
         self.root = Location(file)
+        self.lines: _Lines | None = None  # set when libyaml's line numbers need correcting
 
     def _add(self, container: Any, children: dict[Any, _Pos] | list[_Pos]) -> None:
         self._children[id(container)] = children
@@ -91,7 +97,37 @@ class SourceMap:
             line, col = pos[0], pos[1]
         if key and pos is not None and pos[2]:
             line, col = pos[2], pos[3]
+        if self.lines is not None:
+            line, col = self.lines.position(line, col)
         return Location(self.file, line, col)
+
+
+class _Lines:
+    """libyaml's positions turned into those of editors, git and GitHub's annotations.
+
+    libyaml (YAML 1.1) also ends a line at NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR
+    (U+0085, U+2028, U+2029); YAML 1.2, editors and git do not. After one of them in a
+    description, every line number libyaml gives would be one too many.
+    """
+
+    UNUSUAL = ("\x85", "\u2028", "\u2029")
+
+    def __init__(self, text: str) -> None:
+        yaml_breaks = re.finditer("\r\n|[\r\n\x85\u2028\u2029]", text)
+        self._yaml_starts = [0, *(m.end() for m in yaml_breaks)]
+        self._starts = [0, *(m.end() for m in re.finditer("\r\n|[\r\n]", text))]
+
+    @classmethod
+    def needed(cls, text: str) -> _Lines | None:
+        return cls(text) if any(c in text for c in cls.UNUSUAL) else None
+
+    def position(self, line: int, col: int) -> tuple[int, int]:
+        """(line, column) for libyaml's (line, column), all counted from 1."""
+        if not 0 < line <= len(self._yaml_starts):
+            return line, col
+        index = self._yaml_starts[line - 1] + col - 1
+        real = bisect.bisect_right(self._starts, index)
+        return real, index - self._starts[real - 1] + 1
 
 
 @dataclass(frozen=True)
@@ -295,7 +331,7 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
     return line, len(before[line_start:].decode("utf-8", "replace")) + 1
 
 
-def _yaml_problem(e: yaml.YAMLError, text: str) -> _Problem:
+def _yaml_problem(e: yaml.YAMLError, text: str, lines: _Lines | None = None) -> _Problem:
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(e, "problem", None) or str(e)
@@ -317,7 +353,9 @@ def _yaml_problem(e: yaml.YAMLError, text: str) -> _Problem:
         # Where the unfinished construct began is often the line to fix (an unclosed '[').
         start = getattr(e, "context_mark", None)
         if start is not None and (start.line + 1, start.column + 1) != (line, col):
-            context += f" started at {start.line + 1}:{start.column + 1}"
+            at = (start.line + 1, start.column + 1)
+            at = lines.position(*at) if lines is not None else at
+            context += f" started at {at[0]}:{at[1]}"
         message += f" ({context})"
     return _Problem(line, col, message)
 
@@ -345,35 +383,65 @@ def _may_nest_deeply(text: str) -> bool:
 
 
 def _check_nesting(text: str) -> None:
-    """Refuse deep nesting before composing: the C composer recurses once per level
-    and overflows the C stack (a segfault, not an exception) near 100,000 levels.
-    The parser's event stream is iterative, so counting depth over it is safe."""
+    """Refuse deep nesting and too many values before composing.
+
+    The C composer recurses once per level and overflows the C stack (a segfault, not
+    an exception) near 100,000 levels, and it holds every value as a node. The parser's
+    event stream is iterative and its events are dropped as they come, so counting
+    depth and values over it is safe.
+    """
     loader = _YamlLoader(text)
     depth = 0
+    values = 0
     try:
         while (event := loader.get_event()) is not None:
+            if isinstance(event, _CLOSING):
+                depth -= 1
+                continue
+            if isinstance(event, _VALUE):
+                values += 1
+                if values > MAX_VALUES:
+                    raise _Problem(
+                        *_event_mark(event),
+                        f"the file holds more than {MAX_VALUES:,} values; "
+                        "split it into several flag files",
+                    )
             if isinstance(event, _OPENING):
                 depth += 1
                 if depth > MAX_DEPTH + 1:  # + 1: the top-level mapping is level 0
-                    mark = event.start_mark
-                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                    raise _Problem(line, col, f"nesting is deeper than {MAX_DEPTH} levels")
-            elif isinstance(event, _CLOSING):
-                depth -= 1
+                    raise _Problem(
+                        *_event_mark(event), f"nesting is deeper than {MAX_DEPTH} levels"
+                    )
     finally:
         loader.dispose()
 
 
+def _event_mark(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
 def load_text(text: str, file: str) -> Document:
     """Load one flag file's text; raises ``_Problem`` for anything unusable."""
+    lines = _Lines.needed(text)
+    try:
+        return _load_text(text, file, lines)
+    except _Problem as p:
+        if lines is not None:
+            p.line, p.col = lines.position(p.line, p.col)
+        raise
+
+
+def _load_text(text: str, file: str, lines: _Lines | None) -> Document:
     source = SourceMap(file)
+    source.lines = lines
     loader = _YamlLoader(text)
     try:
-        if _may_nest_deeply(text):
+        if _may_nest_deeply(text) or len(text) > MAX_VALUES:  # a value takes a character
             _check_nesting(text)
         node = loader.get_single_node()
     except yaml.YAMLError as e:
-        raise _yaml_problem(e, text) from None
+        raise _yaml_problem(e, text, lines) from None
     except RecursionError:
         raise _Problem(1, 1, f"nesting is deeper than {MAX_DEPTH} levels") from None
     finally:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any
 
 from reconciler.gcpause import gc_paused
 from reconciler.loader import Document, load_paths
@@ -16,6 +18,9 @@ from reconciler.model import DesiredState, Finding
 from reconciler.rules import RuleChecker
 from reconciler.schema import compiled_validator, fast_check
 from reconciler.schema_errors import findings_for
+
+MAX_FINDINGS_PER_FILE = 1_000
+"""Schema findings reported per file; past them, one finding says there are more."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,9 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
         # does not change the shape, so those flags are still checked.
         bad_flags: set[int] = set()
         whole_file_bad = False
-        errors = [] if is_valid(doc.data) else list(compiled_validator().iter_errors(doc.data))
+        # Bounded: a 10 MiB file of five million wrong values once made 23 GB of errors.
+        errors = [] if is_valid(doc.data) else _first_errors(doc)
+        first = len(findings)
         kinds_at: dict[tuple[object, ...], set[str]] = {}
         for error in errors:
             kinds_at.setdefault(tuple(error.absolute_path), set()).add(str(error.validator))
@@ -60,12 +67,25 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
                 continue
             if error.validator == "pattern" and error.instance == "" and "minLength" in kinds:
                 continue  # "must not be empty" says it; "'' is not a valid key" repeats it
-            findings.extend(findings_for(error, doc))
+            room = MAX_FINDINGS_PER_FILE + 1 - (len(findings) - first)
+            findings.extend(islice(findings_for(error, doc), room))
             if len(path) >= 2 and path[0] == "flags" and isinstance(path[1], int):
                 if error.validator != "additionalProperties":
                     bad_flags.add(path[1])
             else:
                 whole_file_bad = True
+            if len(findings) - first > MAX_FINDINGS_PER_FILE:
+                break
+        if len(findings) - first > MAX_FINDINGS_PER_FILE or len(errors) > MAX_FINDINGS_PER_FILE:
+            del findings[first + MAX_FINDINGS_PER_FILE :]
+            findings.append(
+                Finding(
+                    doc.locate([]),
+                    f"more than {MAX_FINDINGS_PER_FILE:,} problems in this file; "
+                    f"the first {MAX_FINDINGS_PER_FILE:,} found are reported",
+                )
+            )
+            continue
         if whole_file_bad:
             continue
         for index, flag in enumerate(doc.data["flags"]):
@@ -74,6 +94,12 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
     state = DesiredState(tuple(specs), tuple(doc.file for doc in documents))
     findings.sort(key=Finding.sort_key)
     return state, findings
+
+
+def _first_errors(doc: Document) -> list[Any]:
+    """The schema's errors for ``doc``: up to one more than ``MAX_FINDINGS_PER_FILE``."""
+    errors = compiled_validator().iter_errors(doc.data)
+    return list(islice(errors, MAX_FINDINGS_PER_FILE + 1))
 
 
 def validate_paths(paths: Sequence[str]) -> ValidationResult:
