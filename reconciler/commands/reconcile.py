@@ -11,6 +11,7 @@ import click
 
 from reconciler import reconcile
 from reconciler.apply import ApplyResult, apply_plan
+from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.ledger import Ledger
 from reconciler.lock import ledger_lock
@@ -24,7 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def common_options(func: F) -> F:
     """The options every command that talks to LaunchDarkly shares."""
     options = [
-        click.argument("paths", nargs=-1, required=True, type=click.Path()),
+        click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS),
         click.option(
             "--base-url",
             envvar="LAUNCHDARKLY_BASE_URL",
