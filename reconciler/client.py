@@ -42,7 +42,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from reconciler import __version__, secret
-from reconciler.baseurl import normalise_base_url
+from reconciler.baseurl import is_loopback, normalise_base_url
 from reconciler.errors import ApiError, ConfigError, OutcomeUnknownError, TransportError
 from reconciler.ratelimit import RatePacer, backoff, parse_retry_after
 
@@ -165,6 +165,9 @@ class LaunchDarklyClient:
             verify=True if transport is not None else _verify(),
             timeout=self._timeout,
             follow_redirects=False,
+            # No proxy (HTTP_PROXY, ALL_PROXY, ...) for a loopback host: the proxy, not this
+            # machine, would get the request, and over http:// the token in plain text.
+            trust_env=not is_loopback(self._origin.host),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
             headers={"Accept": "application/json", "User-Agent": f"ld-reconciler/{__version__}"},
         )

@@ -198,6 +198,23 @@ def test_a_redirect_is_never_followed_with_the_token(workdir: Path, status: int)
     assert {seen.method for seen in server.seen} == {"GET"}  # apply stopped at its plan
 
 
+def _nothing(seen: Seen) -> Reply:
+    """A project without flags (and a flag without links)."""
+    return json_reply({"items": [], "_links": {}})
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_loopback_base_url_is_never_reached_through_a_proxy(workdir: Path, variable: str) -> None:
+    # A proxy set for the machine (as CI runners behind a corporate proxy have) would get
+    # the request to 127.0.0.1, the token in plain text with it, and could not reach it.
+    with FakeServer(_nothing) as proxy, FakeServer(_nothing) as server:
+        env = live_env(server.base_url, SECRET) | {variable: proxy.base_url}
+        result = run("plan", "flags", cwd=workdir, env=env)
+    assert result.code == 0, result
+    assert proxy.seen == []
+    assert server.seen[0].headers["Authorization"] == SECRET
+
+
 # -- TLS -------------------------------------------------------------------------------------------
 
 
