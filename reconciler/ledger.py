@@ -47,6 +47,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -220,8 +221,10 @@ class Ledger:
                 ledger._load_document(raw)
             if journal is not None:
                 ledger._replay(journal)
-        if journal is not None and lock is not None:
-            ledger.compact()
+        if lock is not None:
+            ledger._remove_stale_temporary_files()
+            if journal is not None:
+                ledger.compact()
         return ledger
 
     # Queries
@@ -345,6 +348,22 @@ class Ledger:
     @property
     def _directory(self) -> str:
         return os.path.dirname(os.fspath(self.path)) or "."
+
+    def _remove_stale_temporary_files(self) -> None:
+        """Remove the temporary files of atomic writes a killed process left behind.
+
+        Only with the lock held: then no other process can be writing one.
+        """
+        pattern = re.compile(re.escape(f".{os.path.basename(self.path)}.") + r"[0-9a-f]{12}\.tmp")
+        try:
+            names = os.listdir(self._directory)
+        except OSError:
+            return
+        for name in names:
+            if pattern.fullmatch(name):
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(self._directory, name))
+                    log.debug("removed %s, left by an interrupted write", name)
 
     def _require_lock(self) -> None:
         if self._lock is None or not self._lock.held:

@@ -20,6 +20,7 @@ import pytest
 
 from reconciler.emulator import Emulator, EmulatorConfig, Faults
 from reconciler.ledger import Ledger
+from reconciler.lock import ledger_lock
 
 from .support import (
     LEDGER,
@@ -127,3 +128,20 @@ def test_apply_killed_at_random_moments_loses_nothing_and_converges_without_dupl
         assert again.code == 0, again
         assert "Nothing to create" in again.stdout
         assert posts(emu) == before
+
+
+def test_temporary_files_of_a_write_cut_short_are_removed_by_the_next_locked_load(
+    tmp_path: Path,
+) -> None:
+    # A kill between the temporary file's creation and its rename leaves it behind.
+    path = tmp_path / "ledger.json"
+    stale = tmp_path / ".ledger.json.0123456789ab.tmp"
+    stale.write_text('{"format": "ld-reconciler-ledger", "vers')
+    other = tmp_path / ".other.json.0123456789ab.tmp"  # not this ledger's: kept
+    other.write_text("{}")
+    Ledger.load(path)  # read-only: another process may be writing it
+    assert stale.exists()
+    with ledger_lock(path) as lock:
+        Ledger.load(path, lock=lock)
+    assert not stale.exists()
+    assert other.exists()
