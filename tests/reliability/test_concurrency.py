@@ -76,7 +76,11 @@ def test_a_second_apply_fails_fast_naming_the_first_which_finishes_alone(
     first = spawn(*APPLY, cwd=workdir, env=live_env(emu))
     assert first.stdout is not None
     assert first.stdout.readline().startswith("Planned live")  # it holds the lock by now
-    second = run(*APPLY, cwd=workdir, env=live_env(emu))
+    first.send_signal(signal.SIGSTOP)  # however slow the second is to start, the first waits
+    try:
+        second = run(*APPLY, cwd=workdir, env=live_env(emu))
+    finally:
+        first.send_signal(signal.SIGCONT)
     code, out, err = finish(first)
     assert (code, err) == (0, ""), out + err
     assert "Apply complete: 60 created, 0 adopted." in out
