@@ -11,7 +11,9 @@ One failure does not stop independent creates; what depended on it is skipped.
 
 from __future__ import annotations
 
+import heapq
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -159,14 +161,31 @@ class _Runner:
         for address, deps in waiting_on.items():
             for dep in deps:
                 dependents[dep].append(address)
+        # Ready creates wait here, per resource, in address order; the pool only ever holds
+        # as many as it has workers. Flags and links are separate routes with separate rate
+        # limits, so each free worker takes the kind with fewer running: both routes stay
+        # busy, and a link whose flag was just created does not queue behind every flag.
+        ready: dict[str, list[str]] = {"flag": [], "link": []}
+        in_flight: Counter[str] = Counter()
+
+        def make_ready(address: str) -> None:
+            del waiting_on[address]
+            heapq.heappush(ready[creates[address].resource], address)
+
+        for address in [a for a, deps in waiting_on.items() if not deps]:
+            make_ready(address)
         self.progress.started(len(creates))
         running: dict[Future[Outcome], Action] = {}
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply") as pool:
 
             def submit_ready() -> None:
-                for address in sorted(a for a, deps in waiting_on.items() if not deps):
-                    del waiting_on[address]
-                    action = creates[address]
+                while len(running) < concurrency:
+                    kinds = [kind for kind, queue in ready.items() if queue]
+                    if not kinds:
+                        return
+                    kind = min(kinds, key=in_flight.__getitem__)
+                    action = creates[heapq.heappop(ready[kind])]
+                    in_flight[kind] += 1
                     running[pool.submit(self.create, action)] = action
 
             submit_ready()
@@ -174,6 +193,7 @@ class _Runner:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in done:
                     action = running.pop(future)
+                    in_flight[action.resource] -= 1
                     error = future.exception()
                     if error is None:
                         outcome = future.result()
@@ -182,7 +202,10 @@ class _Runner:
                         ).append(action.address)
                         self.progress.finished_one(action, outcome)
                         for child in dependents[action.address]:
-                            waiting_on[child].discard(action.address)
+                            if child in waiting_on:  # not skipped after another failure
+                                waiting_on[child].discard(action.address)
+                                if not waiting_on[child]:
+                                    make_ready(child)
                     else:
                         self.result.failed.append((action.address, _reason(error)))
                         self.progress.finished_one(action, "failed")
