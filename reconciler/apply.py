@@ -6,7 +6,10 @@ rate limits). Every success is recorded in the ledger at once. A create whose ou
 is unknown (timeout, dropped connection, a gateway error) is never blindly sent again:
 the flag or link is looked up first, and sent again only if it is not there. A 409 is
 looked up too: adopted if it matches what the file declares, a conflict otherwise.
-One failure does not stop independent creates; what depended on it is skipped.
+One failure does not stop independent creates; what depended on it is skipped. But
+when ``OUTAGE_LIMIT`` creates in a row fail for want of an answer (LaunchDarkly down or
+unreachable, each after its own retries), the creates not yet started are skipped: one
+more would only wait out the same retries, and a thousand of them would take hours.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from reconciler import compare
-from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
+from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError, TransportError
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import Action, Kind, Plan
 
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 
 Outcome = Literal["created", "adopted"]
 MAX_SENDS = 5
+OUTAGE_LIMIT = 3
 
 
 class FlagWriter(Protocol):
@@ -188,6 +192,7 @@ class _Runner:
                     in_flight[kind] += 1
                     running[pool.submit(self.create, action)] = action
 
+            unanswered = 0  # creates in a row that failed for want of an answer
             submit_ready()
             while running:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -195,6 +200,7 @@ class _Runner:
                     action = running.pop(future)
                     in_flight[action.resource] -= 1
                     error = future.exception()
+                    unanswered = unanswered + 1 if _unanswered(error) else 0
                     if error is None:
                         outcome = future.result()
                         (
@@ -210,6 +216,16 @@ class _Runner:
                         self.result.failed.append((action.address, _reason(error)))
                         self.progress.finished_one(action, "failed")
                         self._skip_dependents(action.address, dependents, waiting_on)
+                if unanswered >= OUTAGE_LIMIT:
+                    reason = (
+                        f"not attempted: the last {unanswered} creates got no answer from "
+                        "LaunchDarkly"
+                    )
+                    for address in sorted([*waiting_on, *ready["flag"], *ready["link"]]):
+                        self.result.skipped.append((address, reason))
+                    waiting_on.clear()
+                    for queue in ready.values():
+                        queue.clear()
                 submit_ready()
         self.progress.finished()
 
@@ -335,6 +351,13 @@ class _Runner:
 def _link_id(link: Mapping[str, Any]) -> str | None:
     value = link.get("_id")
     return str(value) if value is not None else None
+
+
+def _unanswered(error: BaseException | None) -> bool:
+    """Whether a create failed because LaunchDarkly gave no usable answer (after retries)."""
+    if isinstance(error, ApiError):
+        return error.status >= 500 or error.status == 429
+    return isinstance(error, TransportError)
 
 
 def _reason(error: BaseException) -> str:
