@@ -159,6 +159,7 @@ class _Builder:
         self.alias_budget = MAX_ALIAS_NODES
 
     def build(self, node: Node, depth: int = 0, aliased: bool = False) -> Any:
+        # mapping() inlines the common case of this method, a scalar met for the first time.
         if id(node) in self.seen:
             aliased = True  # a node met again is an alias being expanded
         else:
@@ -182,8 +183,8 @@ class _Builder:
             positions: list[_Pos] = []
             for child in node.value:
                 items.append(self.build(child, depth + 1, aliased))
-                line, col = _mark(child)
-                positions.append((line, col, 0, 0))
+                mark = child.start_mark
+                positions.append((mark.line + 1, mark.column + 1, 0, 0))
             self.source._add(items, positions)
             return items
         if isinstance(node, MappingNode):
@@ -192,10 +193,12 @@ class _Builder:
 
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
+        text = node.value
+        if tag == _STR and (node.style or text[:1] not in _NUMBER_START):
+            return text  # most values: text that cannot be a number
         # Numbers as YAML 1.2 reads them (as editors do), not by PyYAML's YAML 1.1 rules,
         # for a plain scalar (style '' from the C composer, None from Python's) whose tag
         # was resolved, not written. Only text that can be a number needs a look.
-        text = node.value
         if (
             not node.style
             and (tag in (_INT, _FLOAT) or (tag == _STR and text[:1] in _NUMBER_START))
@@ -226,27 +229,38 @@ class _Builder:
             raise _Problem(*_mark(node), _tag_message(node.tag))
         result: dict[str, Any] = {}
         positions: dict[Any, _Pos] = {}
-        key_nodes: dict[str, Node] = {}
         merged: list[tuple[dict[str, Any], dict[Any, _Pos]]] = []
+        seen = self.seen
+        # A scalar value met for the first time (most values) is built here, not in build().
+        inline = not aliased and depth < MAX_DEPTH
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
+            if type(key_node) is not ScalarNode:
                 raise _Problem(*_mark(key_node), "a mapping key must be a plain scalar")
-            if key_node.tag == _MERGE:
-                merged.extend(self.merge_sources(value_node, depth, aliased))
-                continue
-            if key_node.tag not in (_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP):
-                raise _Problem(*_mark(key_node), _tag_message(key_node.tag))
+            tag = key_node.tag
+            if tag != _STR:
+                if tag == _MERGE:
+                    merged.extend(self.merge_sources(value_node, depth, aliased))
+                    continue
+                if tag not in (_INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP):
+                    raise _Problem(*_mark(key_node), _tag_message(tag))
             key = key_node.value  # keys are text as written: `on:` is "on", not True
-            if key in key_nodes:
-                first = key_nodes[key]
-                line, col = _mark(first)
+            key_mark = key_node.start_mark
+            if key in result:  # merged keys are added after this loop
+                first = positions[key]
                 raise _Problem(
-                    *_mark(key_node),
-                    f"duplicate key {key!r} (first defined at {self.source.file}:{line}:{col})",
+                    key_mark.line + 1,
+                    key_mark.column + 1,
+                    f"duplicate key {key!r} "
+                    f"(first defined at {self.source.file}:{first[2]}:{first[3]})",
                 )
-            key_nodes[key] = key_node
-            result[key] = self.build(value_node, depth + 1, aliased)
-            positions[key] = (*_mark(value_node), *_mark(key_node))
+            if inline and type(value_node) is ScalarNode and id(value_node) not in seen:
+                seen.add(id(value_node))
+                result[key] = self.scalar(value_node)
+            else:
+                result[key] = self.build(value_node, depth + 1, aliased)
+            mark = value_node.start_mark
+            line, col = key_mark.line + 1, key_mark.column + 1
+            positions[key] = (mark.line + 1, mark.column + 1, line, col)
         for data, pos in merged:  # explicit keys win over merged ones, earlier merges over later
             for key, value in data.items():
                 if key not in result:
