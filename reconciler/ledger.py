@@ -57,7 +57,7 @@ from typing import Any, Literal, cast
 from reconciler.errors import LedgerCorruptError, LedgerError
 from reconciler.gcpause import gc_paused
 from reconciler.lock import Clock, LedgerLock, timestamp, utc_now
-from reconciler.model import FlagSpec, LinkSpec, canonical_json
+from reconciler.model import FlagSpec, LinkSpec, canonical_json, netstring_line
 
 log = logging.getLogger(__name__)
 
@@ -259,16 +259,16 @@ class Ledger:
         so that a plan does not serialise every recorded spec again (a spec edited by
         hand under an unchanged digest shows in the plan's own actions, as a diff).
         """
-        h = hashlib.sha256(_netstrings((FORMAT, str(VERSION), target)).encode())
+        h = hashlib.sha256(netstring_line((FORMAT, str(VERSION), target)).encode())
         with self._mutex:
             recorded = self._targets.get(target, {})
             for project in sorted(set(projects)):
-                h.update(_netstrings(("project", project)).encode())
+                h.update(netstring_line(("project", project)).encode())
                 for section, entries in sorted(recorded.get(project, _empty()).items()):
                     for name in sorted(entries):
                         e = entries[name]
                         fields = (section, name, e.kind, e.id, e.action, e.at, e.source, e.digest)
-                        h.update(_netstrings((*fields, e.flag_key, *e.variation_ids)).encode())
+                        h.update(netstring_line((*fields, e.flag_key, *e.variation_ids)).encode())
         return "sha256:" + h.hexdigest()
 
     @property
@@ -578,11 +578,6 @@ def _empty() -> dict[str, dict[str, LedgerEntry]]:
 
 def _data(entries: Mapping[str, LedgerEntry]) -> dict[str, Any]:
     return {name: e.data for name, e in entries.items()}
-
-
-def _netstrings(values: Iterable[str | None]) -> str:
-    """``values`` as one unambiguous line: each as ``length:text;`` (None as ``-;``)."""
-    return "".join("-;" if v is None else f"{len(v)}:{v};" for v in values) + "\n"
 
 
 def _dumps(document: Mapping[str, Any]) -> str:

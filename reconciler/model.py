@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -58,6 +58,15 @@ def canonical_json(data: Any) -> str:
 def digest(data: Any) -> str:
     """A stable digest of JSON-compatible data, ``sha256:<hex>``."""
     return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def netstring_line(values: Iterable[str | None]) -> str:
+    """``values`` as one unambiguous line, each as ``length:text;`` (None as ``-;``).
+
+    For fingerprints of many records: hashing such lines is several times faster than
+    encoding the same records as one canonical JSON document.
+    """
+    return "".join(["-;" if v is None else f"{len(v)}:{v};" for v in values]) + "\n"
 
 
 def flag_address(project: str, flag_key: str) -> str:
