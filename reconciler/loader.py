@@ -101,6 +101,18 @@ class SourceMap:
             line, col = self.lines.position(line, col)
         return Location(self.file, line, col)
 
+    def locate_items(self, data: Any, path: Sequence[Any]) -> list[Location]:
+        """The location of each item of the list at ``path``, found in one walk."""
+        items = data
+        for step in path:
+            items = items[step]
+        children = self._children.get(id(items))
+        if not isinstance(children, list) or len(children) != len(items):
+            return [self.locate(data, [*path, i]) for i in range(len(items))]
+        if self.lines is not None:
+            return [Location(self.file, *self.lines.position(p[0], p[1])) for p in children]
+        return [Location(self.file, p[0], p[1]) for p in children]
+
 
 class _Lines:
     """libyaml's positions turned into those of editors, git and GitHub's annotations.
@@ -140,6 +152,9 @@ class Document:
 
     def locate(self, path: Sequence[Any], *, key: bool = False) -> Location:
         return self.source.locate(self.data, path, key=key)
+
+    def locate_items(self, path: Sequence[Any]) -> list[Location]:
+        return self.source.locate_items(self.data, path)
 
 
 class _Problem(Exception):

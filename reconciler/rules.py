@@ -230,7 +230,9 @@ class RuleChecker:
         specs: list[LinkSpec] = []
         used: dict[str, int] = {}
         ok = True
-        for i, link in enumerate(flag.data.get("links", [])):
+        links = flag.data.get("links", [])
+        where = flag.doc.locate_items(flag.path("links")) if links else []
+        for i, link in enumerate(links):
             derived = "key" not in link
             key = derive_link_key(link) if derived else link["key"]
             if key in used:
@@ -251,7 +253,7 @@ class RuleChecker:
             used[key] = i
             fields = {"key": key, **{k: v for k, v in link.items() if k != "key"}}
             specs.append(
-                LinkSpec(flag.project, flag.data["key"], key, fields, flag.at("links", i), derived)
+                LinkSpec(flag.project, flag.data["key"], key, fields, where[i], derived)
             )
         return tuple(specs) if ok else None
 
