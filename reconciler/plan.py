@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconciler import compare
 from reconciler.gcpause import gc_paused
@@ -59,9 +59,12 @@ SUMMARY_ORDER = (
 )
 
 
-@dataclass(frozen=True)
-class Action:
-    """One thing the plan says about one flag or link."""
+class Action(NamedTuple):
+    """One thing the plan says about one flag or link.
+
+    A NamedTuple rather than a frozen dataclass: a plan makes one or two per declared
+    resource, and a tuple is made in a third of the time.
+    """
 
     kind: Kind
     resource: str  # "flag" or "link"
