@@ -19,9 +19,9 @@ means the same on a fast laptop and on a loaded 2-core CI runner:
 5. ``cold_start``: ``python -X importtime`` totals, the wall time of ``validate`` of one
    file, and which heavy modules ``--help`` and ``validate`` import (none of them should).
 
-Offline rounds are interleaved (floor, validate, plan, plan, the same at twice the size)
-and each ratio is the median of its per-round ratios: a noisy neighbour slows a whole
-round, not one side of a ratio.
+Offline rounds are interleaved (see ``offline``) and each ratio is the median of its
+per-round ratios, so that a noisy neighbour, which slows a stretch of a round, skews one
+round and not one side of every ratio.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Sizes:
     flags: int = 10_000
     links: int = 30_000
     files: int = 500
-    rounds: int = 3
+    rounds: int = 5
     live_flags: int = 10_000
     live_linked: int = 2_000  # flags that declare a link
     rate_flags: int = 2_000
@@ -202,17 +202,29 @@ def offline(work: Path, sizes: Sizes) -> Report:
             return f"Plan: nothing to create, {repo.resources} unchanged."
         return None
 
+    # Each round runs every command at both sizes back to back (a 2x / 1x ratio compares
+    # neighbours), and the floor at the start and at the end of the round (a ratio to the
+    # floor divides by their mean), so that a burst of load elsewhere skews one round.
     runs: dict[str, list[Run]] = {}
+    floors: list[float] = []
+    small_commands, big_commands = commands(small), commands(big)
     for _ in range(sizes.rounds):
-        for size, repo in (("1x", small), ("2x", big)):
-            for name, argv in commands(repo).items():
-                result = run(argv)
+        first = run(small_commands["floor"])
+        for name in small_commands:
+            for size, repo, argv in (
+                ("1x", small, small_commands[name]),
+                ("2x", big, big_commands[name]),
+            ):
+                result = first if (name, size) == ("floor", "1x") else run(argv)
                 summary = expected(name, repo)
                 if summary is not None and _summary(result) != summary:
                     raise AssertionError(f"{name}: {_summary(result)!r}, not {summary!r}")
                 runs.setdefault(f"{name}_{size}", []).append(result)
+        floors.append((first.wall + run(small_commands["floor"]).wall) / 2)
 
     def ratios(top: str, bottom: str) -> list[float]:
+        if bottom == "floor_1x":
+            return [a.wall / f for a, f in zip(runs[top], floors, strict=True)]
         return [a.wall / b.wall for a, b in zip(runs[top], runs[bottom], strict=True)]
 
     b1 = f"1 offline, {sizes.flags:,} flags / {sizes.links:,} links / {sizes.files} files"
@@ -243,6 +255,9 @@ def offline(work: Path, sizes: Sizes) -> Report:
         figures.append(
             Figure(b2, f"{label}: 2x / 1x", median(ratios(f"{name}_2x", f"{name}_1x")), "x", 2.2)
         )
+    figures.append(
+        Figure(b2, "floor (parse only): 2x / 1x", median(ratios("floor_2x", "floor_1x")), "x")
+    )
     rss_2x = max(r.rss_mb for r in runs["plan_full_2x"])
     figures.append(Figure(b2, "peak RSS, plan with full ledger at 2x", rss_2x, "MB"))
     report.samples = {
