@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
 import functools
 import os
 import re
@@ -435,7 +436,9 @@ def _may_nest_deeply(text: str) -> bool:
     return brackets + longest >= _SAFE_COMPOSE_DEPTH
 
 
-def _check_nesting(text: str) -> None:
+def _check_nesting(
+    text: str, loader_class: type[_YamlLoader] | type[yaml.SafeLoader] = _YamlLoader
+) -> None:
     """Refuse deep nesting and too many values before composing.
 
     The C composer recurses once per level and overflows the C stack (a segfault, not
@@ -443,7 +446,7 @@ def _check_nesting(text: str) -> None:
     event stream is iterative and its events are dropped as they come, so counting
     depth and values over it is safe.
     """
-    loader = _YamlLoader(text)
+    loader = loader_class(text)
     depth = 0
     values = 0
     try:
@@ -467,6 +470,9 @@ def _check_nesting(text: str) -> None:
                     )
     finally:
         loader.dispose()
+
+
+_LIBYAML_DEPTH_LIMIT = "exceeded maximum nesting depth"
 
 
 def _event_mark(event: yaml.Event) -> tuple[int, int]:
@@ -494,6 +500,13 @@ def _load_text(text: str, file: str, lines: _Lines | None) -> Document:
             _check_nesting(text)
         node = loader.get_single_node()
     except yaml.YAMLError as e:
+        if _LIBYAML_DEPTH_LIMIT in str(getattr(e, "problem", "")):
+            # libyaml 0.2.6 (PyYAML 6.0.4 wheels) stops at 1,000 levels, and its scanner
+            # looks that far ahead before the first event, so the scan above never sees
+            # level 65. The pure-Python parser has no such limit: it finds the same
+            # place, whichever libyaml the wheel carries. Only files this deep pay for it.
+            with contextlib.suppress(yaml.YAMLError):  # then libyaml's own message stands
+                _check_nesting(text, yaml.SafeLoader)
         raise _yaml_problem(e, text, lines) from None
     except RecursionError:
         raise _Problem(1, 1, f"nesting is deeper than {MAX_DEPTH} levels") from None

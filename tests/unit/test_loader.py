@@ -301,6 +301,16 @@ def test_nesting_deeper_than_64_levels_is_refused_where_it_goes_too_deep(
     assert str(finding) == "f.yaml:1:68: nesting is deeper than 64 levels"
 
 
+@pytest.mark.parametrize("levels", [1_500, 20_000])
+def test_nesting_past_libyamls_own_limit_is_the_same_finding_whatever_libyaml_it_is(
+    tmp_path: Path, levels: int
+) -> None:
+    # libyaml 0.2.6 gives up at 1,000 levels with a message of its own, 0.2.5 does not;
+    # 1,500 levels reach the composer, 20,000 the event scan before it.
+    finding = problem(tmp_path, "v: " + "[" * levels + "]" * levels + "\n")
+    assert str(finding) == "f.yaml:1:68: nesting is deeper than 64 levels"
+
+
 def test_deep_nesting_through_aliases_is_refused(tmp_path: Path) -> None:
     inner = "[" * 40 + "]" * 40
     finding = problem(tmp_path, f"a: &a {inner}\nb: " + "[" * 30 + "*a" + "]" * 30 + "\n")
