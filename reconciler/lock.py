@@ -7,7 +7,8 @@ holder writes ``{pid, host, since, command}`` into the file, only so that a seco
 process can say who holds the lock. The file is removed on release; a process that is
 killed leaves it behind, and the next locker finds the file unlocked although it names
 another pid: that stale lock is cleared automatically (logged at debug level).
-Deleting the ``.lock`` file is always safe when no apply runs.
+Deleting the ``.lock`` file is always safe when no apply runs. A lock file (or ledger
+directory) that cannot be created is a ``LedgerError`` naming the path and the reason.
 
 Where ``fcntl`` is missing (Windows), the lock is the existence of the file, created
 with ``O_CREAT | O_EXCL`` and kept open while held. A lock file whose pid is no longer
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from reconciler.errors import LedgerLockedError
+from reconciler.errors import LedgerError, LedgerLockedError
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +143,17 @@ class LedgerLock:
             raise RuntimeError(f"lock {self.path} is already held by this object")
         directory = os.path.dirname(self.path)
         if directory:
-            os.makedirs(directory, exist_ok=True)
+            try:
+                os.makedirs(directory, exist_ok=True)
+            except OSError as e:
+                raise LedgerError(_cannot("create the ledger directory", directory, e)) from e
         deadline = time.monotonic() + max(wait, 0.0)
         while True:
             for _ in range(3):  # a lock released or cleared meanwhile is retried at once
-                holder = self._try_acquire()
+                try:
+                    holder = self._try_acquire()
+                except OSError as e:
+                    raise LedgerError(_cannot("create the lock file", self.path, e)) from e
                 if self._fd is not None:
                     return
                 if holder is not None:
@@ -289,6 +296,21 @@ def ledger_lock(
         yield lock
     finally:
         lock.release()
+
+
+def _cannot(what: str, path: str, error: OSError) -> str:
+    """One line saying what could not be created, why, and what to do about it."""
+    reason = error.strerror or type(error).__name__
+    if isinstance(error, (FileExistsError, NotADirectoryError)):  # makedirs met a file
+        return (
+            f"cannot {what} {path}: {reason} (a part of the path is a file, not a "
+            "directory); choose another --ledger"
+        )
+    directory = os.path.dirname(path) or os.curdir
+    return (
+        f"cannot {what} {path}: {reason}; check the permissions of {directory} "
+        "or choose another --ledger"
+    )
 
 
 def _read_all(fd: int) -> bytes:

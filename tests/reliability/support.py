@@ -92,13 +92,15 @@ def run(
     env: Mapping[str, str] | None = None,
     timeout: float = 120,
     measure_memory: bool = False,
+    prefix: Sequence[str] = (),
 ) -> Run:
     """Run ``ld-reconciler ARGS`` in a child process and wait for it.
 
     With ``measure_memory`` the child runs under a small wrapper process that reads the
     child's peak RSS (``ru_maxrss`` of its only child), so earlier children do not count.
+    ``prefix`` is a command that runs the child (e.g. ``setpriv ...``).
     """
-    argv = command(*args)
+    argv = [*prefix, *command(*args)]
     if measure_memory:
         argv = [sys.executable, "-c", _MEASURE, *argv]
     started = time.monotonic()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import LedgerLockedError
+from reconciler.errors import LedgerError, LedgerLockedError
 from reconciler.lock import (
     ExclusiveFileLock,
     FileLock,
@@ -240,3 +240,20 @@ def test_exclusive_lock_from_another_host_is_never_presumed_dead(ledger: str) ->
 def test_acquiring_a_lock_twice_through_one_object_is_a_bug(ledger: str) -> None:
     with ledger_lock(ledger) as lock, pytest.raises(RuntimeError, match="already held"):
         lock.acquire()
+
+
+@pytest.mark.parametrize("lock_cls", LOCKS)
+@pytest.mark.parametrize("ledger_under", ["afile", "afile/deeper"])
+def test_a_file_where_the_ledger_directory_must_be_is_one_clear_error(
+    lock_cls: type[LedgerLock], tmp_path: Path, ledger_under: str
+) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    directory = str(tmp_path / ledger_under)
+    with pytest.raises(LedgerError) as raised:
+        lock_cls(os.path.join(directory, "ledger.json")).acquire()
+    assert not isinstance(raised.value, LedgerLockedError)
+    assert str(raised.value).startswith(f"cannot create the ledger directory {directory}: ")
+    assert str(raised.value).endswith(
+        "(a part of the path is a file, not a directory); choose another --ledger"
+    )
+    assert (tmp_path / "afile").read_text() == "not a directory"
