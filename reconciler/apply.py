@@ -4,7 +4,8 @@ A flag is created before its links and before the flags that name it as a
 prerequisite; independent creates run concurrently (the client paces them within the
 rate limits). Every success is recorded in the ledger at once. A create whose outcome
 is unknown (timeout, dropped connection, a gateway error) is never blindly sent again:
-the flag or link is looked up first, and sent again only if it is not there. A 409 is
+the flag or link is looked up first, and sent again, after a growing pause, only if it
+is not there (at most ``MAX_SENDS`` sends; the last error is kept). A 409 is
 looked up too: adopted if it matches what the file declares, a conflict otherwise.
 One failure does not stop independent creates; what depended on it is skipped. But
 when ``OUTAGE_LIMIT`` creates in a row fail for want of an answer (LaunchDarkly down or
@@ -15,9 +16,11 @@ more would only wait out the same retries, and a thousand of them would take hou
 from __future__ import annotations
 
 import heapq
+import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -26,12 +29,14 @@ from reconciler import compare
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError, TransportError
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import Action, Kind, Plan
+from reconciler.ratelimit import backoff
 
 if TYPE_CHECKING:
     from reconciler.ledger import Ledger
 
 Outcome = Literal["created", "adopted"]
 MAX_SENDS = 5
+MAX_RESEND_PAUSE = 30.0  # seconds; the pauses between sends grow 0.5, 1, 2, 4 (jittered)
 OUTAGE_LIMIT = 3
 
 
@@ -70,6 +75,10 @@ class CreateFailed(Exception):
     """A create that cannot succeed; the message says why."""
 
 
+class OutcomeStayedUnknown(CreateFailed):
+    """Every send of a create failed without a usable answer, and looking found nothing."""
+
+
 @dataclass
 class ApplyResult:
     """What apply did, resource by resource."""
@@ -104,13 +113,18 @@ def apply_plan(
     *,
     concurrency: int = 4,
     progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
 ) -> ApplyResult:
-    """Record the plan's adoptions and run its creates; refuses a plan with blocked actions."""
+    """Record the plan's adoptions and run its creates; refuses a plan with blocked actions.
+
+    ``sleep`` and ``rng`` pace the re-sends of a create whose outcome stayed unknown.
+    """
     blocked = plan.of(Kind.BLOCKED)
     if blocked:
         listing = "; ".join(f"{a.address}: {a.reason}" for a in blocked)
         raise ReconcilerError(f"{len(blocked)} blocked action(s), nothing was applied: {listing}")
-    runner = _Runner(plan, desired, client, ledger, progress or _Silent())
+    runner = _Runner(plan, desired, client, ledger, progress or _Silent(), sleep, rng)
     runner.adopt_all()
     runner.create_all(max(1, concurrency))
     return runner.result
@@ -124,8 +138,12 @@ class _Runner:
         client: FlagWriter,
         ledger: Ledger,
         progress: Progress,
+        sleep: Callable[[float], None],
+        rng: random.Random | None,
     ) -> None:
         self.plan = plan
+        self.sleep = sleep
+        self.rng = rng if rng is not None else random.Random()
         self.client = client
         self.ledger = ledger
         self.target = plan.target
@@ -249,26 +267,51 @@ class _Runner:
 
     def _create_flag(self, spec: FlagSpec) -> Outcome:
         body = spec.post_body(self._prerequisite_ids(spec))
-        for _ in range(MAX_SENDS):
+        flag, outcome, looked_up = self._send(
+            lambda: self.client.create_flag(spec.project, body),
+            lambda: self.client.get_flag(spec.project, spec.key),
+            f"flag {spec.key!r}",
+        )
+        if looked_up:
+            return self._settle_flag(spec, flag, outcome)
+        return self._record_flag(spec, flag, outcome)
+
+    def _send(
+        self,
+        send: Callable[[], dict[str, Any]],
+        look: Callable[[], dict[str, Any] | None],
+        what: str,
+    ) -> tuple[dict[str, Any], Outcome, bool]:
+        """Send one create, looking before each re-send; what was created or found, the
+        outcome, and whether it was found by looking (and must be checked against the spec).
+
+        A 5xx may have been committed before the error (commit-then-500), so the look comes
+        first; a server that keeps failing is given a growing pause between sends.
+        """
+        for attempt in range(MAX_SENDS):
+            if attempt:
+                self.sleep(backoff(attempt - 1, MAX_RESEND_PAUSE, self.rng, full_jitter=False))
             try:
-                created = self.client.create_flag(spec.project, body)
-            except OutcomeUnknownError:
-                found = self.client.get_flag(spec.project, spec.key)
-                if found is None:
-                    continue  # it did not land: sending again cannot duplicate it
-                return self._settle_flag(spec, found, "created")
+                return send(), "created", False
+            except OutcomeUnknownError as e:
+                unknown = e
             except ApiError as e:
                 if e.status != 409:
                     raise
-                found = self.client.get_flag(spec.project, spec.key)
+                found = look()
                 if found is None:
                     raise CreateFailed(
-                        f"LaunchDarkly answered 409 conflict, but no flag {spec.key!r} "
-                        "can be read back"
+                        f"LaunchDarkly answered 409 conflict, but no {what} can be read back"
                     ) from e
-                return self._settle_flag(spec, found, "adopted")
-            return self._record_flag(spec, created, "created")
-        raise CreateFailed(f"the outcome of creating it stayed unknown after {MAX_SENDS} tries")
+                return found, "adopted", True
+            found = look()
+            if found is not None:
+                return found, "created", True
+            # It did not land: sending again cannot duplicate it.
+        raise OutcomeStayedUnknown(
+            f"the outcome of creating it stayed unknown after {MAX_SENDS} tries; "
+            f"the last: {unknown}"
+        ) from unknown
 
     def _settle_flag(self, spec: FlagSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
         if found.get("archived"):
@@ -309,27 +352,15 @@ class _Runner:
 
     def _create_link(self, spec: LinkSpec) -> Outcome:
         body = spec.post_body()
-        for _ in range(MAX_SENDS):
-            try:
-                created = self.client.create_link(spec.project, spec.flag_key, body)
-            except OutcomeUnknownError:
-                found = self._find_link(spec)
-                if found is None:
-                    continue
-                return self._settle_link(spec, found, "created")
-            except ApiError as e:
-                if e.status != 409:
-                    raise
-                found = self._find_link(spec)
-                if found is None:
-                    raise CreateFailed(
-                        f"LaunchDarkly answered 409 conflict, but no link {spec.key!r} "
-                        "can be read back"
-                    ) from e
-                return self._settle_link(spec, found, "adopted")
-            self.ledger.record_link(self.target, spec, action="created", link_id=_link_id(created))
-            return "created"
-        raise CreateFailed(f"the outcome of creating it stayed unknown after {MAX_SENDS} tries")
+        link, outcome, looked_up = self._send(
+            lambda: self.client.create_link(spec.project, spec.flag_key, body),
+            lambda: self._find_link(spec),
+            f"link {spec.key!r}",
+        )
+        if looked_up:
+            return self._settle_link(spec, link, outcome)
+        self.ledger.record_link(self.target, spec, action=outcome, link_id=_link_id(link))
+        return outcome
 
     def _find_link(self, spec: LinkSpec) -> dict[str, Any] | None:
         for item in self.client.list_links(spec.project, spec.flag_key):
@@ -357,7 +388,7 @@ def _unanswered(error: BaseException | None) -> bool:
     """Whether a create failed because LaunchDarkly gave no usable answer (after retries)."""
     if isinstance(error, ApiError):
         return error.status >= 500 or error.status == 429
-    return isinstance(error, TransportError)
+    return isinstance(error, (TransportError, OutcomeStayedUnknown))
 
 
 def _reason(error: BaseException) -> str:

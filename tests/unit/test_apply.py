@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from reconciler.apply import apply_plan
+from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, apply_plan
+from reconciler.client import LaunchDarklyClient
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
 from reconciler.ledger import Ledger
 from reconciler.loader import load_text
@@ -85,19 +88,35 @@ class FakeLaunchDarkly:
         return list(self.links.get(flag_key, []))
 
 
-def desired() -> DesiredState:
-    state, findings = validate_documents([load_text(FILE, "flags/web.yaml")])
+def desired(text: str = FILE) -> DesiredState:
+    state, findings = validate_documents([load_text(text, "flags/web.yaml")])
     assert findings == []
     return state
 
 
-def run(tmp_path: Path, ld: FakeLaunchDarkly, existing: ExistingState | None = None) -> Any:
-    state = desired()
+def run(
+    tmp_path: Path,
+    ld: Any,
+    existing: ExistingState | None = None,
+    *,
+    text: str = FILE,
+    concurrency: int = 4,
+    sleeps: list[float] | None = None,
+) -> Any:
+    state = desired(text)
     path = tmp_path / "ledger.json"
     with ledger_lock(path) as lock:
         ledger = Ledger.load(path, lock=lock)
         plan = make_plan(state, existing or ExistingState(live=True), ledger, TARGET)
-        result = apply_plan(plan, state, ld, ledger, concurrency=4)
+        result = apply_plan(
+            plan,
+            state,
+            ld,
+            ledger,
+            concurrency=concurrency,
+            sleep=(sleeps if sleeps is not None else []).append,
+            rng=random.Random(0),
+        )
         ledger.compact()
     return result, Ledger.load(path)
 
@@ -165,3 +184,78 @@ def test_a_plan_with_a_blocked_action_is_refused_before_any_call(tmp_path: Path)
     with pytest.raises(ReconcilerError, match="blocked"):
         run(tmp_path, ld, existing)
     assert ld.posts == []
+
+
+# -- a server whose every create fails with a 5xx, through the real client ---------------------
+
+
+def independent(count: int) -> str:
+    """A file of ``count`` flags that depend on nothing."""
+    return "project: web\nflags:\n" + "".join(
+        f"  - {{key: f{i}, name: F{i}}}\n" for i in range(count)
+    )
+
+
+def _json(status: int, body: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(status, json=body, headers={"Content-Type": "application/json"})
+
+
+class AlwaysUnavailable:
+    """Every POST gets a 503 with LaunchDarkly's error body; every GET of a flag a 404."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append((request.method, request.url.path))
+        if request.method == "POST":
+            return _json(503, {"code": "service_unavailable", "message": "Writes are paused"})
+        return _json(404, {"code": "not_found", "message": "Unknown resource"})
+
+
+def _client(handler: AlwaysUnavailable, client_sleeps: list[float]) -> LaunchDarklyClient:
+    return LaunchDarklyClient(
+        "https://ld.example",
+        "api-secret-token",
+        transport=httpx.MockTransport(handler),
+        sleep=client_sleeps.append,
+        rng=random.Random(0),
+    )
+
+
+def test_a_create_answered_5xx_is_looked_up_and_resent_after_growing_pauses(
+    tmp_path: Path,
+) -> None:
+    handler = AlwaysUnavailable()
+    client_sleeps: list[float] = []
+    sleeps: list[float] = []
+    with _client(handler, client_sleeps) as client:
+        result, _ = run(tmp_path, client, text=independent(1), sleeps=sleeps)
+    ((address, reason),) = result.failed
+    assert address == "web/f0"
+    # Each send is followed by a look (a 5xx may have been committed), never two sends in a row.
+    send_then_look = [("POST", "/api/v2/flags/web"), ("GET", "/api/v2/flags/web/f0")]
+    assert handler.requests == send_then_look * MAX_SENDS
+    # A pause before every re-send, each at least half of a doubling ceiling (equal jitter).
+    assert len(sleeps) == MAX_SENDS - 1
+    for attempt, pause in enumerate(sleeps):
+        ceiling = 0.5 * 2**attempt
+        assert ceiling / 2 <= pause <= ceiling, sleeps
+    assert client_sleeps == []
+    # The API's own words are kept, not only "stayed unknown".
+    assert f"stayed unknown after {MAX_SENDS} tries" in reason
+    assert "503 (Writes are paused)" in reason
+
+
+def test_creates_answered_5xx_every_time_count_towards_the_outage_stop(tmp_path: Path) -> None:
+    handler = AlwaysUnavailable()
+    with _client(handler, []) as client:
+        result, _ = run(tmp_path, client, text=independent(6), concurrency=1)
+    assert [address for address, _ in result.failed] == [f"web/f{i}" for i in range(OUTAGE_LIMIT)]
+    assert [address for address, _ in result.skipped] == [
+        f"web/f{i}" for i in range(OUTAGE_LIMIT, 6)
+    ]
+    posts = [path for method, path in handler.requests if method == "POST"]
+    assert len(posts) == OUTAGE_LIMIT * MAX_SENDS
+    why = f"not attempted: the last {OUTAGE_LIMIT} creates got no answer from LaunchDarkly"
+    assert {reason for _, reason in result.skipped} == {why}
