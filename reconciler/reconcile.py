@@ -79,10 +79,10 @@ def connect(
             with LaunchDarklyClient(url, DEV_TOKEN, timeout=timeout) as client:
                 yield Connection(EMULATOR_TARGET, ledger, client)
         return
+    token = secret.token_from_env()  # first: a base URL in an error may hold the token
     url = base_url or DEFAULT_BASE_URL
     target = normalise_base_url(url)
     ledger = ledger_path or DEFAULT_LEDGER
-    token = secret.token_from_env()
     if offline or token is None:
         if need_token:
             raise ConfigError(
