@@ -9,11 +9,13 @@ certificate does not verify; a CA bundle of one's own is trusted only when named
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -25,6 +27,20 @@ from .fake_server import FakeServer, Reply, Seen, flag_json, json_reply
 from .support import Run, live_env, run, write_repository
 
 SECRET = "api-4d1c7e2b-reliability-secret-0b9a"
+# A token of characters that URL encoding, JSON and repr() each write differently.
+HOSTILE = 'api-ab"c\\d/e+f%g&h<i>jk'
+# HOSTILE as a server or a debug log may echo it, spelled out here rather than computed
+# the way the scrubber computes them.
+HOSTILE_ECHOES = (
+    HOSTILE,
+    "api-ab%22c%5Cd%2Fe%2Bf%25g%26h%3Ci%3Ejk",  # URL-encoded
+    "api-ab%22c%5Cd/e%2Bf%25g%26h%3Ci%3Ejk",  # URL-encoded but "/"
+    'api-ab\\"c\\\\d/e+f%g&h<i>jk',  # JSON
+    'api-ab\\"c\\\\d\\/e+f%g&h<i>jk',  # JSON, "/" escaped
+    'api-ab\\"c\\\\d/e+f%g\\u0026h\\u003ci\\u003ejk',  # JSON as Go writes it
+    'api-ab"c\\\\d/e+f%g&h<i>jk',  # repr() of the header's bytes
+    'api-ab\\\\"c\\\\\\\\d/e+f%g&h<i>jk',  # repr() of the JSON form
+)
 PROJECT = "secrets"
 DECLARED = [
     {"key": "one", "name": "One", "links": [{"deepLink": "https://docs.example.com/one"}]},
@@ -38,9 +54,12 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def assert_token_nowhere(runs: list[Run], workdir: Path) -> None:
-    """Neither the token nor any 8 characters of it in a row in any output or file."""
-    pieces = {SECRET[i : i + 8] for i in range(len(SECRET) - 7)}
+def assert_token_nowhere(
+    runs: list[Run], workdir: Path, echoes: tuple[str, ...] = (SECRET,)
+) -> None:
+    """Neither the token (in any of its ``echoes``) nor any 8 characters of it in a row in
+    any output or file."""
+    pieces = {echo[i : i + 8] for echo in echoes for i in range(len(echo) - 7)}
     for result in runs:
         leaked = [p for p in pieces if p in result.output]
         assert not leaked, f"the token leaked ({leaked[0]!r}) in {result}"
@@ -115,6 +134,63 @@ def test_a_token_echoed_in_headers_codes_and_long_messages_is_scrubbed_whole(
     assert runs[1].code == 1, runs[1]
     assert "failed: secrets/one: POST /api/v2/flags/secrets: 400 bad_" in runs[1].stderr
     assert_token_nowhere(runs, workdir)
+
+
+def _echoing_encoded(seen: Seen) -> Reply:
+    """Lists no flags, echoing the token raw, URL-encoded and JSON-escaped in headers (which
+    httpcore's debug log shows as repr() of their bytes); redirects every create to a
+    login page that carries the token URL-encoded."""
+    token = seen.headers.get("Authorization", "")
+    if seen.method == "GET":
+        reply = json_reply({"items": [], "_links": {}})
+        echoes = {
+            "X-Echo": token,
+            "X-Echo-Url": quote(token, safe=""),
+            "X-Echo-Json": json.dumps(token)[1:-1],
+        }
+        return Reply(reply.status, reply.body, {**reply.headers, **echoes})
+    return Reply(307, b"", {"Location": f"https://login.example.com/?next=1&t={quote(token)}"})
+
+
+def test_a_token_echoed_url_encoded_json_escaped_or_as_bytes_is_scrubbed(workdir: Path) -> None:
+    with FakeServer(_echoing_encoded) as server:
+        env = live_env(server.base_url, HOSTILE)
+        runs = [
+            run("-vv", "plan", "flags", cwd=workdir, env=env),
+            run("-vv", "apply", "flags", "--yes", cwd=workdir, env=env),
+        ]
+    assert server.seen[0].headers["Authorization"] == HOSTILE  # sent, as it must be
+    assert runs[0].code == 0, runs[0]
+    assert "X-Echo-Json" in runs[0].stderr  # httpcore's debug log shows the response headers
+    assert runs[1].code == 1, runs[1]
+    assert "redirected to https://login.example.com/?next=1&t=[REDACTED]; " in runs[1].stderr
+    assert_token_nowhere(runs, workdir, HOSTILE_ECHOES)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://127.0.0.1:9/?token={SECRET}",
+        f"https://ld.example.com/api?token={SECRET}#x",
+        f"https://ld.example.com/#{SECRET}",
+        f"https://user:{SECRET}@ld.example.com",
+        f"https://{SECRET}@ld.example.com",
+    ],
+)
+def test_a_base_url_carrying_the_token_is_refused_without_showing_it(
+    workdir: Path, url: str
+) -> None:
+    results = [
+        run(*args, cwd=workdir, env=live_env(url, SECRET))
+        for args in (("plan", "flags"), ("apply", "flags", "--yes"))
+    ]
+    for result in results:
+        assert result.code == 1, result
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("Error: the base URL must not contain credentials") or (
+            line.startswith("Error: base URL ") and "must not have a query or fragment" in line
+        ), result
+    assert_token_nowhere(results, workdir)
 
 
 @pytest.fixture
