@@ -182,6 +182,8 @@ class Api:
         if not route.beta:
             return 200, self.store.get_flag(project, flag_key)
         if request.method == "GET":
+            # UNCONFIRMED: the spec lists only 401, 403 and 429 for getFlagLinks; the strict
+            # choice is a 404 for an unknown flag (as for creating a link), not an empty list.
             items = self.store.flag_links(project, flag_key)
             links = {"self": representation.link(representation.links_path(project, flag_key))}
             return 200, {"items": items, "_links": links}

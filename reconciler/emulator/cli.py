@@ -8,6 +8,7 @@ scripts can start it with ``--port 0`` and read the URL. Request lines go to std
 from __future__ import annotations
 
 import ipaddress
+import math
 import signal
 import sys
 import threading
@@ -22,6 +23,7 @@ from reconciler.emulator.config import (
     DEFAULT_PROJECT,
     DEFAULT_STALL_SECONDS,
     DEV_TOKEN,
+    MAX_DELAY_SECONDS,
     EmulatorConfig,
     Faults,
     RateLimit,
@@ -32,7 +34,19 @@ from reconciler.emulator.emulator import Emulator
 from reconciler.emulator.validation import KEY_PATTERN
 
 DEFAULT_PORT = 8765
-RATE = click.FloatRange(0.0, 1.0)
+
+
+class _FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` lets NaN through (every comparison with it is False): refuse it."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
+RATE = _FiniteFloatRange(0.0, 1.0)
 
 
 def _rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -127,7 +141,7 @@ def _tokens(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 )
 @click.option(
     "--stall-seconds",
-    type=click.FloatRange(0.0, max_open=False),
+    type=_FiniteFloatRange(0.0, MAX_DELAY_SECONDS),
     default=DEFAULT_STALL_SECONDS,
     show_default=True,
     help="How long a stalled response is held before the connection is closed.",
@@ -167,29 +181,32 @@ def emulator(
     if drop_rate + stall_rate > 1:
         raise click.UsageError("--drop-rate plus --stall-rate must not exceed 1")
     latency, jitter = latency_ms
-    faults = Faults(
-        fail_rate=fail_rate,
-        throttle_rate=throttle_rate,
-        drop_rate=drop_rate,
-        stall_rate=stall_rate,
-        stall_seconds=stall_seconds,
-        latency_ms=latency,
-        latency_jitter_ms=jitter,
-    )
-    config = EmulatorConfig(
-        host=host,
-        port=port,
-        tokens=tokens,
-        projects=projects,
-        data_path=data_path,
-        seed_file=seed_file,
-        rate_limit=rate_limit,
-        global_rate_limit=global_rate_limit,
-        retry_after_mode=retry_after_mode,
-        faults=faults,
-        seed=seed,
-        echo_token_in_errors=echo_token_in_errors,
-    )
+    try:
+        faults = Faults(
+            fail_rate=fail_rate,
+            throttle_rate=throttle_rate,
+            drop_rate=drop_rate,
+            stall_rate=stall_rate,
+            stall_seconds=stall_seconds,
+            latency_ms=latency,
+            latency_jitter_ms=jitter,
+        )
+        config = EmulatorConfig(
+            host=host,
+            port=port,
+            tokens=tokens,
+            projects=projects,
+            data_path=data_path,
+            seed_file=seed_file,
+            rate_limit=rate_limit,
+            global_rate_limit=global_rate_limit,
+            retry_after_mode=retry_after_mode,
+            faults=faults,
+            seed=seed,
+            echo_token_in_errors=echo_token_in_errors,
+        )
+    except ValueError as e:  # the options above check most of this first, naming themselves
+        raise click.UsageError(str(e)) from None
     log: Callable[[str], None] | None = None if quiet else _log_line
     emu = Emulator(config, log=log).start()
     try:

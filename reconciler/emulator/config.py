@@ -18,6 +18,10 @@ DEFAULT_PROJECT = "default"
 DEFAULT_WINDOW_SECONDS = 10.0
 DEFAULT_STALL_SECONDS = 30.0
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MIN_WINDOW_SECONDS = 0.001
+MAX_DELAY_SECONDS = 86_400.0
+"""The longest rate-limit window, latency or stall: a day. Longer ones are typing mistakes, and
+past ~1e9 s the timers that wait for them overflow in the middle of a request."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,12 @@ class RateLimit:
             raise ValueError("the request count must be an integer")
         if self.requests < 1:
             raise ValueError("the request count must be at least 1")
-        if not (math.isfinite(self.window_seconds) and self.window_seconds > 0):
-            raise ValueError("the window must be a positive number of seconds")
+        # Comparisons are False for NaN, so it is refused too.
+        if not MIN_WINDOW_SECONDS <= self.window_seconds <= MAX_DELAY_SECONDS:
+            raise ValueError(
+                f"the window must be between {MIN_WINDOW_SECONDS:g} and {MAX_DELAY_SECONDS:g}"
+                " seconds"
+            )
 
     def __str__(self) -> str:
         return f"{self.requests}/{self.window_seconds:g}s"
@@ -68,6 +76,9 @@ class Faults:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a non-negative number")
+        if self.stall_seconds > MAX_DELAY_SECONDS:
+            raise ValueError(f"stall_seconds must be at most {MAX_DELAY_SECONDS:g} (a day)")
+        _check_latency_ms(self.latency_ms, self.latency_jitter_ms, "latency_ms")
 
     @property
     def active(self) -> bool:
@@ -142,4 +153,11 @@ def parse_latency(text: str) -> tuple[float, float]:
         raise ValueError(f"{text!r} is not MS[:JITTER] (e.g. 50 or 50:20)") from None
     if not (math.isfinite(fixed) and math.isfinite(jitter) and fixed >= 0 and jitter >= 0):
         raise ValueError(f"{text!r}: latency and jitter must be non-negative milliseconds")
+    _check_latency_ms(fixed, jitter, repr(text))
     return fixed, jitter
+
+
+def _check_latency_ms(fixed: float, jitter: float, what: str) -> None:
+    most = MAX_DELAY_SECONDS * 1000
+    if fixed + jitter > most:
+        raise ValueError(f"{what}: latency plus jitter must be at most a day ({most:.0f} ms)")

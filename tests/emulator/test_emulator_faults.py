@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from reconciler.emulator import Emulator, Faults
+from reconciler.emulator import Emulator, Faults, RateLimit
 
 FLAGS = "/api/v2/flags/demo"
 
@@ -157,3 +158,22 @@ def test_inconsistent_fault_settings_are_refused() -> None:
         Faults(fail_rate=1.5)
     with pytest.raises(ValueError, match="drop_rate \\+ stall_rate"):
         Faults(drop_rate=0.6, stall_rate=0.6)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Faults(fail_rate=math.nan), "fail_rate"),
+        (lambda: Faults(stall_seconds=1e300), "stall_seconds"),
+        (lambda: Faults(latency_ms=1e300), "latency_ms"),
+        (lambda: Faults(latency_ms=86_400_000, latency_jitter_ms=1), "latency_ms"),
+        (lambda: RateLimit(5, 1e-300), "window"),
+        (lambda: RateLimit(5, math.nan), "window"),
+        (lambda: RateLimit(5, 86_401), "window"),
+    ],
+)
+def test_settings_no_timer_can_wait_for_are_refused(
+    make: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
