@@ -140,10 +140,15 @@ class LaunchDarklyClient:
         max_pages: int = 10_000,
         max_response_bytes: int = 64 * 1024 * 1024,
     ) -> None:
-        if not token or not token.isascii() or not token.isprintable() or " " in token:
+        if not token.isascii():
+            problem = "contains non-ASCII characters"
+        elif not token or not token.isprintable() or " " in token:
+            problem = "is empty or contains spaces or control characters"
+        else:
+            problem = ""
+        if problem:
             raise ConfigError(
-                "the access token is empty or contains spaces or control "
-                "characters; check " + " / ".join(secret.TOKEN_ENV_VARS)
+                f"the access token {problem}; check " + " / ".join(secret.TOKEN_ENV_VARS)
             )
         secret.register(token)
         self._token = token

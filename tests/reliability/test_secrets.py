@@ -193,6 +193,21 @@ def test_a_base_url_carrying_the_token_is_refused_without_showing_it(
     assert_token_nowhere(results, workdir)
 
 
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [("api-tökén-0b9a", "contains non-ASCII characters"),
+     ("api-0b9a\x07bell", "is empty or contains spaces or control characters")],
+)  # fmt: skip
+def test_a_token_that_cannot_be_sent_in_a_header_is_one_line_saying_why(
+    workdir: Path, token: str, problem: str
+) -> None:
+    result = run("plan", "flags", cwd=workdir, env=live_env("http://127.0.0.1:9", token))
+    assert result.code == 1, result
+    assert result.stderr == (
+        f"Error: the access token {problem}; check LAUNCHDARKLY_ACCESS_TOKEN / LD_ACCESS_TOKEN\n"
+    )
+
+
 @pytest.fixture
 def debug_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``-v``'s logging set-up in this process; undone afterwards."""
