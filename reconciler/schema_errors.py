@@ -45,7 +45,7 @@ def readable_path(path: Sequence[Any]) -> str:
     for step in path:
         if isinstance(step, int):
             out += f"[{step}]"
-        elif step.replace("_", "a").isalnum() and step[:1].isalpha():
+        elif step.replace("_", "a").isalnum() and (step[:1].isalpha() or step[:1] == "_"):
             out += f".{step}" if out else step
         else:
             out += f"[{json.dumps(step)}]"
@@ -185,6 +185,9 @@ def _message(error: ValidationError) -> str:
         return f"missing required field {missing!r}"
     if kind == "type":
         expected = value if isinstance(value, list) else [value]
+        if "integer" in expected and isinstance(instance, float) and instance.is_integer():
+            # Valid JSON Schema, but LaunchDarkly refuses 2.0 where it wants an integer.
+            return f"expected an integer; write {int(instance)}, not {instance!r}"
         words = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in expected)
         return f"expected {words}, got {describe(instance)}"
     if kind == "pattern":

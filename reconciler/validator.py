@@ -16,8 +16,8 @@ from reconciler.gcpause import gc_paused
 from reconciler.loader import Document, load_paths
 from reconciler.model import DesiredState, Finding
 from reconciler.rules import RuleChecker
-from reconciler.schema import compiled_validator, fast_check
-from reconciler.schema_errors import findings_for
+from reconciler.schema import compiled_validator, fast_check, fast_refusal
+from reconciler.schema_errors import findings_for, readable_path
 
 MAX_FINDINGS_PER_FILE = 1_000
 """Schema findings reported per file; past them, one finding says there are more."""
@@ -51,8 +51,16 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
         bad_flags: set[int] = set()
         whole_file_bad = False
         # Bounded: a 10 MiB file of five million wrong values once made 23 GB of errors.
-        errors = [] if is_valid(doc.data) else _first_errors(doc)
+        valid = is_valid(doc.data)
+        errors = [] if valid else _first_errors(doc)
         first = len(findings)
+        if not valid and not errors and (unexplained := _unexplained_refusal(doc)) is not None:
+            finding, where = unexplained
+            findings.append(finding)
+            if (index := _flag_index(where)) is None:
+                whole_file_bad = True
+            else:
+                bad_flags.add(index)
         kinds_at: dict[tuple[object, ...], set[str]] = {}
         for error in errors:
             kinds_at.setdefault(tuple(error.absolute_path), set()).add(str(error.validator))
@@ -69,11 +77,10 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
                 continue  # "must not be empty" says it; "'' is not a valid key" repeats it
             room = MAX_FINDINGS_PER_FILE + 1 - (len(findings) - first)
             findings.extend(islice(findings_for(error, doc), room))
-            if len(path) >= 2 and path[0] == "flags" and isinstance(path[1], int):
-                if error.validator != "additionalProperties":
-                    bad_flags.add(path[1])
-            else:
+            if (index := _flag_index(path)) is None:
                 whole_file_bad = True
+            elif error.validator != "additionalProperties":
+                bad_flags.add(index)
             if len(findings) - first > MAX_FINDINGS_PER_FILE:
                 break
         if len(findings) - first > MAX_FINDINGS_PER_FILE or len(errors) > MAX_FINDINGS_PER_FILE:
@@ -100,6 +107,32 @@ def _first_errors(doc: Document) -> list[Any]:
     """The schema's errors for ``doc``: up to one more than ``MAX_FINDINGS_PER_FILE``."""
     errors = compiled_validator().iter_errors(doc.data)
     return list(islice(errors, MAX_FINDINGS_PER_FILE + 1))
+
+
+def _flag_index(path: Sequence[Any]) -> int | None:
+    """The index of the flag ``path`` is in, or None for a path outside the flags."""
+    if len(path) >= 2 and path[0] == "flags" and isinstance(path[1], int):
+        return path[1]
+    return None
+
+
+def _unexplained_refusal(doc: Document) -> tuple[Finding, list[str | int]] | None:
+    """A finding for a document the fast check refuses though the full validator finds
+    nothing (the two disagreeing), and its path; None if no reason can be found.
+
+    A safety net: passing such a file would make a "valid" file that LaunchDarkly
+    then refuses. The two are made to agree (``schema.py``); this catches what was missed.
+    """
+    refusal = fast_refusal(doc.data)
+    if refusal is None:
+        return None
+    path, why = refusal
+    finding = Finding(
+        doc.locate(path),
+        f"does not match the flag-file schema: {why}",
+        readable_path(path),
+    )
+    return finding, path
 
 
 def validate_paths(paths: Sequence[str]) -> ValidationResult:
