@@ -2,8 +2,17 @@
 
 A workflow run on a pull request posts the Markdown plan as a comment; every later run edits
 that same comment instead of adding another. The comment is recognised by the hidden marker
-it starts with (``render.MARKER``), so the other comments of the pull request, people's and
-other bots', are never touched. Three GitHub REST endpoints are used:
+it starts with (``render.MARKER``) *and* by its author, so the other comments of the pull
+request, people's and other bots', are never touched, even one that quotes or copies the
+marker: GitHub would refuse the workflow's token an edit of someone else's comment (403), and
+a personal token would be allowed to overwrite it.
+
+The author is a login, ``github-actions[bot]`` unless told otherwise: the identity of the
+``GITHUB_TOKEN`` of GitHub Actions, which cannot ask GitHub who it is (``GET /user`` answers
+403 to an app installation's token). With a personal token, or another GitHub App's, the
+author is that user's login or ``<app-slug>[bot]``; when a new comment shows another author
+than the one expected, the result says which to name, since the next run would otherwise
+add a second comment. Three GitHub REST endpoints are used:
 
     GET   /repos/{owner}/{repo}/issues/{number}/comments     paged, following Link rel="next"
     POST  /repos/{owner}/{repo}/issues/{number}/comments
@@ -49,6 +58,8 @@ TOKEN_ENV_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
 # GitHub refuses comment bodies longer than 65,536 characters.
 MAX_BODY = 65_536
 PER_PAGE = 100
+# Who a workflow's GITHUB_TOKEN comments as (an app installation token cannot GET /user).
+DEFAULT_AUTHOR = "github-actions[bot]"
 _RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -67,11 +78,25 @@ class PullRequest:
 
 @dataclass(frozen=True)
 class CommentResult:
-    """What happened to the sticky comment: ``created``, ``updated`` or ``unchanged``."""
+    """What happened to the sticky comment: ``created``, ``updated`` or ``unchanged``.
+
+    ``posted_as`` is the login GitHub shows as the author of a new comment when it is not
+    the author looked for: later runs would not find the comment unless told that login.
+    """
 
     outcome: str
     comment_id: int
     url: str
+    posted_as: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        if self.posted_as is None:
+            return None
+        return (
+            f"the comment was posted as {self.posted_as}, so the next run will not find it: "
+            f"pass --author {self.posted_as} (the action's comment-author input)"
+        )
 
 
 # --- where the settings come from -------------------------------------------------------
@@ -349,20 +374,35 @@ def _error(response: httpx.Response, method: str, what: str) -> GitHubError:
     return GitHubError(text)
 
 
-def upsert_sticky_comment(client: GitHubClient, pr: PullRequest, body: str) -> CommentResult:
-    """Update the pull request's comment that starts with the marker, or create it."""
+def upsert_sticky_comment(
+    client: GitHubClient, pr: PullRequest, body: str, *, author: str = DEFAULT_AUTHOR
+) -> CommentResult:
+    """Update ``author``'s comment that starts with the marker, or create the comment."""
     existing = next(
-        (c for c in client.issue_comments(pr) if str(c.get("body") or "").startswith(MARKER)),
+        (
+            c
+            for c in client.issue_comments(pr)
+            if str(c.get("body") or "").startswith(MARKER) and _login(c) == author.lower()
+        ),
         None,
     )
     if existing is None:
         made = client.create_comment(pr, body)
-        return CommentResult("created", made["id"], str(made.get("html_url", "")))
+        shown = _login(made)
+        posted_as = str(made["user"]["login"]) if shown and shown != author.lower() else None
+        return CommentResult("created", made["id"], str(made.get("html_url", "")), posted_as)
     comment_id = int(existing["id"])
     if _normalised(existing.get("body")) == _normalised(body):
         return CommentResult("unchanged", comment_id, str(existing.get("html_url", "")))
     updated = client.update_comment(pr, comment_id, body)
     return CommentResult("updated", comment_id, str(updated.get("html_url", "")))
+
+
+def _login(comment: Mapping[str, Any]) -> str:
+    """The comment's author's login, lower-cased (GitHub logins ignore case); "" if unknown."""
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return login.lower() if isinstance(login, str) else ""
 
 
 def _normalised(body: Any) -> str:
@@ -376,6 +416,7 @@ def post_plan_comment(
     repository: str | None = None,
     number: int | None = None,
     environ: Mapping[str, str] | None = None,
+    author: str = DEFAULT_AUTHOR,
     timeout: float = 30.0,
     transport: httpx.BaseTransport | None = None,
 ) -> tuple[PullRequest, CommentResult]:
@@ -385,4 +426,4 @@ def post_plan_comment(
     token = token_from_env(env)
     base_url = env.get("GITHUB_API_URL") or DEFAULT_API_URL
     with GitHubClient(token, base_url=base_url, timeout=timeout, transport=transport) as client:
-        return pr, upsert_sticky_comment(client, pr, sticky_body(markdown))
+        return pr, upsert_sticky_comment(client, pr, sticky_body(markdown), author=author)

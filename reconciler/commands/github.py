@@ -30,6 +30,15 @@ def github() -> None:
 @click.option("--pr", "number", type=click.IntRange(min=1), help="[default: from the event]")
 @click.option("--repo", "repository", help="OWNER/NAME [default: $GITHUB_REPOSITORY].")
 @click.option(
+    "--author",
+    default=gh.DEFAULT_AUTHOR,
+    show_default=True,
+    metavar="LOGIN",
+    callback=lambda _ctx, _param, value: _login(value),
+    help="Whose plan comment to update: the login the token comments as (a personal "
+    "token's user, or <app-slug>[bot] for a GitHub App's token).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
     default=30.0,
@@ -41,12 +50,13 @@ def comment(
     body_file: Path | None,
     number: int | None,
     repository: str | None,
+    author: str,
     timeout: float,
 ) -> int:
     """Create or update the pull request's one plan comment.
 
-    The comment is found by the hidden marker it starts with, so each run edits it in
-    place and other comments are left alone. Needs GITHUB_TOKEN with
+    The comment is found by the hidden marker it starts with and by its author, so each
+    run edits it in place and other comments are left alone. Needs GITHUB_TOKEN with
     `pull-requests: write`; reads GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL.
     """
     if (plan_file is None) == (body_file is None):
@@ -60,8 +70,17 @@ def comment(
         except OSError as e:
             raise InputError(f"cannot read {body_file}: {e.strerror or e}") from e
     pr, result = gh.post_plan_comment(
-        markdown, repository=repository, number=number, timeout=timeout
+        markdown, repository=repository, number=number, author=author, timeout=timeout
     )
     verb = {"created": "Created", "updated": "Updated", "unchanged": "Left unchanged"}
     click.echo(f"{verb[result.outcome]} the plan comment on {pr}: {result.url}")
+    if result.note:
+        click.echo(f"note: {result.note}", err=True)
     return 0
+
+
+def _login(value: str) -> str:
+    login = value.strip()
+    if not login:
+        raise click.BadParameter("give the login the token comments as", param_hint="--author")
+    return login

@@ -7,9 +7,11 @@ It serves exactly what ``ld-reconciler github comment`` uses, the way GitHub doe
     POST  /repos/{owner}/{repo}/issues/{number}/comments   201 and the comment
     PATCH /repos/{owner}/{repo}/issues/comments/{id}       200 and the comment
 
-A wrong token is 401 "Bad credentials"; a ``read_only`` token (a fork's) gets 403 "Resource
-not accessible by integration" on writes; an unknown pull request is 404. Every request is
-logged as ``(method, path with query, authorization header)``.
+The token comments as ``login`` (``github-actions[bot]``, as a workflow's GITHUB_TOKEN does), and
+like GITHUB_TOKEN it may edit only its own comments: a PATCH of anyone else's is 403. A wrong
+token is 401 "Bad credentials"; a ``read_only`` token (a fork's) gets 403 "Resource not
+accessible by integration" on writes; an unknown pull request is 404. Every request is logged
+as ``(method, path with query, authorization header)``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "ghs_fakeGitHubToken0123456789"
+BOT = "github-actions[bot]"
 REPOSITORY = "acme/flags"
 PR_NUMBER = 7
 
@@ -34,6 +37,7 @@ _UPDATE = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
 @dataclass
 class FakeGitHub:
     token: str = TOKEN
+    login: str = BOT
     read_only: bool = False
     max_per_page: int = 100
     pulls: set[tuple[str, int]] = field(default_factory=set)
@@ -59,7 +63,7 @@ class FakeGitHub:
                     "repository": repository,
                     "number": number,
                     "body": body,
-                    "user": {"login": user},
+                    "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
                     "html_url": f"https://github.example/{repository}/pull/{number}"
                     f"#issuecomment-{comment_id}",
                 }
@@ -112,7 +116,7 @@ class FakeGitHub:
             if (repository, number) not in self.pulls:
                 return _send(request, 404, {"message": "Not Found"})
             if method == "POST":
-                comment_id = self.add_comment(repository, number, payload["body"], "bot")
+                comment_id = self.add_comment(repository, number, payload["body"], self.login)
                 return _send(request, 201, self._public(comment_id))
             return self._list(request, repository, number, parse_qs(parts.query))
         update = _UPDATE.match(parts.path)
@@ -120,6 +124,8 @@ class FakeGitHub:
             found = [c for c in self.comments if c["id"] == int(update[2])]
             if not found or found[0]["repository"] != update[1]:
                 return _send(request, 404, {"message": "Not Found"})
+            if found[0]["user"]["login"] != self.login:
+                return _send(request, 403, {"message": "Resource not accessible by integration"})
             found[0]["body"] = payload["body"]
             return _send(request, 200, self._public(found[0]["id"]))
         return _send(request, 404, {"message": "Not Found"})

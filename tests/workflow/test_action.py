@@ -144,7 +144,8 @@ def test_findings_are_annotations_on_the_files_the_check_fails_and_the_comment_s
 def test_a_plan_that_fails_fails_the_check_and_replaces_the_stale_plan_comment(
     workspace: Path, runner_temp: Path, emu: Emulator, fake_github: FakeGitHub
 ) -> None:
-    fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nPlan: 3 to create.")
+    stale = f"{MARKER}\nPlan: 3 to create."
+    fake_github.add_comment(REPOSITORY, PR_NUMBER, stale, user=fake_github.login)
     wrong = "api-not-a-valid-token-1234"
     r = runner(workspace, runner_temp, fake_github)
     run = run_action(r, path="flags", base_url=emu.base_url, token=wrong)
@@ -156,6 +157,19 @@ def test_a_plan_that_fails_fails_the_check_and_replaces_the_stale_plan_comment(
     assert "https://github.com/acme/flags/actions/runs/4242" in comment
     assert wrong not in comment
     assert only_masked(run, wrong)
+
+
+def test_comment_author_names_whose_plan_comment_is_updated(
+    workspace: Path, runner_temp: Path, fake_github: FakeGitHub
+) -> None:
+    fake_github.login = "flag-bot[bot]"  # github-token is a GitHub App's
+    ours = fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nold", user="flag-bot[bot]")
+    r = runner(workspace, runner_temp, fake_github)
+    run = run_action(r, path="flags", comment_author="flag-bot[bot]")
+    assert run.ok, run.log
+    (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert comment["id"] == ours
+    assert "Planned offline from the ledger" in comment["body"]
 
 
 def test_comment_false_posts_nothing(

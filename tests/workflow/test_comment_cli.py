@@ -9,7 +9,7 @@ from e2e.support import Cli
 
 from reconciler.render import MARKER
 
-from .fake_github import PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
+from .fake_github import BOT, PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
 from .support import saved_and_rendered
 
 
@@ -50,6 +50,53 @@ def test_the_first_run_creates_the_comment_and_the_second_updates_it(
     assert plans[0]["body"] == f"{MARKER}\nPlan: all done.\n"
     lists = [path for method, path, _ in fake_github.requests if method == "GET"]
     assert any("page=2" in path for path in lists)  # the second run paged to find it
+
+
+def test_a_persons_comment_carrying_the_marker_is_left_alone_and_ours_is_updated(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    quoted = f"{MARKER}\nPlan: 1 to create.\n\nI copied the plan here: is this right?"
+    fake_github.add_comment(REPOSITORY, PR_NUMBER, quoted, user="octocat")
+    env = step_env(fake_github, pr_event)
+
+    first = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 2."), env=env)
+    assert first.code == 0, first
+    assert first.stdout.startswith("Created the plan comment")
+    second = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 3."), env=env)
+    assert second.code == 0, second
+    assert second.stdout.startswith("Updated the plan comment")
+    assert "note:" not in first.stderr + second.stderr
+
+    comments = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert [(c["user"]["login"], c["body"]) for c in comments] == [
+        ("octocat", quoted),
+        (BOT, f"{MARKER}\nPlan: 3.\n"),
+    ]
+
+
+def test_with_another_apps_token_author_names_the_login_it_comments_as(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    fake_github.login = "flag-bot[bot]"
+    env = step_env(fake_github, pr_event)
+    body = _body(tmp_path, "Plan: 1.")
+
+    unnamed = cli("github", "comment", "--body-file", body, env=env)
+    assert unnamed.code == 0, unnamed
+    assert unnamed.stderr == (
+        "note: the comment was posted as flag-bot[bot], so the next run will not find it: "
+        "pass --author flag-bot[bot] (the action's comment-author input)\n"
+    )
+    named = cli("github", "comment", "--body-file", body, "--author", "flag-bot[bot]", env=env)
+    assert named.code == 0, named
+    assert named.stdout.startswith("Left unchanged the plan comment")
+    assert len(fake_github.comments_of(REPOSITORY, PR_NUMBER)) == 1
+
+
+def test_an_empty_author_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    result = cli("github", "comment", "--body-file", _body(tmp_path, "P"), "--author", " ")
+    assert result.code == 2
+    assert "Invalid value for --author: give the login the token comments as" in result.stderr
 
 
 def test_the_posted_plan_is_the_markdown_plan(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 
 from reconciler.errors import ConfigError, InputError
 from reconciler.github import (
+    DEFAULT_AUTHOR,
     GitHubClient,
     GitHubError,
     PullRequest,
@@ -38,16 +39,31 @@ COMMENTS = "/repos/acme/flags/issues/7/comments"
 
 
 class FakeApi:
-    """An in-memory pull request behind a MockTransport; ``fail`` overrides answers."""
+    """An in-memory pull request behind a MockTransport; ``fail`` overrides answers.
 
-    def __init__(self, comments: list[str] | None = None, per_page: int = 100) -> None:
+    A comment given as text is the token's own (``login``, as GITHUB_TOKEN's are); one given as
+    ``(login, text)`` is someone else's. As on GitHub, the token may edit only its own comments.
+    """
+
+    def __init__(
+        self,
+        comments: Sequence[str | tuple[str, str]] = (),
+        per_page: int = 100,
+        login: str = DEFAULT_AUTHOR,
+    ) -> None:
+        self.login = login
         self.comments = [
-            {"id": i + 1, "body": body, "html_url": f"{API}/c/{i + 1}"}
-            for i, body in enumerate(comments or [])
+            self._comment(i + 1, *((login, c) if isinstance(c, str) else c))
+            for i, c in enumerate(comments)
         ]
         self.per_page = per_page
         self.requests: list[httpx.Request] = []
         self.fail: Callable[[httpx.Request], httpx.Response | None] = lambda _request: None
+
+    @staticmethod
+    def _comment(comment_id: int, login: str, body: str) -> dict[str, Any]:
+        user = {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"}
+        return {"id": comment_id, "body": body, "user": user, "html_url": f"{API}/c/{comment_id}"}
 
     def client(self, **kwargs: Any) -> GitHubClient:
         transport = httpx.MockTransport(self.handle)
@@ -79,13 +95,16 @@ class FakeApi:
             return httpx.Response(200, json=chunk, headers=headers)
         if request.method == "POST" and request.url.path == COMMENTS:
             body = json.loads(request.content)["body"]
-            self.comments.append({"id": 100 + len(self.comments), "body": body, "html_url": "u"})
+            self.comments.append(self._comment(100 + len(self.comments), self.login, body))
             return httpx.Response(201, json=self.comments[-1])
         if request.method == "PATCH" and request.url.path.startswith(
             "/repos/acme/flags/issues/comments/"
         ):
             comment_id = int(request.url.path.rsplit("/", 1)[1])
             comment = next(c for c in self.comments if c["id"] == comment_id)
+            if comment["user"]["login"] != self.login:
+                message = "Resource not accessible by integration"
+                return httpx.Response(403, json={"message": message})
             comment["body"] = json.loads(request.content)["body"]
             return httpx.Response(200, json=comment)
         return httpx.Response(404, json={"message": "Not Found"})
@@ -114,6 +133,50 @@ def test_the_comment_starting_with_the_marker_is_updated_in_place() -> None:
     assert (result.outcome, result.comment_id) == ("updated", 2)
     assert api.calls[-1] == "PATCH /repos/acme/flags/issues/comments/2"
     assert [c["body"] for c in api.comments] == ["LGTM", body("Plan: 2 to create."), "thanks"]
+
+
+def test_a_persons_comment_starting_with_the_marker_is_left_alone_and_a_new_one_made() -> None:
+    copied = body("Plan: 1 to create.\n\n(pasted from the last run: why this?)")
+    api = FakeApi([("octocat", copied), ("other-app[bot]", body("Plan: 9 to create."))])
+    with api.client() as client:
+        result = upsert_sticky_comment(client, PR, body("Plan: 2 to create."))
+    assert (result.outcome, result.posted_as) == ("created", None)
+    assert [r.method for r in api.requests] == ["GET", "POST"]
+    assert [(c["user"]["login"], c["body"]) for c in api.comments] == [
+        ("octocat", copied),
+        ("other-app[bot]", body("Plan: 9 to create.")),
+        (DEFAULT_AUTHOR, body("Plan: 2 to create.")),
+    ]
+
+
+def test_our_comment_is_updated_even_after_a_persons_comment_with_the_marker() -> None:
+    api = FakeApi([("octocat", body("Plan: 1 to create.")), body("Plan: 1 to create.")])
+    with api.client() as client:
+        result = upsert_sticky_comment(client, PR, body("Plan: 2 to create."))
+    assert (result.outcome, result.comment_id) == ("updated", 2)
+    assert api.comments[0]["body"] == body("Plan: 1 to create.")
+    assert api.comments[1]["body"] == body("Plan: 2 to create.")
+
+
+def test_the_author_is_the_login_given_in_any_case() -> None:
+    api = FakeApi([body("old plan")], login="Deploy-App[bot]")
+    with api.client() as client:
+        result = upsert_sticky_comment(client, PR, body("new plan"), author="deploy-app[bot]")
+    assert (result.outcome, result.comment_id) == ("updated", 1)
+
+
+def test_a_new_comment_by_another_author_than_expected_says_which_login_to_name() -> None:
+    api = FakeApi([("alice", body("old plan"))], login="alice")  # a personal token
+    with api.client() as client:
+        result = upsert_sticky_comment(client, PR, body("new plan"))
+    assert (result.outcome, result.posted_as) == ("created", "alice")
+    assert result.note == (
+        "the comment was posted as alice, so the next run will not find it: pass --author "
+        "alice (the action's comment-author input)"
+    )
+    with api.client() as client:
+        again = upsert_sticky_comment(client, PR, body("newer plan"), author="alice")
+    assert (again.outcome, again.comment_id, again.note) == ("updated", 1, None)
 
 
 def test_an_unchanged_plan_is_not_written_again() -> None:
