@@ -118,6 +118,9 @@ class Plan:
     live: bool
     actions: tuple[Action, ...]
     fingerprint: str
+    # What a saved plan can be checked against before anything is read from LaunchDarkly.
+    desired_fingerprint: str = ""
+    ledger_fingerprint: str = ""
 
     def of(self, *kinds: Kind) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.kind in kinds)
@@ -147,6 +150,7 @@ class Plan:
             "target": self.target,
             "mode": "live" if self.live else "offline",
             "fingerprint": self.fingerprint,
+            "inputs": {"desired": self.desired_fingerprint, "ledger": self.ledger_fingerprint},
             "summary": {kind.value: self.counts[kind] for kind, _ in SUMMARY_ORDER},
             "actions": [a.data for a in self.actions],
         }
@@ -169,9 +173,10 @@ def _make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, t
             actions.append(_link_action(link, flag_action, existing, ledger, target))
     actions.extend(_orphans(desired, declared_links, ledger, target))
     actions.sort(key=lambda a: a.sort_key)
-    recorded = ledger.fingerprint(target, _ledger_projects(desired, ledger, target))
+    recorded = ledger_fingerprint(desired, ledger, target)
     fingerprint = _fingerprint(target, existing.live, recorded, actions)
-    return Plan(target, existing.live, tuple(actions), fingerprint)
+    declared = desired_fingerprint(desired)
+    return Plan(target, existing.live, tuple(actions), fingerprint, declared, recorded)
 
 
 def _fingerprint(target: str, live: bool, ledger: str, actions: Sequence[Action]) -> str:
@@ -191,8 +196,20 @@ def _fingerprint(target: str, live: bool, ledger: str, actions: Sequence[Action]
     return "sha256:" + h.hexdigest()
 
 
-def _ledger_projects(desired: DesiredState, ledger: Ledger, target: str) -> list[str]:
-    return sorted({*desired.projects, *ledger.projects(target)})
+def desired_fingerprint(desired: DesiredState) -> str:
+    """A digest of every declared flag and link: its address, source and spec digest."""
+    h = hashlib.sha256(netstring_line(("ld-reconciler-desired",)).encode())
+    for spec in desired.flags:
+        h.update(netstring_line(("flag", spec.address, str(spec.location), spec.digest)).encode())
+        for link in spec.links:
+            fields = ("link", link.address, str(link.location), link.digest)
+            h.update(netstring_line(fields).encode())
+    return "sha256:" + h.hexdigest()
+
+
+def ledger_fingerprint(desired: DesiredState, ledger: Ledger, target: str) -> str:
+    """A digest of what the ledger records for the target's declared and recorded projects."""
+    return ledger.fingerprint(target, sorted({*desired.projects, *ledger.projects(target)}))
 
 
 def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str) -> Action:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import secret
 from reconciler.baseurl import normalise_base_url
-from reconciler.errors import ConfigError, StalePlanError, ValidationFailed
+from reconciler.errors import ConfigError, InputError, StalePlanError, ValidationFailed
 from reconciler.ledger import Ledger
 from reconciler.model import DesiredState
 from reconciler.observe import ExistingState, observe_live, observe_offline
-from reconciler.plan import Plan, make_plan
-from reconciler.render import FORMAT_VERSION
+from reconciler.plan import Plan, desired_fingerprint, ledger_fingerprint, make_plan
+from reconciler.render import FORMAT_VERSION, plan_document
 from reconciler.validator import validate_paths
 
 if TYPE_CHECKING:
@@ -125,32 +126,95 @@ def build_plan(desired: DesiredState, connection: Connection, ledger: Ledger) ->
     return make_plan(desired, existing, ledger, connection.target)
 
 
-def save_plan(plan: Plan, path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def check_saved_plan(path: Path, plan: Plan) -> None:
-    """Refuse a saved plan whose inputs or target changed since it was made."""
+def save_plan(path: Path, document: dict[str, Any]) -> None:
+    """Write the plan file whole or not at all: a temp file beside it, then a rename."""
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    temp = path.with_name(f".{path.name}.tmp")
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
     except OSError as e:
-        raise ConfigError(f"cannot read the saved plan {path}: {e.strerror or e}") from e
-    except ValueError as e:
-        raise ConfigError(f"{path} is not a saved plan (invalid JSON: {e})") from e
-    if not isinstance(saved, dict) or saved.get("format_version") != FORMAT_VERSION:
-        raise ConfigError(
-            f"{path} is not a saved plan of format_version {FORMAT_VERSION}; "
-            "make it with `ld-reconciler plan --out`"
-        )
-    if saved.get("target") != plan.target:
-        raise StalePlanError(
-            f"saved plan {path} was made for {saved.get('target')}, not {plan.target}"
-        )
-    if saved.get("mode") != ("live" if plan.live else "offline"):
-        raise StalePlanError(f"saved plan {path} was made {saved.get('mode')}; apply plans live")
-    if saved.get("fingerprint") != plan.fingerprint:
-        raise StalePlanError(
-            f"saved plan {path} is stale: the flag files, the ledger or LaunchDarkly changed "
-            "since it was made; run `ld-reconciler plan --out` again and review it"
-        )
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        where = f"{e.filename}: " if e.filename else ""
+        raise InputError(f"--out {path}: cannot write the plan ({where}{e.strerror or e})") from e
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file (``plan --out``), checked in two steps: against what needs no call to
+    LaunchDarkly before connecting, then against the plan made from the live state."""
+
+    path: Path
+    document: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: Path) -> SavedPlan:
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ConfigError(f"cannot read the saved plan {path}: {e.strerror or e}") from e
+        except ValueError as e:
+            raise ConfigError(f"{path} is not a saved plan (invalid JSON: {e})") from e
+        if not isinstance(saved, dict) or saved.get("format_version") != FORMAT_VERSION:
+            raise ConfigError(
+                f"{path} is not a saved plan of format_version {FORMAT_VERSION}; "
+                "make it with `ld-reconciler plan --out`"
+            )
+        inputs = saved.get("inputs")
+        shape = {
+            "target": isinstance(saved.get("target"), str),
+            "mode": saved.get("mode") in ("live", "offline"),
+            "fingerprint": isinstance(saved.get("fingerprint"), str),
+            "inputs": isinstance(inputs, dict)
+            and all(isinstance(inputs.get(k), str) for k in ("desired", "ledger")),
+            "summary": isinstance(saved.get("summary"), dict),
+            "actions": isinstance(saved.get("actions"), list),
+        }
+        bad = [name for name, ok in shape.items() if not ok]
+        if bad:
+            raise ConfigError(
+                f"{path} is not a complete saved plan (missing or malformed: {', '.join(bad)}); "
+                "make it again with `ld-reconciler plan --out`"
+            )
+        return cls(path, saved)
+
+    def check_inputs(self, desired: DesiredState, ledger: Ledger, target: str) -> None:
+        """Refuse the plan, before any call, if made for another target, offline, or on
+        flag files or a ledger other than these."""
+        saved, path = self.document, self.path
+        if saved["target"] != target:
+            raise StalePlanError(f"saved plan {path} was made for {saved['target']}, not {target}")
+        if saved["mode"] != "live":
+            raise StalePlanError(f"saved plan {path} was made {saved['mode']}; apply plans live")
+        changed = [
+            what
+            for what, key, now in (
+                ("the flag files", "desired", desired_fingerprint(desired)),
+                ("the ledger", "ledger", ledger_fingerprint(desired, ledger, target)),
+            )
+            if saved["inputs"][key] != now
+        ]
+        if changed:
+            raise StalePlanError(
+                f"saved plan {path} is stale: {' and '.join(changed)} changed since it was made; "
+                "run `ld-reconciler plan --out` again and review it"
+            )
+
+    def check(self, plan: Plan) -> None:
+        """Refuse the plan unless it is, action for action, the plan made now."""
+        path = self.path
+        if self.document["fingerprint"] != plan.fingerprint:
+            raise StalePlanError(
+                f"saved plan {path} is stale: LaunchDarkly, the flag files or the ledger changed "
+                "since it was made; run `ld-reconciler plan --out` again and review it"
+            )
+        # The fingerprint alone does not vouch for the file's actions: they may be edited.
+        now = json.loads(json.dumps(plan_document(plan), ensure_ascii=False))
+        edited = [k for k in ("inputs", "summary", "actions") if self.document[k] != now[k]]
+        if edited:
+            raise StalePlanError(
+                f"saved plan {path} was edited after it was made (its {' and '.join(edited)} "
+                "differ from the plan it records); run `ld-reconciler plan --out` again"
+            )

@@ -117,8 +117,12 @@ def plan(
         click.echo(connection.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
     if out is not None:
-        reconcile.save_plan(result, out, plan_document(result))
-        click.echo(f"Saved the plan to {out}; apply it with: ld-reconciler apply --plan {out} ...")
+        reconcile.save_plan(out, plan_document(result))
+        # On stderr: stdout is the plan itself, which may be JSON for a machine.
+        click.echo(
+            f"Saved the plan to {out}; apply it with: ld-reconciler apply --plan {out} ...",
+            err=True,
+        )
     if result.of(Kind.BLOCKED):
         return 1
     if detailed_exitcode and result.has_changes:
@@ -167,6 +171,7 @@ def apply(
         desired = reconcile.load_desired(paths)
     except ValidationFailed as e:
         return _findings(e)
+    saved = reconcile.SavedPlan.read(saved_plan) if saved_plan is not None else None
     with (
         reconcile.connect(
             desired,
@@ -182,9 +187,11 @@ def apply(
         assert connection.client is not None
         ledger = Ledger.load(connection.ledger_path, lock=lock)
         try:
+            if saved is not None:  # before observing: a stale plan costs no call
+                saved.check_inputs(desired, ledger, connection.target)
             result = reconcile.build_plan(desired, connection, ledger)
-            if saved_plan is not None:
-                reconcile.check_saved_plan(saved_plan, result)
+            if saved is not None:
+                saved.check(result)
             click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
             if result.of(Kind.BLOCKED):
                 click.echo("Apply refused: blocked actions cannot be created.", err=True)

@@ -227,6 +227,14 @@ def no_posts(emu: Emulator) -> Iterator[None]:
     assert posts(emu) == before, "a create was sent"
 
 
+@contextlib.contextmanager
+def no_requests(emu: Emulator) -> Iterator[None]:
+    """Assert that no request of any kind reached the emulator inside the block."""
+    before = emu.count()
+    yield
+    assert emu.count() == before, "a request was sent"
+
+
 def changed_in_launchdarkly(
     emu: Emulator,
     make_emulator: Callable[..., Emulator],
