@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
 import pytest
 
-from reconciler.loader import load_text
+from reconciler import validator
+from reconciler.loader import Document, load_file, load_text
+from reconciler.schema import (
+    IntegerFields,
+    compiled_validator,
+    ecma_regex,
+    fast_check,
+    integer_fields,
+    schema,
+)
 from reconciler.schema_errors import describe, readable_path
 from reconciler.validator import validate_documents
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 HEAD = "project: web\nflags:\n  - key: a\n    name: A\n"
 
@@ -35,6 +51,7 @@ def at(text: str, line: int, needle: str) -> str:
             'flags[0].customProperties["jira.issues"]',
         ),
         (["flags", 0, "customProperties", "a_b"], "flags[0].customProperties.a_b"),
+        (["flags", 0, "variations", 0, "_id"], "flags[0].variations[0]._id"),
         (["flags", 0, "customProperties", "café"], "flags[0].customProperties.café"),
         (["x-extension"], '["x-extension"]'),
         (["flags", 0, "customProperties", "1st"], 'flags[0].customProperties["1st"]'),
@@ -124,6 +141,13 @@ def test_a_link_with_metadata_only_is_told_once_what_it_lacks() -> None:
     ]
 
 
+def test_an_integration_link_without_metadata_is_told_what_it_lacks() -> None:
+    text = HEAD + "    links: [{integrationKey: jira, title: PAY-1}]\n"
+    assert findings(text) == [
+        f"{at(text, 5, '{integrationKey')}: flags[0].links[0]: 'integrationKey' needs 'metadata'"
+    ]
+
+
 def test_inside_a_chosen_branch_the_precise_error_is_given() -> None:
     text = HEAD + "    links: [{deepLink: 'ftp://files.example.com/x'}]\n"
     assert findings(text) == [
@@ -146,6 +170,11 @@ def test_inside_a_chosen_branch_the_precise_error_is_given() -> None:
             "defaults: {onVariation: 0.5, offVariation: 0}",
             "0.5",
             "flags[0].defaults.onVariation: expected an integer, got a number",
+        ),
+        (
+            "defaults: {onVariation: 1.0, offVariation: 0}",
+            "1.0",
+            "flags[0].defaults.onVariation: expected an integer; write 1, not 1.0",
         ),
         (
             "purpose: experiment",
@@ -225,3 +254,124 @@ def test_a_key_that_is_too_long_is_named_and_located() -> None:
 def test_missing_top_level_fields_are_reported_at_the_start_of_the_data() -> None:
     text = "# comment\nflags: []\n"
     assert findings(text) == ["f.yaml:2:1: missing required field 'project'"]
+
+
+# -- the fast check and the full validator agree ---------------------------------------------
+# The fast check decides whether a file is valid and the full validator says why not: a file
+# one refuses and the other accepts had no finding and was reported valid.
+
+
+def _corpus_documents() -> list[Document]:
+    files = sorted(p for p in DATA.rglob("*") if p.suffix in (".yaml", ".yml"))
+    loaded = [load_file(p, p.relative_to(DATA).as_posix()) for p in files]
+    return [doc for doc in loaded if isinstance(doc, Document)]
+
+
+@pytest.mark.parametrize("doc", _corpus_documents(), ids=lambda doc: doc.file)
+def test_the_fast_check_and_the_full_validator_agree_on_every_corpus_file(doc: Document) -> None:
+    errors = list(compiled_validator().iter_errors(doc.data))
+    assert fast_check()(doc.data) == (not errors), [e.message for e in errors]
+
+
+def _patterns(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        own = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+        return own.union(*(_patterns(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_patterns(v) for v in node))
+    return set()
+
+
+# Every line terminator and space of Unicode is below U+3100, but for U+FEFF.
+_CHARACTERS = [chr(c) for c in (*range(0x3100), 0xFEFF, 0xFFFD, 0x10000, 0x1F600)]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        *sorted(_patterns(schema())),
+        # What the translation handles that the schema does not use (yet).
+        r"^a.b$",
+        r"^\S+$",
+        r"^[\s]$",
+        r"^\w\d\b",
+        r"^[$.]+$",
+    ],
+)
+def test_patterns_match_as_ecma_262_and_jsonschema_rs_do(pattern: str) -> None:
+    fast = jsonschema_rs.validator_for({"pattern": pattern})
+    full = ecma_regex(pattern)
+    differ = [
+        text
+        for char in _CHARACTERS
+        for text in (char, f"a{char}", f"a{char}b", f"a{char}\n", f"https://x.example/{char}")
+        if fast.is_valid(text) != bool(full.search(text))
+    ]
+    assert differ == []
+
+
+def test_a_trailing_newline_does_not_match_an_anchored_pattern() -> None:
+    text = HEAD.replace("key: a", 'key: "a\\n"')
+    assert findings(text) == [
+        f"{at(text, 3, chr(34))}: flags[0].key: 'a\\n' is not a valid key: a key starts with "
+        "a letter or digit and holds only letters, digits, '.', '_' and '-'"
+    ]
+
+
+def _readable(fields: IntegerFields, at: str = "") -> list[str]:
+    found = [at] if fields.here else []
+    for name, sub in fields.fields.items():
+        found += _readable(sub, f"{at}.{name}" if at else name)
+    if fields.items is not None:
+        found += _readable(fields.items, f"{at}[]")
+    if fields.values is not None:
+        found += _readable(fields.values, f"{at}{{}}")
+    return found
+
+
+def test_the_integer_fields_are_read_from_the_schema() -> None:
+    assert sorted(_readable(integer_fields())) == [
+        "flags[].defaults.offVariation",
+        "flags[].defaults.onVariation",
+        "flags[].initialPrerequisites[].variationIndex",
+        "flags[].links[].timestamp",
+        "flags[].migrationSettings.stageCount",
+    ]
+
+
+def test_a_float_at_every_integer_field_fails_both_checks() -> None:
+    text = (
+        "project: web\nflags:\n"
+        "  - {key: a, name: A, defaults: {onVariation: 0, offVariation: 1.0}}\n"
+        "  - {key: b, name: B, purpose: migration, migrationSettings: {stageCount: 4.0}}\n"
+        "  - key: c\n    name: C\n    initialPrerequisites: [{key: a, variationIndex: 0.0}]\n"
+        "    links: [{deepLink: 'https://x.example/', timestamp: 17.0}]\n"
+    )
+    doc = load_text(text, "f.yaml")
+    assert not fast_check()(doc.data)
+    assert [str(f) for f in validate_documents([doc])[1]] == [
+        f"{at(text, 3, '1.0')}: flags[0].defaults.offVariation: expected an integer; "
+        "write 1, not 1.0",
+        f"{at(text, 4, '4.0')}: flags[1].migrationSettings.stageCount: expected an integer; "
+        "write 4, not 4.0",
+        f"{at(text, 7, '0.0')}: flags[2].initialPrerequisites[0].variationIndex: expected an "
+        "integer; write 0, not 0.0",
+        f"{at(text, 8, '17.0')}: flags[2].links[0].timestamp: expected an integer; "
+        "write 17, not 17.0",
+    ]
+
+
+def test_a_refusal_the_full_validator_cannot_explain_is_still_a_located_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The two are made to agree, so the disagreement is staged: a full validator that
+    # accepts anything stands for one that misses what the fast check refuses.
+    accepting = jsonschema.Draft202012Validator({})
+    monkeypatch.setattr(validator, "compiled_validator", lambda: accepting)
+    text = HEAD + "    tags: [ok, not ok]\n  - {key: b, name: B}\n"
+    state, found = validate_documents([load_text(text, "f.yaml")])
+    assert [str(f) for f in found] == [
+        f"{at(text, 5, 'not ok')}: flags[0].tags[1]: does not match the flag-file schema: "
+        '"not ok" does not match "^[a-zA-Z0-9_.-]+$"'
+    ]
+    assert [flag.key for flag in state.flags] == ["b"]  # the refused flag is not desired
