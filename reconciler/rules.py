@@ -86,11 +86,18 @@ class RuleChecker:
         flag = _Declared(doc, index, data, project, self._variation_values(data))
         first = self._flags.get((project, data["key"]))
         if first is not None:
+            where = first.at("key")
+            # An alias (``- *anchor``) repeats a flag: the loader places both copies at the
+            # anchor's node, and "first at" the same place would read as nonsense.
+            again = (
+                f"(first at {where})"
+                if where != flag.at("key")
+                else f"(a YAML alias repeats flags[{first.index}])"
+            )
             self.report(
                 flag,
                 flag.path("key"),
-                f"flag {data['key']!r} is declared twice in project {project!r} "
-                f"(first at {first.at('key')})",
+                f"flag {data['key']!r} is declared twice in project {project!r} {again}",
             )
             return
         self._flags[(project, data["key"])] = flag

@@ -71,6 +71,22 @@ def test_a_flag_key_declared_in_two_files_of_a_project_is_reported_with_both_loc
     ]
 
 
+def test_a_flag_repeated_by_a_yaml_alias_is_reported_as_the_alias_not_as_itself() -> None:
+    # The loader places both copies at the anchor's node, so "first at" would name the
+    # very place the finding points at.
+    assert findings(
+        """\
+        project: web
+        flags:
+          - &a {key: a, name: A}
+          - *a
+        """
+    ) == [
+        "f.yaml:3:14: flags[1].key: flag 'a' is declared twice in project 'web' "
+        "(a YAML alias repeats flags[0])"
+    ]
+
+
 def test_the_same_flag_key_in_two_projects_is_two_flags() -> None:
     state = state_of(
         a_yaml="project: web\nflags:\n  - {key: a, name: A}\n",
