@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from reconciler.report import REPORTERS
 from reconciler.schema import schema_path
 from reconciler.validator import validate_paths
 
+
+class _FlagPath(click.Path):
+    """A flag file or directory; an empty argument is a usage error, not the current
+    directory (``validate "$FLAGS_DIR"`` with the variable unset checked the wrong files)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "":
+            self.fail("an empty path names no file; give a file or a directory", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 # Flag files and directories. Not click's readability check: it would make an unreadable
 # file a usage error (exit 2) instead of a finding located at that file (exit 1).
-FLAG_PATHS = click.Path(readable=False)
+FLAG_PATHS = _FlagPath(readable=False)
 
 
 @click.command()

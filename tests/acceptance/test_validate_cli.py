@@ -256,6 +256,21 @@ def test_columns_on_the_first_line_do_not_count_the_byte_order_mark(
     ]
 
 
+def test_a_python_tag_is_refused_and_never_executed(tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    (tmp_path / "flags.yaml").write_text(
+        f"project: web-app\nflags:\n  - key: a\n    name: !!python/object/apply:os.mkdir "
+        f"[{json.dumps(str(canary))}]\n"
+    )
+    result = ld_process("validate", "flags.yaml", cwd=tmp_path)
+    assert result.stdout == (
+        "flags.yaml:4:11: the YAML tag !!python/object/apply:os.mkdir is not allowed: "
+        "flag files hold plain data only\n1 problem in 1 file\n"
+    )
+    assert result.returncode == 1
+    assert not canary.exists()
+
+
 def test_a_file_named_twice_is_validated_once(ld: Callable[..., Run]) -> None:
     one = str(VALID / "suffix.yml")
     result = ld("validate", one, str(VALID), one)
@@ -368,6 +383,19 @@ def test_validate_without_a_path_is_a_usage_error(ld: Callable[..., Run]) -> Non
     result = ld("validate")
     assert result.code == 2
     assert "Missing argument 'PATHS...'" in result.err
+    assert result.out == ""
+
+
+def test_an_empty_path_is_a_usage_error_not_the_current_directory(
+    ld: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(EXAMPLES)  # valid files here: validating "." would pass
+    result = ld("validate", "")
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == (
+        "Error: Invalid value for 'PATHS...': an empty path names no file; "
+        "give a file or a directory"
+    )
     assert result.out == ""
 
 
@@ -491,6 +519,23 @@ def test_schema_prints_the_flag_file_schema(ld: Callable[..., Run]) -> None:
     result = ld("schema")
     assert result.code == 0
     assert json.loads(result.out) == json.loads(SCHEMA.read_text(encoding="utf-8"))
+
+
+OPENAPI = REPO.parent / "shared" / "launchdarkly" / "openapi-excerpt.json"
+
+
+@pytest.mark.skipif(
+    not OPENAPI.is_file(),
+    reason=f"LaunchDarkly's API contract {OPENAPI} is absent: shared/ is not checked out "
+    "beside the repository",
+)
+def test_the_schema_covers_every_field_of_the_api_bodies_it_stands_for() -> None:
+    bodies = json.loads(OPENAPI.read_text(encoding="utf-8"))["components"]["schemas"]
+    ours = json.loads(SCHEMA.read_text(encoding="utf-8"))["$defs"]
+    flag_fields = set(ours["flag"]["properties"])
+    assert set(bodies["FeatureFlagBody"]["properties"]) <= flag_fields
+    assert flag_fields - set(bodies["FeatureFlagBody"]["properties"]) == {"links"}
+    assert set(ours["link"]["properties"]) == set(bodies["flagLinkPost"]["properties"])
 
 
 def test_schema_path_points_at_the_same_schema(ld: Callable[..., Run]) -> None:
