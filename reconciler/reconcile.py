@@ -67,7 +67,7 @@ def connect(
 ) -> Iterator[Connection]:
     """Open the connection a run needs; closes it (and stops the emulator) afterwards."""
     if emulator:
-        if base_url:
+        if base_url is not None:
             raise ConfigError("--emulator and --base-url cannot be used together")
         with _emulator(desired) as url:
             from reconciler.client import LaunchDarklyClient
@@ -81,7 +81,7 @@ def connect(
                 yield Connection(EMULATOR_TARGET, ledger, client)
         return
     token = secret.token_from_env()  # first: a base URL in an error may hold the token
-    url = base_url or DEFAULT_BASE_URL
+    url = DEFAULT_BASE_URL if base_url is None else base_url  # "" is refused, not the default
     target = normalise_base_url(url)
     ledger = ledger_path or DEFAULT_LEDGER
     if offline or token is None:
@@ -137,8 +137,13 @@ def save_plan(path: Path, document: dict[str, Any]) -> None:
     except OSError as e:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
-        where = f"{e.filename}: " if e.filename else ""
-        raise InputError(f"--out {path}: cannot write the plan ({where}{e.strerror or e})") from e
+        if isinstance(e, FileExistsError):  # from mkdir: a file where a directory must be
+            detail = f"{e.filename} exists and is not a directory"
+        elif e.filename and e.filename != str(temp):
+            detail = f"{e.filename}: {e.strerror or e}"
+        else:
+            detail = e.strerror or str(e)
+        raise InputError(f"--out {path}: cannot write the plan ({detail})") from e
 
 
 @dataclass(frozen=True)

@@ -174,14 +174,18 @@ def test_keys_are_url_encoded_in_paths() -> None:
     assert rec.requests[0].url.raw_path == b"/api/v2/flags/web/a%2Fb%20c%3F"
 
 
-def test_base_url_is_normalised_and_its_path_kept() -> None:
+def test_base_url_is_normalised() -> None:
     rec = Recorder(ok(flag("a")))
-    client = LaunchDarklyClient(
-        "HTTPS://LD.Example/prefix/", TOKEN, transport=httpx.MockTransport(rec)
-    )
-    assert client.base_url == "https://ld.example/prefix"
+    client = LaunchDarklyClient("HTTPS://LD.Example/", TOKEN, transport=httpx.MockTransport(rec))
+    assert client.base_url == "https://ld.example"
     client.get_flag("web", "a")
-    assert str(rec.requests[0].url) == "https://ld.example/prefix/api/v2/flags/web/a"
+    assert str(rec.requests[0].url) == "https://ld.example/api/v2/flags/web/a"
+
+
+@pytest.mark.parametrize("url", ["https://ld.example/api/v2", "https://ld.example/prefix/"])
+def test_a_base_url_with_a_path_is_refused_rather_than_doubling_the_api_paths(url: str) -> None:
+    with pytest.raises(ConfigError, match="must not have a path"):
+        LaunchDarklyClient(url, TOKEN, transport=httpx.MockTransport(Recorder(ok({}))))
 
 
 # -- base URL, TLS and token safety -------------------------------------------------------------
