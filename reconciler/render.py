@@ -9,13 +9,16 @@ prints workflow annotations at each action's source line and appends the markdow
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from typing import Any, ClassVar, Protocol, TextIO
 
 import click
 
 from reconciler import __version__
+from reconciler.errors import ConfigError
 from reconciler.model import Finding, Location
 from reconciler.plan import Action, Kind, Plan
 from reconciler.report import github_annotation
@@ -112,21 +115,32 @@ class MarkdownRenderer:
             out += ["", f"<details><summary>{len(actions)} {kind.value}</summary>", ""]
             out += ["| | resource | address | source | note |", "|---|---|---|---|---|"]
             for a in actions:
-                note = a.reason
+                notes = [html.escape(a.reason, quote=False)] if a.reason else []
                 if a.diff:
-                    changes = "; ".join(
-                        f"`{d.path}`: `{_value(d.before)}` → `{_value(d.after)}`" for d in a.diff
+                    notes.append(
+                        "; ".join(
+                            f"{_code(d.path)}: {_code(_value(d.before))} → "
+                            f"{_code(_value(d.after))}"
+                            for d in a.diff
+                        )
                     )
-                    note = f"{note}<br>{changes}" if note else changes
-                out.append(
-                    f"| {symbol} | {a.resource} | `{a.address}` | {a.source} | {_cell(note)} |"
-                )
+                source = _code(a.source) if a.source else ""
+                cells = (symbol, a.resource, _code(a.address), source, "<br>".join(notes))
+                out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
             out += ["", "</details>"]
         return "\n".join(out) + "\n"
 
 
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span, fenced by more backticks than any run it holds."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] in ("`", " ", "") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: a pipe would end it (even in a code span), a newline the row."""
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 class GithubRenderer:
@@ -150,8 +164,14 @@ class GithubRenderer:
             lines.append(github_annotation(level, finding, title="ld-reconciler plan"))
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_path:
-            with open(summary_path, "a", encoding="utf-8") as f:
-                f.write(MarkdownRenderer().render(plan))
+            try:
+                with open(summary_path, "a", encoding="utf-8") as f:
+                    f.write(MarkdownRenderer().render(plan))
+            except OSError as e:
+                raise ConfigError(
+                    f"GITHUB_STEP_SUMMARY={summary_path}: cannot append the plan to the job "
+                    f"summary ({e.strerror or e}); unset it or point it at a writable file"
+                ) from e
         lines.append(plan.summary)
         return "\n".join(lines) + "\n"
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from reconciler.emulator import Emulator
+from reconciler.emulator import DEV_TOKEN, Emulator
 
 from .support import Cli, flag, target_of, write_flags
 
@@ -72,6 +76,13 @@ def test_markdown_format_is_a_marked_pull_request_comment(
     assert f"**{summary}**" in result.stdout
     assert "`web-app/brand-new`" in result.stdout
     assert '`description`: `"Declared in git"` → `"Set in the UI"`' in result.stdout
+    # The summary first, then each kind collapsed in its own closed <details>.
+    assert result.stdout.index(summary) < result.stdout.index("<details>")
+    assert re.findall(r"<details><summary>1 (\w+)</summary>", result.stdout) == [
+        "blocked", "create", "adopt", "drift", "orphan",
+    ]  # fmt: skip
+    assert result.stdout.count("</details>") == 5
+    assert result.stdout.rstrip().endswith("</details>")
 
 
 def test_github_format_annotates_sources_and_appends_the_step_summary(
@@ -125,3 +136,47 @@ def test_json_format_stays_valid_json_when_the_plan_is_offline_for_want_of_a_tok
         "web-app/retired": "create",
         "web-app/unchanged": "unchanged",
     }
+
+
+def _on_a_terminal(cli: Cli, emu: Emulator, env: dict[str, str]) -> str:
+    """What ``plan`` prints when its stdout is a terminal (a pseudo-terminal here)."""
+    primary, secondary = pty.openpty()
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", "reconciler", "plan", "flags", "--base-url", emu.base_url],
+            cwd=cli.cwd,
+            env=cli._child_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN, **env}),
+            stdin=subprocess.DEVNULL,
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+        os.close(secondary)
+        secondary = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(primary)
+        if secondary != -1:
+            os.close(secondary)
+    assert child.returncode == 0, child.stderr
+    return b"".join(chunks).decode()
+
+
+def test_text_output_is_coloured_on_a_terminal_unless_no_color_is_set(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [flag("brand-new")])
+    coloured = _on_a_terminal(cli, emu, {})
+    assert re.search(r"\x1b\[32m[^\n]*\+ create   flag web-app/brand-new", coloured), coloured
+    plain = _on_a_terminal(cli, emu, {"NO_COLOR": "1"})
+    assert "+ create   flag web-app/brand-new" in plain
+    assert not ANSI.search(plain), plain

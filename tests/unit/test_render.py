@@ -1,0 +1,93 @@
+"""The plan renderers on hand-made plans: Markdown escaping and structure, colour rules."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from reconciler.compare import FieldDiff
+from reconciler.plan import Action, Kind, Plan
+from reconciler.render import MARKER, MarkdownRenderer, TextRenderer, use_color
+
+ANSI = re.compile(r"\x1b\[")
+UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def _plan(*actions: Action) -> Plan:
+    return Plan("https://app.launchdarkly.com", True, actions, "sha256:0")
+
+
+DRIFT = Action(
+    Kind.DRIFT,
+    "flag",
+    "web",
+    "checkout",
+    source="flags/we|b `odd`.yaml:3:5",
+    reason="exists in LaunchDarkly with other settings; not adopted <b>",
+    diff=(FieldDiff("description", "Uses `code` | and a pipe", "plain"),),
+)
+CREATE = Action(Kind.CREATE, "flag", "web", "new", source="flags/web.yaml:9:5")
+
+
+def _rows(markdown: str) -> list[list[str]]:
+    """The table rows after the header, split into cells as GFM splits them."""
+    rows = [line for line in markdown.splitlines() if line.startswith("| ") and "---" not in line]
+    return [UNESCAPED_PIPE.split(row)[1:-1] for row in rows if not row.startswith("| |")]
+
+
+def test_markdown_cells_escape_pipes_backticks_and_html_from_sources_and_values() -> None:
+    markdown = MarkdownRenderer().render(_plan(DRIFT))
+    ((symbol, resource, address, source, note),) = _rows(markdown)
+    assert (symbol.strip(), resource.strip(), address.strip()) == ("~", "flag", "`web/checkout`")
+    assert source.strip() == "``flags/we\\|b `odd`.yaml:3:5``"
+    assert "not adopted &lt;b&gt;<br>" in note
+    assert '`description`: ``"Uses `code` \\| and a pipe"`` → `"plain"`' in note
+
+
+def test_markdown_puts_the_marker_and_summary_first_and_each_kind_in_a_closed_details() -> None:
+    markdown = MarkdownRenderer().render(_plan(CREATE, DRIFT))
+    lines = markdown.splitlines()
+    assert lines[0] == MARKER
+    summary = lines.index("**Plan: 1 to create, 1 drifted.**")
+    opened = [i for i, line in enumerate(lines) if line.startswith("<details>")]
+    closed = [i for i, line in enumerate(lines) if line == "</details>"]
+    assert summary < opened[0]
+    assert [lines[i] for i in opened] == [
+        "<details><summary>1 create</summary>",
+        "<details><summary>1 drift</summary>",
+    ]
+    assert len(closed) == 2
+    assert all(o < c for o, c in zip(opened, closed, strict=True))
+    assert closed[0] < opened[1]
+
+
+class Stream(io.StringIO):
+    """An output stream that says whether it is a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(Stream(tty=True))
+    assert not use_color(Stream(tty=False))
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color(Stream(tty=True))
+
+
+def test_text_is_coloured_by_kind_only_when_asked() -> None:
+    plan = _plan(CREATE, DRIFT)
+    coloured = TextRenderer().render(plan, color=True)
+    plain = TextRenderer().render(plan, color=False)
+    lines = {line.split("flag ")[-1].split()[0]: line for line in coloured.splitlines()[2:4]}
+    assert lines["web/new"].startswith("\x1b[32m")  # green
+    assert lines["web/checkout"].startswith("\x1b[33m")  # yellow
+    assert not ANSI.search(plain)
+    assert re.sub(r"\x1b\[\d+m", "", coloured) == plain
