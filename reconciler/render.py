@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol, TextIO
 import click
 
 from reconciler import __version__
+from reconciler.compare import FieldDiff
 from reconciler.errors import ConfigError
 from reconciler.model import Finding, Location
 from reconciler.plan import Action, Kind, Plan
@@ -117,18 +118,16 @@ class MarkdownRenderer:
             for a in actions:
                 notes = [html.escape(a.reason, quote=False)] if a.reason else []
                 if a.diff:
-                    notes.append(
-                        "; ".join(
-                            f"{_code(d.path)}: {_code(_value(d.before))} → "
-                            f"{_code(_value(d.after))}"
-                            for d in a.diff
-                        )
-                    )
+                    notes.append("; ".join(_markdown_change(d) for d in a.diff))
                 source = _code(a.source) if a.source else ""
                 cells = (symbol, a.resource, _code(a.address), source, "<br>".join(notes))
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
             out += ["", "</details>"]
         return "\n".join(out) + "\n"
+
+
+def _markdown_change(d: FieldDiff) -> str:
+    return f"{_code(d.path)}: {_code(_value(d.before))} → {_code(_value(d.after))}"
 
 
 def _code(text: str) -> str:
