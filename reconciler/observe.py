@@ -86,6 +86,8 @@ def observe_live(
             existing = state.flag(project, spec.key)
             if existing is None or not spec.links:
                 continue
+            if existing.archived and ledger.get_flag(target, project, spec.key) is None:
+                continue  # the plan blocks the flag and its links: nothing to compare
             if all(f"{spec.key}/{link.key}" in known_links for link in spec.links):
                 continue
             state.links[(project, spec.key)] = {
@@ -104,10 +106,16 @@ def _observe_flags(
     wanted = {spec.key for spec in declared}
     missing = wanted - {item["key"] for item in first.items}
     full_page = len(first.items) >= PAGE
-    total = first.total_count if first.total_count is not None else math.inf
-    remaining_live_pages = math.ceil(max(total - PAGE, 0) / PAGE) if full_page else 0
-    listing_cost = remaining_live_pages + 1  # the archived list costs at least one call
-    if len(missing) < listing_cost:
+    if full_page and first.total_count is None:
+        # No count to weigh the pages against: listing costs at most a call per page of
+        # flags, fetching one by one a call per missing declared flag, possibly thousands.
+        one_by_one = False
+    else:
+        total = first.total_count or 0
+        remaining_live_pages = math.ceil(max(total - PAGE, 0) / PAGE) if full_page else 0
+        listing_cost = remaining_live_pages + 1  # the archived list costs at least one call
+        one_by_one = len(missing) < listing_cost
+    if one_by_one:
         state.strategy[project] = f"get {len(missing)} declared flag(s) one by one"
         for key in sorted(missing):
             found = reader.get_flag(project, key)

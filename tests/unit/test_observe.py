@@ -6,6 +6,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from reconciler.client import LaunchDarklyClient
 from reconciler.ledger import Ledger
 from reconciler.loader import load_text
 from reconciler.observe import observe_live
@@ -100,3 +103,47 @@ def test_links_are_listed_only_for_existing_flags_that_declare_links(tmp_path: P
         TARGET,
     )
     assert reader.calls["links"] == 1
+
+
+def test_links_of_an_archived_flag_the_plan_blocks_are_not_listed(tmp_path: Path) -> None:
+    reader = FakeReader(live=1, archived=("old",))
+    observe_live(
+        reader, declared(["f00000", "old"], link_keys=("f00000", "old")),
+        Ledger(tmp_path / "l.json"), TARGET,
+    )  # fmt: skip
+    assert reader.calls["links"] == 1  # f00000's only
+
+
+def test_without_a_total_count_a_full_first_page_is_followed_by_listing_not_gets(
+    tmp_path: Path,
+) -> None:
+    """A server that leaves out ``totalCount``: the project's size is unknown, so the
+    declared flags missing from the first page are found by listing on, never one GET each."""
+    requests: list[httpx.Request] = []
+
+    def flag(key: str) -> dict[str, Any]:
+        return {"key": key, "name": key, "variations": [{"_id": "a", "value": True}]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        params = request.url.params
+        offset = int(params.get("offset", "0"))
+        count = 0 if "filter" in params else max(0, min(100, 150 - offset))
+        body: dict[str, Any] = {"items": [flag(f"f{i:05d}") for i in range(offset, offset + count)]}
+        if count == 100:
+            body["_links"] = {
+                "next": {"href": f"/api/v2/flags/web?limit=100&offset={offset + 100}"}
+            }
+        return httpx.Response(200, json=body)
+
+    missing = [f"f{i:05d}" for i in range(100, 150)] + [f"new{i}" for i in range(20)]
+    client = LaunchDarklyClient(
+        "https://ld.example", "api-token", transport=httpx.MockTransport(handler)
+    )
+    with client:
+        state = observe_live(client, declared(missing), Ledger(tmp_path / "l.json"), TARGET)
+    assert [(r.method, r.url.path) for r in requests] == [("GET", "/api/v2/flags/web")] * 3
+    assert [r.url.params.get("filter") for r in requests] == [None, None, "state:archived"]
+    assert state.strategy["web"] == "list all flags"
+    assert state.flag("web", "f00149") is not None
+    assert state.flag("web", "new0") is None
