@@ -1,10 +1,13 @@
-"""Options and environment that cannot be used: one located line on stderr, exit 1, no call."""
+"""What cannot be done is one clear line: unusable options and environment (exit 1, no call),
+and a create LaunchDarkly refuses (its own message, on the `failed:` line)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from reconciler.emulator import Emulator
 
 from .support import Cli, flag, write_flags
 
@@ -65,3 +68,17 @@ def test_a_plan_out_path_under_a_file_is_one_line_and_leaves_the_file_alone(
     ) in result.stderr
     assert result.stderr.count("\n") == 1, result
     assert (tmp_path / "some-file").read_text() == "not a directory\n"
+
+
+def test_a_create_refused_by_launchdarkly_is_reported_with_its_own_message(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    link = {"key": "far", "deepLink": "https://x.example/far", "timestamp": 10**15}
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [flag("one", links=[link])])
+    result = cli.live(emu, "apply", "flags", "--yes")
+    assert result.code == 1, result
+    assert (
+        "failed: web-app/one/far: POST /api/v2/flag-links/projects/web-app/flags/one: "
+        "400 invalid_request: timestamp: must be Unix milliseconds between 0 and the year 9999"
+    ) in result.stderr.splitlines()
+    assert "Apply incomplete: 1 created, 0 adopted, 1 failed." in result.stdout
