@@ -6,18 +6,19 @@ flags, ``write_files`` writes them. The rules (the README's "Adopting an existin
 
 - Reads: the flag list (pages of 100; the archived list too when asked). A flag is fetched on
   its own only when its list item lacks what its file needs: ``defaults``,
-  ``clientSideAvailability``, a migration's ``migrationSettings``, or prerequisites that an
-  environment's summary counts but does not list. The links of each converted flag (the
-  flag-links API has no bulk read), a few at a time.
+  ``clientSideAvailability``, a migration's ``migrationSettings``, or its prerequisites. The
+  links of each converted flag (the flag-links API has no bulk read), a few at a time.
 - Only what carries information: no server-only fields, nothing equal to the create API's
   default (description "", temporary true, no tags, variations true/false without names,
   defaults first/last, customProperties {}). ``clientSideAvailability`` is always written: a
   create without it gets the *project's* default, which differs between projects.
-- Prerequisites, by key and variation index: the emulator's ``_prerequisites``, or those that
-  LaunchDarkly's per-environment ``prerequisites`` set alike in every environment; one on a
-  flag that is not exported is left out. LaunchDarkly's list has no ``environments`` unless
-  filtered by one: then none are exported, and that is said (not one GET per flag for them:
-  a plan never compares prerequisites, which matter only when a flag is created).
+- Prerequisites, by key and variation index: those LaunchDarkly sets alike in every
+  environment (``environments.*.prerequisites``, each ``{key, variation}``), or the emulator's
+  ``_prerequisites`` (one set for all environments, by variation ``_id``). LaunchDarkly's list
+  leaves ``environments`` out unless filtered by one, or reports just a count per environment
+  (``_summary.prerequisites``): then a flag is fetched, which gives every environment, unless
+  every count is 0. One on a flag that is not exported is left out and noted, and so are a
+  flag's prerequisites when even the flag itself does not report them.
 - Never silently dropped: holdout flags, flags the schema or the rules refuse, and links with no
   key (any key a file gave one would not match it, so apply would create a second link) are
   reported. Before anything is written, the flags are validated as one flag file and compared
@@ -27,6 +28,7 @@ flags, ``write_files`` writes them. The rules (the README's "Adopting an existin
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,7 +44,7 @@ from reconciler import compare
 from reconciler.errors import InputError
 from reconciler.loader import YAML_SUFFIXES, load_text
 from reconciler.model import Finding, canonical_json, flag_address, link_address
-from reconciler.schema import schema
+from reconciler.schema import SCHEMA_NAME, schema
 from reconciler.validator import validate_documents
 
 try:  # the C emitter; the representer below is Python either way
@@ -60,11 +62,10 @@ NO_LINK_KEY = (
     "the link has no key in LaunchDarkly; a file's link is matched by key, so any key "
     "given here would make apply create a second link"
 )
-UNLISTED_PREREQUISITES = (
-    "no prerequisites were exported: LaunchDarkly's flag list reports them per environment "
-    "only when asked for one environment (a plan never compares them: they matter only when "
-    "a flag is created)"
-)
+UNREPORTED_PREREQUISITES = "prerequisites left out: LaunchDarkly did not report them"
+# Where the modeline's schema is by default: the root of the output directory, as the README's
+# "Editor support" suggests keeping it (``ld-reconciler schema > flags/flag-file.schema.json``).
+DEFAULT_SCHEMA_REF = SCHEMA_NAME
 _CSA = ("usingEnvironmentId", "usingMobileKey")
 _DEFAULTS = ("onVariation", "offVariation")
 _PARTS = ("links", "initialPrerequisites")  # lists a finding may leave out one item of
@@ -148,8 +149,12 @@ class Export:
     def archived_count(self) -> int:
         return sum(f.archived for f in self.flags)
 
-    def files(self) -> list[ExportFile]:
-        """One file per first tag: ``<project>/<group>.yaml``, archived flags in ``archived/``."""
+    def files(self, schema_ref: str = DEFAULT_SCHEMA_REF) -> list[ExportFile]:
+        """One file per first tag: ``<project>/<group>.yaml``, archived flags in ``archived/``.
+
+        ``schema_ref`` is the modeline's schema: a URL, or a path relative to the directory
+        the files are written in (each file names it relative to itself).
+        """
         groups: dict[tuple[bool, str], list[ExportedFlag]] = {}
         for flag in self.flags:
             groups.setdefault((flag.archived, flag.group), []).append(flag)
@@ -161,15 +166,18 @@ class Export:
             if archived:
                 comment += " Archived: a plan shows them as blocked."
                 folder += f"/{ARCHIVED_DIR}"
-            text = render(self.project, [f.data for f in members], comment)
+            path = f"{folder}/{group}.yaml"
+            ref = relative_ref(schema_ref, folder)
+            text = render(self.project, [f.data for f in members], comment, ref)
             links = sum(f.links for f in members)
-            files.append(ExportFile(f"{folder}/{group}.yaml", text, len(members), links))
+            files.append(ExportFile(path, text, len(members), links))
         return files
 
-    def document(self) -> str:
-        """Every exported flag in one flag file, sorted by key."""
+    def document(self, schema_ref: str = DEFAULT_SCHEMA_REF) -> str:
+        """Every exported flag in one flag file, sorted by key; the modeline names
+        ``schema_ref`` as given (relative to wherever the file is saved)."""
         comment = f"Flags of project {self.project}, exported by ld-reconciler."
-        return render(self.project, [f.data for f in self.flags], comment)
+        return render(self.project, [f.data for f in self.flags], comment, schema_ref)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -210,8 +218,6 @@ def export_project(
         if conv.compares_equal(flag, items[key], listed[key]):
             flags.append(flag)
     flags = conv.validated(flags)
-    if chosen and not any({"_prerequisites", "environments"} & set(items[k]) for k in chosen):
-        conv.notes.append(Problem(project, UNLISTED_PREREQUISITES))
     skipped, notes = (
         tuple(sorted(ps, key=lambda p: p.address)) for ps in (conv.skipped, conv.notes)
     )
@@ -222,7 +228,7 @@ def _complete(source: FlagSource, project: str, item: dict[str, Any]) -> dict[st
     """The list item, or the flag itself when the item lacks what the flag's file needs."""
     needs = "migrationSettings" if item.get("_purpose") == "migration" else "defaults"
     lacking = not all(isinstance(item.get(n), dict) for n in (needs, "clientSideAvailability"))
-    if lacking or ("_prerequisites" not in item and _prerequisites_unlisted(item)):
+    if lacking or not _prerequisites_reported(item):
         full = source.get_flag(project, item["key"])
         if full is not None:  # deleted since it was listed: the list item is all there is
             return full
@@ -236,12 +242,33 @@ def _environments(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [env for _, env in sorted(envs.items()) if isinstance(env, dict)]
 
 
-def _prerequisites_unlisted(item: Mapping[str, Any]) -> bool:
-    """LaunchDarkly's summary list counts each environment's prerequisites but omits them."""
-    envs = _environments(item)
-    counts = [(e.get("_summary") or {}).get("prerequisites") for e in envs]
-    listed = any(isinstance(e.get("prerequisites"), list) for e in envs)
-    return not listed and any(isinstance(n, int) and n > 0 for n in counts)
+def _prerequisites_reported(item: Mapping[str, Any]) -> bool:
+    return isinstance(item.get("_prerequisites"), list) or _per_environment(item) is not None
+
+
+def _per_environment(item: Mapping[str, Any]) -> list[list[tuple[str, int | None]]] | None:
+    """Each environment's prerequisites in LaunchDarkly's order, as (key, variation index or
+    None if it is not one); None unless every environment tells them.
+
+    An environment tells them by its ``prerequisites`` list (a flag on its own, or a list
+    filtered by environment), or by a summary that counts none: LaunchDarkly's list counts
+    them (``_summary.prerequisites``) without listing them.
+    """
+    lists: list[list[tuple[str, int | None]]] = []
+    for env in _environments(item):
+        if isinstance(env.get("prerequisites"), list):
+            lists.append(
+                [
+                    (p["key"], p["variation"] if _index(p.get("variation")) else None)
+                    for p in env["prerequisites"]
+                    if isinstance(p, dict) and isinstance(p.get("key"), str)
+                ]
+            )
+        elif (env.get("_summary") or {}).get("prerequisites") == 0:
+            lists.append([])
+        else:
+            return None
+    return lists or None
 
 
 # -- converting ---------------------------------------------------------------------------------
@@ -374,21 +401,19 @@ class _Converter:
                 wanted = p.get("variationId")
                 pairs.append((p.get("key"), ids.index(wanted) if wanted in ids else None))
         else:  # LaunchDarkly's, per environment
-            lists = [
-                e["prerequisites"]
-                for e in _environments(item)
-                if isinstance(e.get("prerequisites"), list)
-            ]
-            sets = [{(p.get("key"), p.get("variation")) for p in each} for each in lists]
-            alike = set.intersection(*sets) if sets else set()
+            lists = _per_environment(item)
+            if lists is None:
+                self.note(key, UNREPORTED_PREREQUISITES)
+                return []
+            sets = [set(each) for each in lists]
+            alike = set.intersection(*sets)
             for other, index in sorted(set().union(*sets) - alike, key=canonical_json):
                 self.note(
                     key,
                     f"prerequisite {other!r} (variation {index}) left out: it is "
                     "not set alike in every environment",
                 )
-            pairs = [(p.get("key"), p.get("variation")) for p in (lists[0] if lists else ())]
-            pairs = [(k, i if _index(i) else None) for k, i in pairs if (k, i) in alike]
+            pairs = [pair for pair in lists[0] if pair in alike]
         result = []
         for target_key, index in pairs:
             why = self._not_declared(target_key, exported, archived)
@@ -527,9 +552,16 @@ class _Converter:
 
 
 def group_of(tags: Iterable[str]) -> str:
-    """The file a flag goes in: its first tag in sorted order as a safe name, or ``untagged``."""
+    """The file a flag goes in: its first tag in sorted order as a safe name, or ``untagged``.
+
+    A tag that would name the file of the flags without tags gets the prefix that Windows
+    device names get: ``tag-untagged``.
+    """
     first = min(tags, default=None)
-    return UNTAGGED if first is None else safe_file_stem(first)
+    if first is None:
+        return UNTAGGED
+    stem = safe_file_stem(first)
+    return f"tag-{stem}" if stem == UNTAGGED else stem
 
 
 def safe_file_stem(text: str) -> str:
@@ -543,10 +575,20 @@ def safe_file_stem(text: str) -> str:
     return f"tag-{stem}" if stem.split(".")[0] in _WINDOWS_DEVICES else stem
 
 
-def schema_ref() -> str:
-    """What the modeline names: the schema's ``$id``, the same wherever the files are."""
-    ref: str = schema()["$id"]
-    return ref
+def relative_ref(ref: str, folder: str) -> str:
+    """``ref``, a URL or absolute path as it is, or a path relative to the output directory,
+    as the file in ``folder`` (below that directory) reaches it."""
+    if "://" in ref or posixpath.isabs(ref):
+        return ref
+    return posixpath.relpath(posixpath.normpath(ref), folder)
+
+
+def missing_schema(directory: Path, ref: str) -> Path | None:
+    """The schema file ``ref`` names below ``directory``, if it is a path and there is none."""
+    if "://" in ref:
+        return None
+    path = directory / ref
+    return None if path.is_file() else path
 
 
 class _Dumper(_BaseDumper):
@@ -575,7 +617,12 @@ def _represent_str(dumper: yaml.representer.SafeRepresenter, text: str) -> yaml.
 _Dumper.add_representer(str, _represent_str)
 
 
-def render(project: str, flags: Sequence[Mapping[str, Any]], comment: str) -> str:
+def render(
+    project: str,
+    flags: Sequence[Mapping[str, Any]],
+    comment: str,
+    schema_ref: str = DEFAULT_SCHEMA_REF,
+) -> str:
     """A flag file: the editor modeline, a comment, and the flags in block style."""
     body = yaml.dump(
         {"project": project, "flags": [dict(f) for f in flags]},
@@ -585,7 +632,7 @@ def render(project: str, flags: Sequence[Mapping[str, Any]], comment: str) -> st
         allow_unicode=True,
         width=1 << 16,  # never fold long text over lines
     )
-    return f"# yaml-language-server: $schema={schema_ref()}\n# {comment}\n{body}"
+    return f"# yaml-language-server: $schema={schema_ref}\n# {comment}\n{body}"
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -8,7 +8,14 @@ import click
 
 from reconciler import reconcile
 from reconciler.errors import ConfigError
-from reconciler.export import ARCHIVED_DIR, Export, export_project, write_files
+from reconciler.export import (
+    ARCHIVED_DIR,
+    DEFAULT_SCHEMA_REF,
+    Export,
+    export_project,
+    missing_schema,
+    write_files,
+)
 from reconciler.model import DesiredState
 
 
@@ -50,8 +57,18 @@ from reconciler.model import DesiredState
     default="-",
     metavar="DIR|-",
     show_default=True,
+    callback=lambda _ctx, _param, value: _output(value),
     help="A directory to write <project>/<first tag>.yaml files in, or - for one YAML document "
     "on stdout.",
+)
+@click.option(
+    "--schema-ref",
+    default=DEFAULT_SCHEMA_REF,
+    show_default=True,
+    metavar="PATH|URL",
+    callback=lambda _ctx, _param, value: _schema_ref(value),
+    help="The flag-file schema the files' editor modeline names: a URL, or a path relative "
+    "to the output directory (each file names it relative to itself).",
 )
 @click.option("--force", is_flag=True, help="Replace files that exist already.")
 def export(
@@ -62,6 +79,7 @@ def export(
     include_archived: bool,
     tags: tuple[str, ...],
     output: str,
+    schema_ref: str,
     force: bool,
 ) -> int:
     """Write flag files for the flags a project already has, to adopt them.
@@ -87,9 +105,9 @@ def export(
         )
     to_stdout = output == "-"
     if to_stdout:
-        click.echo(result.document(), nl=False)
+        click.echo(result.document(schema_ref), nl=False)
     elif result.flags:
-        files = result.files()
+        files = result.files(schema_ref)
         written = write_files(files, Path(output), force=force)
         for file, path in zip(files, written.files, strict=True):
             click.echo(f"wrote {path}: {file.flags} flag(s), {file.links} link(s)")
@@ -99,8 +117,31 @@ def export(
                 "declared twice",
                 err=True,
             )
+        schema = missing_schema(Path(output), schema_ref)
+        if schema is not None:
+            click.echo(
+                f"note: the files' modeline names {schema}, which does not exist: write it with "
+                f"`ld-reconciler schema > {schema}` so that editors check the files",
+                err=True,
+            )
     _report(result, output, err=to_stdout)
     return 0 if result.ok else 1
+
+
+def _output(value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("give a directory, or - for stdout", param_hint="--output")
+    return value
+
+
+def _schema_ref(value: str) -> str:
+    # The reference ends the modeline's comment: a line break would end it early.
+    if not value.strip() or value != value.strip() or not value.isprintable():
+        raise click.BadParameter(
+            "give one path or URL, on one line, without spaces at either end",
+            param_hint="--schema-ref",
+        )
+    return value
 
 
 def _report(result: Export, output: str, *, err: bool) -> None:

@@ -106,10 +106,10 @@ def flag(project: str, spec: NewFlag, *, now_ms: int, archived: bool = False) ->
         rep["_purpose"] = spec.purpose
     if spec.migration_settings is not None:
         rep["migrationSettings"] = dict(spec.migration_settings)
-    if spec.prerequisites:
-        # An emulator extension: LaunchDarkly reports prerequisites per environment, which the
-        # emulator does not model. Optional and underscored, so the response stays spec-valid.
-        rep["_prerequisites"] = [{"key": k, "variationId": v} for k, v in spec.prerequisites]
+    # An emulator extension: LaunchDarkly reports prerequisites per environment, which the
+    # emulator does not model. Underscored and not in the spec, so responses stay spec-valid;
+    # present when empty too, so that a reader (export) can tell "none" from "not reported".
+    rep["_prerequisites"] = [{"key": k, "variationId": v} for k, v in spec.prerequisites]
     return rep
 
 

@@ -26,9 +26,14 @@ from .support import (
     PROJECT,
     Cli,
     Result,
+    seed_shop,
 )
 
-SCHEMA_ID = "https://ld-reconciler.dev/schemas/flag-file.schema.json"
+MODELINE = "# yaml-language-server: $schema="
+SCHEMA_NOTE = (
+    "note: the files' modeline names out/flag-file.schema.json, which does not exist: write it "
+    "with `ld-reconciler schema > out/flag-file.schema.json` so that editors check the files"
+)
 NO_CSA = {"usingEnvironmentId": False, "usingMobileKey": False}
 
 # Every flag of `shop` that a flag file can declare, exactly as exported.
@@ -220,7 +225,7 @@ def test_a_file_starts_with_the_schema_modeline_and_is_block_style_yaml(
 ) -> None:
     assert export(cli, shop).code == 0
     assert (tmp_path / "out/shop/ui.yaml").read_text(encoding="utf-8") == (
-        f"# yaml-language-server: $schema={SCHEMA_ID}\n"
+        f"{MODELINE}../flag-file.schema.json\n"
         "# Flags of project shop whose first tag is ui, exported by ld-reconciler.\n"
         "project: shop\n"
         "flags:\n"
@@ -252,6 +257,74 @@ def test_export_lists_flags_once_and_links_per_converted_flag_with_no_flag_gets(
     assert shop.count(route=GET_FLAG) == 0
     assert shop.count(route=LIST_LINKS) == CONVERTED
     assert shop.count(method="POST") == 0
+
+
+def test_every_files_modeline_reaches_the_schema_the_note_says_to_write(
+    cli: Cli, shop: Emulator, tmp_path: Path
+) -> None:
+    result = export(cli, shop, "--include-archived")
+    assert result.code == 0, result
+    assert SCHEMA_NOTE in result.stderr.splitlines()
+    schema = cli("schema")
+    assert schema.code == 0
+    (tmp_path / "out/flag-file.schema.json").write_text(schema.stdout, encoding="utf-8")
+
+    written = sorted((tmp_path / "out").rglob("*.yaml"))
+    assert tmp_path / "out/shop/archived/checkout.yaml" in written
+    for path in written:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith(MODELINE)
+        ref = (path.parent / first.removeprefix(MODELINE)).resolve()
+        assert ref == (tmp_path / "out/flag-file.schema.json").resolve(), path
+    again = export(cli, shop, "--include-archived", "--force")
+    assert "modeline" not in again.stderr  # the schema is there now
+
+
+@pytest.mark.parametrize(
+    ("ref", "modeline"),
+    [
+        ("../schemas/flag-file.schema.json", "../../schemas/flag-file.schema.json"),
+        ("https://example.com/flag-file.schema.json", "https://example.com/flag-file.schema.json"),
+    ],
+)
+def test_schema_ref_points_the_modeline_elsewhere(
+    cli: Cli, shop: Emulator, tmp_path: Path, ref: str, modeline: str
+) -> None:
+    result = export(cli, shop, "--tag", "ui", "--schema-ref", ref)
+    assert result.code == 0, result
+    text = (tmp_path / "out/shop/ui.yaml").read_text(encoding="utf-8")
+    assert text.startswith(f"{MODELINE}{modeline}\n")
+    stdout = export(cli, shop, "--tag", "ui", "--schema-ref", ref, out="-").stdout
+    assert stdout.startswith(f"{MODELINE}{ref}\n")  # as given: it goes where stdout is saved
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["--output", ""], "Invalid value for --output: give a directory, or - for stdout",
+            id="empty output",
+        ),
+        pytest.param(
+            ["--output", "out", "--schema-ref", "s.json\nproject: other"],
+            "Invalid value for --schema-ref: give one path or URL, on one line",
+            id="line break in schema-ref",
+        ),
+        pytest.param(
+            ["--output", "out", "--schema-ref", ""],
+            "Invalid value for --schema-ref: give one path or URL",
+            id="empty schema-ref",
+        ),
+    ],
+)  # fmt: skip
+def test_an_output_or_schema_ref_that_cannot_work_is_a_usage_error_before_any_call(
+    cli: Cli, shop: Emulator, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = cli.live(shop, "export", "--project", PROJECT, *args)
+    assert result.code == 2, result
+    assert message in result.stderr
+    assert shop.count() == 0
+    assert list(tmp_path.rglob("*.yaml")) == []
 
 
 # -- the loop: validate, plan, apply ---------------------------------------------------------
@@ -347,7 +420,7 @@ def test_output_dash_writes_one_flag_file_to_stdout_and_nothing_to_disk(
 ) -> None:
     result = cli.child(shop, "export", "--project", PROJECT, "--output", "-")
     assert result.code == 0, result
-    assert result.stdout.startswith(f"# yaml-language-server: $schema={SCHEMA_ID}\n")
+    assert result.stdout.startswith(f"{MODELINE}flag-file.schema.json\n")
     flags = flags_in(result.stdout)
     assert [f["key"] for f in flags] == sorted(EXPECTED)
     assert {f["key"]: f for f in flags} == EXPECTED
@@ -367,7 +440,7 @@ def test_what_a_flag_file_cannot_express_is_listed_on_stderr_and_the_rest_export
 ) -> None:
     result = export(cli, shop)
     assert result.code == 0, result
-    assert result.stderr.splitlines() == UNEXPRESSIBLE
+    assert result.stderr.splitlines() == [SCHEMA_NOTE, *UNEXPRESSIBLE]
 
 
 Seed = Callable[[Emulator], None]
@@ -421,6 +494,32 @@ def test_an_empty_project_exports_an_empty_flag_list_and_exits_0(
     assert result.code == 0, result
     assert flags_in(result.stdout) == []
     assert "Project shop has no flags to export." in result.stderr
+
+
+def test_without_prerequisites_among_the_flags_nothing_is_said_about_prerequisites(
+    cli: Cli, shop: Emulator
+) -> None:
+    result = export(cli, shop, "--tag", "ui")
+    assert result.code == 0, result
+    assert result.stderr.splitlines() == [SCHEMA_NOTE]
+    assert shop.count(route=GET_FLAG) == 0
+
+
+def test_a_flag_that_reports_no_prerequisites_is_fetched_once_and_noted(
+    cli: Cli, make_emulator: Callable[[Seed, Edit], Emulator]
+) -> None:
+    def unreported(project: dict[str, Any]) -> None:
+        # An emulator data file from before _prerequisites was always written.
+        del project["flags"][0]["_prerequisites"]
+
+    emu = make_emulator(seed_shop, unreported)
+    result = export(cli, emu, out="-")
+    assert result.code == 0, result
+    assert emu.count(route=GET_FLAG) == 1
+    assert "note: shop/dark-mode: prerequisites left out: LaunchDarkly did not report them" in (
+        result.stderr.splitlines()
+    )
+    assert {f["key"]: f for f in flags_in(result.stdout)}["dark-mode"] == EXPECTED["dark-mode"]
 
 
 # -- selection -------------------------------------------------------------------------------

@@ -3,17 +3,22 @@ are left out, and when a flag is fetched beyond the list (against ``httpx.MockTr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import httpx
 import pytest
+from emulator.conftest import SPEC_PATH, Contract
 
 from reconciler.client import LaunchDarklyClient
 from reconciler.export import (
-    UNLISTED_PREREQUISITES,
+    UNREPORTED_PREREQUISITES,
+    Export,
+    ExportedFlag,
     export_project,
     group_of,
+    relative_ref,
     render,
     safe_file_stem,
 )
@@ -48,6 +53,39 @@ def test_the_group_is_the_first_tag_in_sorted_order_or_untagged() -> None:
     assert group_of([]) == "untagged"
 
 
+@pytest.mark.parametrize("tag", ["untagged", "Untagged", ".untagged"])
+def test_a_tag_named_untagged_never_shares_the_file_of_the_flags_without_tags(tag: str) -> None:
+    assert group_of([tag, "z"]) == "tag-untagged"
+    flags = (
+        ExportedFlag("a", False, {"key": "a", "name": "a"}),
+        ExportedFlag("b", False, {"key": "b", "name": "b", "tags": [tag]}),
+    )
+    files = Export("p", flags, selected=2).files()
+    assert [(f.path, f.flags) for f in files] == [
+        ("p/tag-untagged.yaml", 1),
+        ("p/untagged.yaml", 1),
+    ]
+    assert "whose first tag is tag-untagged" in files[0].text
+    assert "without tags" in files[1].text
+
+
+@pytest.mark.parametrize(
+    ("ref", "folder", "written"),
+    [
+        ("flag-file.schema.json", "shop", "../flag-file.schema.json"),
+        ("flag-file.schema.json", "shop/archived", "../../flag-file.schema.json"),
+        ("../schemas/flag-file.schema.json", "shop", "../../schemas/flag-file.schema.json"),
+        ("./schemas//flag-file.schema.json", "shop", "../schemas/flag-file.schema.json"),
+        ("https://example.com/s.json", "shop", "https://example.com/s.json"),
+        ("/srv/schemas/flag-file.schema.json", "shop", "/srv/schemas/flag-file.schema.json"),
+    ],
+)
+def test_the_modeline_names_the_schema_relative_to_each_file(
+    ref: str, folder: str, written: str
+) -> None:
+    assert relative_ref(ref, folder) == written
+
+
 @pytest.mark.parametrize(
     "text",
     ["1e3", "0o17", "0x1F", ".5", "+1", "-2.5e-3", "1_000", ".inf", "-.Inf", ".nan", "010",
@@ -64,8 +102,13 @@ def test_any_string_reads_back_as_the_same_string(text: str) -> None:
 class Project:
     """An in-memory LaunchDarkly project: flags as the list shows them, no links."""
 
-    def __init__(self, *flags: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        *flags: dict[str, Any],
+        fetch: Mapping[str, dict[str, Any] | None] = MappingProxyType({}),
+    ) -> None:
         self.flags = flags
+        self.fetch = fetch  # what a GET of a flag answers (None: deleted since it was listed)
 
     def list_flags(
         self, project: str, *, archived: bool = False, limit: int = 100, offset: int = 0
@@ -73,13 +116,22 @@ class Project:
         return [] if archived else list(self.flags)
 
     def get_flag(self, project: str, key: str) -> dict[str, Any] | None:
-        raise AssertionError("the list carries everything: no flag is fetched")
+        assert key in self.fetch, f"{key} was fetched, but the list carries everything"
+        return self.fetch[key]
 
     def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]:
         return []
 
 
+def summary(prerequisites: int) -> dict[str, Any]:
+    return {"_summary": {"variations": {}, "prerequisites": prerequisites}}
+
+
+NONE_COUNTED = {"production": summary(0), "test": summary(0)}
+
+
 def live(key: str, **fields: Any) -> dict[str, Any]:
+    """A flag as LaunchDarkly's list shows it, counting no prerequisites in its environments."""
     flag: dict[str, Any] = {
         "key": key,
         "name": key,
@@ -97,8 +149,14 @@ def live(key: str, **fields: Any) -> dict[str, Any]:
         "deprecated": False,
         "experiments": {"baselineIdx": 0, "items": []},
         "_links": {},
-        "_maintainer": {"_id": "m", "email": "a@example.com"},
+        "_maintainer": {
+            "_links": {"self": {"href": "/api/v2/members/m", "type": "application/json"}},
+            "_id": "m",
+            "role": "writer",
+            "email": "a@example.com",
+        },
         "includeInSnippet": False,
+        "environments": NONE_COUNTED,
     }
     flag.update(fields)
     return flag
@@ -155,16 +213,28 @@ def test_a_team_maintainer_is_kept_over_a_member_and_that_is_noted() -> None:
     ]
 
 
-def test_a_list_without_prerequisites_or_environments_says_none_were_exported() -> None:
-    result = export_project(Project(live("a"), live("b")), "p")
-    assert [str(n) for n in result.notes] == [f"p: {UNLISTED_PREREQUISITES}"]
+def test_flags_with_no_prerequisites_counted_are_not_fetched_and_nothing_is_noted() -> None:
+    result = export_project(
+        Project(live("a"), live("b", environments={"production": summary(0)})), "p"
+    )
+    assert [f.key for f in result.flags] == ["a", "b"]
+    assert result.notes == ()
+
+
+def test_prerequisites_not_reported_even_by_the_flag_itself_are_noted_on_that_flag_only() -> None:
+    unknown = live("unknown", environments={"production": {"on": True}})
+    gone = live("gone")  # deleted between the list and the GET
+    del gone["environments"]
+    project = Project(live("known"), unknown, gone, fetch={"unknown": unknown, "gone": None})
+    result = export_project(project, "p")
+    assert [f.key for f in result.flags] == ["gone", "known", "unknown"]
+    assert [str(n) for n in result.notes] == [
+        f"p/gone: {UNREPORTED_PREREQUISITES}",
+        f"p/unknown: {UNREPORTED_PREREQUISITES}",
+    ]
 
 
 # -- what the summary list omits, against a LaunchDarkly-shaped MockTransport ---------------------
-
-
-def summary(prerequisites: int) -> dict[str, Any]:
-    return {"_summary": {"variations": {}, "prerequisites": prerequisites}}
 
 
 LISTED = [
@@ -215,4 +285,86 @@ def test_a_flag_is_fetched_only_when_the_list_lacks_what_its_file_needs() -> Non
     assert [str(n) for n in result.notes] == [
         "p/prereqs: prerequisite 'no-prereqs' (variation 0) left out: it is not set alike in "
         "every environment"
+    ]
+
+
+# -- LaunchDarkly as it answers today: a list without environments, a flag with all of them -------
+
+
+@pytest.fixture(scope="module")
+def contract() -> Contract:
+    return Contract(SPEC_PATH)
+
+
+def config(environment: str, prerequisites: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ``FeatureFlagConfig``: one environment's settings of a flag, as a GET of it shows."""
+    return {
+        "on": False,
+        "archived": False,
+        "salt": "5a1t",
+        "sel": "5e1",
+        "lastModified": 1_700_000_000_000,
+        "version": 1,
+        "_site": {"href": f"/shop/{environment}/features/f", "type": "text/html"},
+        "_environmentName": environment.capitalize(),
+        "trackEvents": False,
+        "trackEventsFallthrough": False,
+        "targets": [],
+        "contextTargets": [],
+        "rules": [],
+        "fallthrough": {"variation": 0},
+        "offVariation": 1,
+        "prerequisites": prerequisites,
+        "_summary": {"variations": {}, "prerequisites": len(prerequisites)},
+    }
+
+
+def test_launchdarklys_list_without_environments_has_each_flag_fetched_for_its_prerequisites(
+    contract: Contract,
+) -> None:
+    parent = live("parent", kind="multivariate", variations=[
+        {"_id": "v0", "value": "a"}, {"_id": "v1", "value": "b"}, {"_id": "v2", "value": "c"},
+    ])  # fmt: skip
+    flags = {f["key"]: f for f in (parent, live("gate"), live("child"))}
+    per_environment = {
+        "child": {
+            "production": [{"key": "parent", "variation": 2}, {"key": "gate", "variation": 0}],
+            "test": [{"key": "parent", "variation": 2}],
+        }
+    }
+    # API version 20240415 lists flags without their environments unless filtered by one.
+    listed = [{k: v for k, v in f.items() if k != "environments"} for f in flags.values()]
+    requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(f"{request.method} {request.url.path}")
+        path = request.url.path
+        if path == "/api/v2/flags/p":
+            body: dict[str, Any] = {"items": listed, "_links": {}, "totalCount": len(listed)}
+            contract.validate(body, "FeatureFlags")
+        elif path.startswith("/api/v2/flags/p/"):
+            key = path.rsplit("/", 1)[1]
+            prerequisites = per_environment.get(key, {})
+            body = {
+                **flags[key],
+                "environments": {
+                    env: config(env, prerequisites.get(env, [])) for env in ("production", "test")
+                },
+            }
+            contract.validate(body, "FeatureFlag")
+        else:
+            body = {"items": [], "_links": {}}
+        return httpx.Response(200, json=body)
+
+    with LaunchDarklyClient(BASE, TOKEN, transport=httpx.MockTransport(handler)) as client:
+        result = export_project(client, "p")
+
+    gets = sorted(r for r in requests if r.startswith("GET /api/v2/flags/p/"))
+    assert gets == [f"GET /api/v2/flags/p/{key}" for key in ("child", "gate", "parent")]
+    exported = {f.key: f.data for f in result.flags}
+    assert exported["child"]["initialPrerequisites"] == [{"key": "parent", "variationIndex": 2}]
+    assert "initialPrerequisites" not in exported["parent"]
+    assert [str(n) for n in result.notes] == [
+        "p/child: prerequisite 'gate' (variation 0) left out: it is not set alike in every "
+        "environment"
     ]
