@@ -7,11 +7,13 @@
 
 Building loads the data and seed files (bad ones raise ``InputError``); ``start`` binds the port
 (``ConfigError`` if it cannot) and serves until ``stop``, which returns promptly even while
-requests are stalled or keep-alive clients are connected.
+requests are stalled or keep-alive clients are connected, and folds the data file's journal
+into it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
@@ -28,7 +30,7 @@ from reconciler.emulator.ratelimit import RateLimiter
 from reconciler.emulator.requestlog import RequestLog, RequestRecord
 from reconciler.emulator.server import EmulatorServer
 from reconciler.emulator.store import Store
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, InputError
 
 
 class Emulator:
@@ -41,8 +43,11 @@ class Emulator:
     ) -> None:
         self.config = config if config is not None else EmulatorConfig()
         self.store = Store(self.config.projects, data_path=self.config.data_path, clock=clock)
-        if self.config.seed_file is not None:
-            seed.apply(self.store, self.config.seed_file, seed.load(self.config.seed_file))
+        # A seed that fails halfway must leave nothing in the data file: a restart after the
+        # fix would skip the flags saved so far, and with them their links.
+        with self.store.batch():
+            if self.config.seed_file is not None:
+                seed.apply(self.store, self.config.seed_file, seed.load(self.config.seed_file))
         self._faults = FaultInjector(self.config.faults, self.config.seed)
         self._log = RequestLog(self.config.request_log_size)
         self._stopping = threading.Event()
@@ -98,6 +103,9 @@ class Emulator:
         if thread is not None:
             thread.join()
         self._server = self._thread = None
+        # Tidying only: the journal already holds every create, and stays if this fails.
+        with contextlib.suppress(InputError):
+            self.store.compact()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -169,18 +177,22 @@ class Emulator:
         return self.store.links(project, flag_key)
 
     # -- seeding without HTTP (no faults, no rate limits, no request log) -------------------------
+    # Each call leaves the data file whole (compacted), so that a test may read or edit it next.
 
     def add_project(self, project: str) -> None:
         self.store.add_project(project)
+        self.store.compact()
 
     def create_flag(
         self, project: str, body: Mapping[str, Any], *, archived: bool = False
     ) -> dict[str, Any]:
         """Create a flag as ``POST /api/v2/flags/{project}`` would; raises ``ApiProblem``."""
         rep = self.store.create_flag(project, validation.flag_body(dict(body)), archived=archived)
+        self.store.compact()
         return copy.deepcopy(rep)
 
     def create_link(self, project: str, flag_key: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a flag link as the flag-links API would; raises ``ApiProblem``."""
         rep = self.store.create_link(project, flag_key, validation.link_body(dict(body)))
+        self.store.compact()
         return copy.deepcopy(rep)

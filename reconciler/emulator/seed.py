@@ -20,9 +20,10 @@ Format::
       empty-project: {}
 
 ``projects`` may also be a list of project keys. Every flag and link is validated as the API
-validates a create; a mistake stops the emulator with the file and the item at fault. A flag whose
-key already exists (e.g. restored from ``--data``) is skipped with its links, so restarting with
-the same seed file and data file is harmless.
+validates a create; a mistake stops the emulator with the file and the item at fault, and
+nothing of the seed reaches ``--data`` (``Store.batch``). A flag whose key already exists (e.g.
+restored from ``--data``) is skipped with its links, so restarting with the same seed file and
+data file is harmless.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def load(path: Path) -> dict[str, list[dict[str, Any]]]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise InputError(f"{path}: cannot read the seed file: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{path}: the seed file is not UTF-8 text ({e.reason} at byte {e.start})"
+        ) from e
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
@@ -57,12 +62,16 @@ def load(path: Path) -> dict[str, list[dict[str, Any]]]:
     if not isinstance(data, dict) or "projects" not in data:
         raise InputError(f"{path}: a seed file is a mapping with a 'projects' key")
     projects = data["projects"]
-    if isinstance(projects, list) and all(isinstance(p, str) for p in projects):
-        return {p: [] for p in projects}
-    if not isinstance(projects, dict):
-        raise InputError(f"{path}: 'projects' must map project keys to their flags")
+    if isinstance(projects, list):
+        entries: list[tuple[object, object]] = [(p, None) for p in projects]
+    elif isinstance(projects, dict):
+        entries = list(projects.items())
+    else:
+        raise InputError(
+            f"{path}: 'projects' must map project keys to their flags, or list project keys"
+        )
     result: dict[str, list[dict[str, Any]]] = {}
-    for key, value in projects.items():
+    for key, value in entries:
         if not isinstance(key, str) or not validation.KEY_PATTERN.fullmatch(key):
             raise InputError(f"{path}: projects: {key!r} is not a valid project key")
         value = value or {}

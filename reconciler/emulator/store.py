@@ -1,22 +1,25 @@
 """The emulator's state: projects, their flags and flag links, behind one lock.
 
 Every create checks and inserts under the lock, so that of many concurrent creates of one key
-exactly one succeeds and the rest get 409. With a data file, the new state is written before the
-create returns; if that write fails, the create is undone and answered with a 500.
+exactly one succeeds and the rest get 409. With a data file, each create is appended to its
+journal (``datafile``) before it returns; if that write fails, the create is undone and answered
+with a 500. ``compact`` folds the journal into the data file; ``batch`` saves a series of creates
+(a seed file) together or not at all.
 Representations never change once stored, so readers may serialise them outside the lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from reconciler.emulator import datafile, representation
+from reconciler.emulator.datafile import ProjectState
 from reconciler.emulator.responses import ApiProblem, conflict, invalid, not_found
 from reconciler.emulator.validation import NewFlag, NewLink
 from reconciler.errors import InputError
@@ -24,14 +27,8 @@ from reconciler.errors import InputError
 Clock = Callable[[], float]
 
 
-@dataclass
-class _Project:
-    flags: dict[str, dict[str, Any]] = field(default_factory=dict)
-    links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
 class Store:
-    """Thread-safe state; optionally persisted to ``data_path`` after every create."""
+    """Thread-safe state; optionally persisted to ``data_path`` by every create."""
 
     def __init__(
         self,
@@ -41,17 +38,21 @@ class Store:
         clock: Clock = time.time,
     ) -> None:
         self._lock = threading.Lock()
-        self._projects: dict[str, _Project] = {}
+        self._projects: dict[str, ProjectState] = {}
         self._data_path = data_path
+        self._journal: datafile.Journal | None = None
+        self._batching = False
+        self._unsaved = False  # creates and projects that only compact() will save
         self._clock = clock
         if data_path is not None:
             if not data_path.parent.is_dir():
                 raise InputError(f"{data_path}: its directory does not exist")
-            saved = datafile.read(data_path)
-            if saved is not None:
-                self._load(data_path, saved["projects"])
+            self._projects.update(datafile.load(data_path) or {})
+            self._journal = datafile.Journal(datafile.journal_path(data_path))
         for key in projects:
-            self._projects.setdefault(key, _Project())
+            self._projects.setdefault(key, ProjectState())
+        if self._journal is not None and self._journal.exists:
+            self.compact()  # left by a crash, maybe with a torn last line: never append to it
 
     # -- creates ---------------------------------------------------------------------------
 
@@ -67,11 +68,7 @@ class Store:
             self._check_prerequisites(proj, spec)
             rep = representation.flag(project, spec, now_ms=self._now_ms(), archived=archived)
             proj.flags[spec.key] = rep
-            try:
-                self._persist()
-            except OSError as e:
-                del proj.flags[spec.key]
-                raise ApiProblem(500, "internal_server_error", f"cannot save: {e}") from e
+            self._save({"project": project, "flag": rep}, undo=lambda: proj.flags.pop(spec.key))
             return rep
 
     def create_link(self, project: str, flag_key: str, spec: NewLink) -> dict[str, Any]:
@@ -83,12 +80,49 @@ class Store:
                 raise conflict(f"A flag link with key {spec.key!r} already exists on {flag_key!r}")
             rep = representation.flag_link(project, flag_key, spec, now_ms=self._now_ms())
             existing.append(rep)
-            try:
-                self._persist()
-            except OSError as e:
-                existing.pop()
-                raise ApiProblem(500, "internal_server_error", f"cannot save: {e}") from e
+            self._save({"project": project, "flagKey": flag_key, "link": rep}, undo=existing.pop)
             return rep
+
+    # -- saving ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Creates in the block reach the data file together at its end; if it raises, they
+        are undone and never saved. Only while nothing else uses the store (before serving)."""
+        with self._lock:
+            before = {
+                key: ProjectState(dict(p.flags), {k: list(v) for k, v in p.links.items()})
+                for key, p in self._projects.items()
+            }
+            self._batching = True
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                self._projects = before
+            raise
+        finally:
+            with self._lock:
+                self._batching = False
+        self.compact()
+
+    def compact(self) -> None:
+        """Write the whole state to the data file and remove the journal, if anything is
+        unsaved there; without a data file, do nothing."""
+        if self._journal is None:
+            return
+        assert self._data_path is not None
+        with self._lock:
+            if not (self._unsaved or self._journal.exists):
+                return
+            try:
+                datafile.write(self._data_path, self._projects)
+                self._journal.remove()
+            except OSError as e:
+                raise InputError(
+                    f"{self._data_path}: cannot write the emulator data file: {e.strerror or e}"
+                ) from e
+            self._unsaved = False
 
     # -- reads (representations are immutable: no copies) -----------------------------------
 
@@ -119,7 +153,9 @@ class Store:
 
     def add_project(self, project: str) -> None:
         with self._lock:
-            self._projects.setdefault(project, _Project())
+            if project not in self._projects:
+                self._projects[project] = ProjectState()
+                self._unsaved = True
 
     def flags(self, project: str) -> list[dict[str, Any]]:
         return copy.deepcopy(self.all_flags(project))
@@ -132,19 +168,19 @@ class Store:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def _project(self, project: str) -> _Project:
+    def _project(self, project: str) -> ProjectState:
         proj = self._projects.get(project)
         if proj is None:
             raise not_found(f"Unknown project key {project!r}")
         return proj
 
-    def _flag(self, proj: _Project, project: str, flag_key: str) -> dict[str, Any]:
+    def _flag(self, proj: ProjectState, project: str, flag_key: str) -> dict[str, Any]:
         rep = proj.flags.get(flag_key)
         if rep is None:
             raise not_found(f"Unknown flag key {flag_key!r} in project {project!r}")
         return rep
 
-    def _check_prerequisites(self, proj: _Project, spec: NewFlag) -> None:
+    def _check_prerequisites(self, proj: ProjectState, spec: NewFlag) -> None:
         for i, (key, variation_id) in enumerate(spec.prerequisites):
             where = f"initialPrerequisites[{i}]"
             target = proj.flags.get(key)
@@ -157,25 +193,16 @@ class Store:
                     f"{where}.variationId: {variation_id!r} is not a variation of {key!r}"
                 )
 
-    def _persist(self) -> None:
-        if self._data_path is None:
+    def _save(self, record: Mapping[str, Any], *, undo: Callable[[], object]) -> None:
+        """Make a create durable before it is answered (under the lock); if it cannot be, undo
+        it and answer 500."""
+        if self._journal is None:
             return
-        datafile.write(
-            self._data_path,
-            {
-                key: {"flags": list(p.flags.values()), "links": p.links}
-                for key, p in self._projects.items()
-            },
-        )
-
-    def _load(self, path: Path, projects: dict[str, Any]) -> None:
-        for key, saved in projects.items():
-            proj = self._projects.setdefault(key, _Project())
-            for rep in saved.get("flags", []):
-                if not isinstance(rep, dict) or not isinstance(rep.get("key"), str):
-                    raise InputError(f"{path}: project {key!r} has a malformed flag")
-                proj.flags[rep["key"]] = rep
-            for flag_key, reps in saved.get("links", {}).items():
-                if not isinstance(reps, list) or not all(isinstance(r, dict) for r in reps):
-                    raise InputError(f"{path}: links of {key}/{flag_key} are malformed")
-                proj.links[flag_key] = reps
+        if self._batching:
+            self._unsaved = True
+            return
+        try:
+            self._journal.append(record)
+        except OSError as e:
+            undo()
+            raise ApiProblem(500, "internal_server_error", f"cannot save: {e}") from e
