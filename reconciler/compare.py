@@ -26,7 +26,19 @@ _LINK_FIELDS = {
     "integrationKey": "_integrationKey",
     "metadata": "_metadata",
 }
-_MISSING = "(absent)"
+
+
+class _Absent(str):
+    """The stand-in for a field one side lacks. JSON shows it as the string ``"(absent)"``
+    (so views stay JSON for their digests); ``is_absent`` tells it from a declared string
+    that happens to read the same."""
+
+
+_MISSING = _Absent("(absent)")
+
+
+def is_absent(value: Any) -> bool:
+    return isinstance(value, _Absent)
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,13 @@ class FieldDiff:
 
     @property
     def data(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after}
+        """The JSON form; ``absent`` names the side that lacks the field, if one does."""
+        data = {"path": self.path, "before": self.before, "after": self.after}
+        if is_absent(self.before):
+            data["absent"] = "before"
+        elif is_absent(self.after):
+            data["absent"] = "after"
+        return data
 
 
 def flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol, TextIO
 import click
 
 from reconciler import __version__
-from reconciler.compare import FieldDiff
+from reconciler.compare import FieldDiff, is_absent
 from reconciler.errors import ConfigError
 from reconciler.model import Finding, Location
 from reconciler.plan import Action, Kind, Plan
@@ -63,6 +63,8 @@ def mode_line(plan: Plan) -> str:
 
 
 def _value(value: Any) -> str:
+    if is_absent(value):
+        return "(absent)"  # unquoted: not the string a file could declare
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
 

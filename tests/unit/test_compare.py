@@ -8,6 +8,7 @@ from reconciler.compare import (
     declared_link_view,
     differences,
     flag_view,
+    is_absent,
     link_view,
 )
 
@@ -61,6 +62,18 @@ def test_a_declared_field_missing_in_launchdarkly_shows_as_absent() -> None:
     declared = {"maintainerTeamKey": "payments"}
     diff = differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG))
     assert diff == (FieldDiff("maintainerTeamKey", "payments", "(absent)"),)
+    assert is_absent(diff[0].after)
+    assert diff[0].data == {
+        "path": "maintainerTeamKey", "before": "payments", "after": "(absent)", "absent": "after",
+    }  # fmt: skip
+
+
+def test_a_declared_string_that_reads_absent_is_not_taken_for_an_absent_field() -> None:
+    declared = {"description": "(absent)"}
+    diff = differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG))
+    assert [d.path for d in diff] == ["description"]
+    assert not is_absent(diff[0].before)
+    assert "absent" not in diff[0].data
 
 
 def test_an_omitted_description_compares_equal_to_the_empty_default() -> None:
@@ -81,6 +94,6 @@ def test_link_fields_map_to_the_responses_names() -> None:
 def test_paths_of_keys_with_quotes_and_list_growth_are_readable() -> None:
     before = {"customProperties": {"it's": {"value": ["a"]}}}
     after = {"customProperties": {"it's": {"value": ["a", "b"]}}}
-    assert differences(before, after) == (
-        FieldDiff("customProperties.it's.value[1]", "(absent)", "b"),
-    )
+    (diff,) = differences(before, after)
+    assert diff == FieldDiff("customProperties.it's.value[1]", "(absent)", "b")
+    assert diff.data["absent"] == "before"

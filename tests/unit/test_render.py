@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from reconciler.compare import FieldDiff
+from reconciler.compare import FieldDiff, declared_flag_view, differences, flag_view
 from reconciler.plan import Action, Kind, Plan
 from reconciler.render import MARKER, MarkdownRenderer, TextRenderer, use_color
 
@@ -91,3 +91,13 @@ def test_text_is_coloured_by_kind_only_when_asked() -> None:
     assert lines["web/checkout"].startswith("\x1b[33m")  # yellow
     assert not ANSI.search(plain)
     assert re.sub(r"\x1b\[\d+m", "", coloured) == plain
+
+
+def test_an_absent_field_is_shown_unquoted_and_a_declared_string_quoted() -> None:
+    declared = {"maintainerTeamKey": "payments", "description": "(absent)"}
+    live = {"key": "x", "description": "", "variations": []}
+    diff = differences(declared_flag_view(declared), flag_view(declared, live))
+    action = Action(Kind.DRIFT, "flag", "web", "x", reason="changed", diff=diff)
+    text = TextRenderer().render(_plan(action))
+    assert 'description: "(absent)" -> ""' in text
+    assert 'maintainerTeamKey: "payments" -> (absent)\n' in text
