@@ -1,8 +1,10 @@
 """Reconciling: the pipeline from flag files to a plan, and from a plan to creates.
 
 ``connect`` builds what a run talks to (the API client, the target's name, the ledger
-path; the in-process emulator for ``--emulator``); ``make_live_or_offline_plan`` runs
-load → validate → observe → plan; ``execute`` applies. The CLI only wires these.
+path; the in-process emulator for ``--emulator``); ``load_desired`` loads and validates,
+``build_plan`` observes and plans; ``save_plan`` and ``SavedPlan`` write a plan file and
+check one (what needs no call before connecting, the rest against the live plan). The CLI
+only wires these.
 """
 
 from __future__ import annotations
