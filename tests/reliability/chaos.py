@@ -17,6 +17,7 @@ prints a table of the figures. ``tests/reliability/test_chaos.py`` runs it small
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -31,6 +32,7 @@ from .support import (
     Run,
     addresses,
     commits,
+    conflicts,
     declared_flags,
     duplicates,
     ledger_mismatches,
@@ -54,6 +56,12 @@ FAULTS = Faults(
 )
 MAX_APPLIES = 5
 
+# The client's -v log of a request that got no answer: a drop (at once) or a stall (at
+# the timeout, which the chaos run sets to TIMEOUT_SECONDS).
+NO_ANSWER = re.compile(r" -> no answer in (\d+) ms \(attempt")
+# httpcore's -vv log of the headers of a 429.
+THROTTLED = re.compile(r"receive_response_headers\.complete return_value=\(b'HTTP/1\.1', 429, .*")
+
 
 @dataclass
 class Figures:
@@ -66,9 +74,13 @@ class Figures:
     posts: int = 0  # creates attempted: POSTs that reached the emulator
     commits: int = 0  # creates the emulator stored (each must be stored once)
     duplicates: int = 0
-    conflicts: int = 0  # 409s: a create of something that already existed
+    conflicts: int = 0  # 409s: a create of something that already existed (must be none)
     retries: int = 0  # retries of one request by the client (its debug log)
+    timeouts: int = 0  # requests the client gave up waiting for at its timeout (its debug log)
     throttled: int = 0  # 429s the emulator sent, injected or not
+    # 429s by the header that said when to come back (-vv only: httpcore's log)
+    retry_after_429s: int = 0
+    reset_429s: int = 0
     server_errors: int = 0
     drops: int = 0
     stalls: int = 0
@@ -108,6 +120,8 @@ class Figures:
                 f"{self.commits} creates committed for {self.declared} resources "
                 f"({self.duplicates} duplicates)"
             )
+        if self.conflicts:
+            found.append(f"{self.conflicts} creates were sent for what already existed (409)")
         if self.missing or self.extra:
             found.append(f"missing {sorted(self.missing)[:5]}, unexpected {sorted(self.extra)[:5]}")
         found.extend(self.ledger_problems[:5])
@@ -122,8 +136,14 @@ class Figures:
         return found
 
 
-def chaos_run(workdir: Path, *, flags: int, links: int, seed: int, concurrency: int = 4) -> Figures:
-    """Apply ``flags`` flags and ``links`` links under every fault until done; the figures."""
+def chaos_run(
+    workdir: Path, *, flags: int, links: int, seed: int, concurrency: int = 4, verbosity: int = 1
+) -> Figures:
+    """Apply ``flags`` flags and ``links`` links under every fault until done; the figures.
+
+    With ``verbosity`` 2 the applies run with ``-vv``, whose log of response headers tells
+    the two kinds of 429 apart (several times the log, so not at full size).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     declared = declared_flags(flags, links)
     write_repository(workdir / "flags", PROJECT, declared)
@@ -131,7 +151,7 @@ def chaos_run(workdir: Path, *, flags: int, links: int, seed: int, concurrency: 
     config = EmulatorConfig(
         projects=(PROJECT,), faults=FAULTS, seed=seed, request_log_size=1_000_000
     )
-    args = ("-v", "apply", "flags", "--yes", "--timeout", str(TIMEOUT_SECONDS))
+    args = ("-" + "v" * verbosity, "apply", "flags", "--yes", "--timeout", str(TIMEOUT_SECONDS))
     args += ("--concurrency", str(concurrency))
     with Emulator(config) as emu:
         env = live_env(emu)
@@ -140,12 +160,17 @@ def chaos_run(workdir: Path, *, flags: int, links: int, seed: int, concurrency: 
             result = run(*args, cwd=workdir, env=env, timeout=1800)
             figures.runs.append(result)
             figures.retries += result.stderr.count(": retrying in ")
+            waited = [int(ms) for ms in NO_ANSWER.findall(result.stderr)]
+            figures.timeouts += sum(ms >= TIMEOUT_SECONDS * 1000 for ms in waited)
+            for line in THROTTLED.findall(result.stderr):
+                figures.retry_after_429s += "(b'Retry-After', " in line
+                figures.reset_429s += "(b'X-Ratelimit-Reset', " in line
             if result.code != 1 or "Apply incomplete" not in result.stdout:
                 break
         figures.wall_seconds = time.monotonic() - started
         figures.posts = posts(emu)
         figures.commits = commits(emu)
-        figures.conflicts = emu.count(method="POST", status=409)
+        figures.conflicts = conflicts(emu)
         figures.throttled = emu.count(status=429)
         figures.server_errors = emu.count(fault="fail")
         figures.drops = emu.count(fault="drop")
@@ -173,6 +198,7 @@ COLUMNS = (
     ("duplicates", lambda f: f.duplicates),
     ("409s", lambda f: f.conflicts),
     ("retries", lambda f: f.retries),
+    ("timeouts", lambda f: f.timeouts),
     ("429s seen", lambda f: f.throttled),
     ("5xx", lambda f: f.server_errors),
     ("drops", lambda f: f.drops),

@@ -235,6 +235,16 @@ def posts(emu: Emulator) -> int:
     return emu.count(route=CREATE_FLAG) + emu.count(route=CREATE_LINK)
 
 
+def conflicts(emu: Emulator) -> int:
+    """Creates answered 409: sent for something that already existed.
+
+    Apply plans from what LaunchDarkly holds and looks before it sends a create again, so
+    neither a fault, nor a kill, nor another apply (which holds the lock in turn) may make
+    it send one: a 409 is adopted, so only this count shows a create sent blind.
+    """
+    return emu.count(route=CREATE_FLAG, status=409) + emu.count(route=CREATE_LINK, status=409)
+
+
 def commits(emu: Emulator) -> int:
     """Creates the emulator committed (answered 201, or stored before a fault lost the answer)."""
     return emu.count(route=CREATE_FLAG, status=201) + emu.count(route=CREATE_LINK, status=201)

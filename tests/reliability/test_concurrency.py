@@ -29,6 +29,7 @@ from .support import (
     LEDGER,
     addresses,
     commits,
+    conflicts,
     declared_flags,
     ledger_mismatches,
     live_env,
@@ -67,6 +68,7 @@ def finish(child: subprocess.Popen[str]) -> tuple[int, str, str]:
 def assert_created_once(emu: Emulator, cwd: Path) -> None:
     assert stored(emu, PROJECT) == dict.fromkeys(EXPECTED, 1)
     assert commits(emu) == len(EXPECTED)
+    assert conflicts(emu) == 0  # an apply that waited for the lock planned afresh
     assert ledger_mismatches(Ledger.load(cwd / LEDGER), emu, PROJECT) == []
 
 

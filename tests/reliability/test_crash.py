@@ -26,6 +26,7 @@ from .support import (
     LEDGER,
     addresses,
     commits,
+    conflicts,
     declared_flags,
     duplicates,
     ledger_mismatches,
@@ -81,6 +82,7 @@ def assert_ledger_parses_and_records_only_what_exists(cwd: Path, emu: Emulator) 
     problems = ledger_mismatches(Ledger.load(cwd / LEDGER), emu, PROJECT)
     assert all(p.endswith("only in the emulator") for p in problems), problems
     assert duplicates(stored(emu, PROJECT)) == 0
+    assert conflicts(emu) == 0  # what a killed run created, the next one adopted unasked
 
 
 @pytest.mark.parametrize("seed", [1, 2])
