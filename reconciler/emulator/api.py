@@ -3,7 +3,8 @@
 Each request passes, in order: injected latency; body size (413); routing (404, 405); injected
 5xx and 429 faults; authentication (401); rate limits (429); the beta header (403, flag links
 only); the operation (400, 404, 409, 200/201); and last the drop/stall faults, which act after
-the operation so that a create is stored even though its response is lost.
+the operation so that a create is stored even though its response is lost. Any other exception
+is a bug: answered 500 (and logged, with its traceback on stderr) rather than left unanswered.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -32,6 +35,7 @@ from reconciler.emulator.responses import (
 from reconciler.emulator.store import Store
 
 FAULT_CODES = {500: "internal_server_error", 502: "bad_gateway", 503: "service_unavailable"}
+INTERNAL_ERROR_MESSAGE = "The emulator failed unexpectedly (a bug); its stderr has the traceback"
 
 
 class Headers(Protocol):
@@ -107,6 +111,10 @@ class Api:
         except ApiProblem as problem:
             close = request.body_error is not None
             reply = Reply.from_problem(self._echo(problem, request), close=close)
+        except Exception:  # a bug: the client still gets an answer, the log a record
+            traceback.print_exc(file=sys.stderr)
+            bug = ApiProblem(500, "internal_server_error", INTERNAL_ERROR_MESSAGE)
+            reply = Reply.from_problem(bug, close=True)
         self._log.add(
             RequestRecord(
                 method=request.method,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from reconciler.emulator import DEV_TOKEN, Emulator
+from reconciler.emulator import DEV_TOKEN, ApiProblem, Emulator, RateLimit, validation
 from reconciler.emulator.responses import BETA_MESSAGE
+from reconciler.emulator.store import Store
 
 FLAGS = "/api/v2/flags/demo"
 
@@ -190,6 +194,67 @@ def test_concurrent_creates_of_one_key_yield_exactly_one_201(
         statuses = sorted(pool.map(create, clients))
     assert statuses == [201] + [409] * 19
     assert len(emu.flags("demo")) == 1
+
+
+@pytest.mark.parametrize("kind", ["flag", "link"])
+def test_creates_of_one_key_racing_inside_the_store_yield_exactly_one(kind: str) -> None:
+    # Every racer that passes the key check blocks in the clock (called between that check and
+    # the insert) until all have arrived: without the store's lock all would pass and all be
+    # created. With it, the first waits alone until the barrier times out, and the rest then
+    # find its key taken.
+    racers = 12
+    racing = threading.Event()
+    barrier = threading.Barrier(racers, timeout=0.5)
+
+    def clock() -> float:
+        if racing.is_set():
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()
+        return time.time()
+
+    store = Store(("demo",), clock=clock)
+    store.create_flag("demo", validation.flag_body({"key": "f", "name": "F"}))
+    racing.set()
+    start = threading.Barrier(racers)
+
+    def create(_: int) -> int:
+        start.wait()
+        try:
+            if kind == "flag":
+                store.create_flag("demo", validation.flag_body({"key": "k", "name": "K"}))
+            else:
+                store.create_link(
+                    "demo", "f", validation.link_body({"key": "k", "deepLink": "https://x.test"})
+                )
+        except ApiProblem as problem:
+            return problem.status
+        return 201
+
+    with ThreadPoolExecutor(racers) as pool:
+        statuses = sorted(pool.map(create, range(racers)))
+    assert statuses == [201] + [409] * (racers - 1)
+
+
+def test_an_unexpected_error_is_a_500_in_the_log_not_a_closed_connection(
+    make_emulator: Callable[..., Emulator],
+    make_client: Callable[..., httpx.Client],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = [time.time()]
+    emu = make_emulator(clock=lambda: now[0], rate_limit=RateLimit(10))
+    http = make_client(emu)
+    assert http.get(FLAGS).status_code == 200
+    now[0] = math.nan  # the rate limiter cannot place NaN in a window: a bug, as far as it knows
+    response = http.get(FLAGS)
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_server_error"
+    assert response.headers["Connection"] == "close"
+    assert [(r.path, r.status) for r in emu.request_log] == [(FLAGS, 200), (FLAGS, 500)]
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "ValueError" in err
+    now[0] = time.time()
+    assert http.get(FLAGS).status_code == 200  # and the server still serves
 
 
 def test_concurrent_keep_alive_clients_are_all_served(

@@ -290,7 +290,7 @@ def test_a_bad_data_file_stops_the_command_with_one_line_and_exit_1(
 def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path: Path, kind: str) -> None:
     path = tmp_path / f"{kind}.json"
     path.write_bytes(b'{"projects": {"caf\xe9": {}}}')
-    config = EmulatorConfig(**{"data_path" if kind == "data" else "seed_file": path})
+    config = EmulatorConfig(data_path=path) if kind == "data" else EmulatorConfig(seed_file=path)
     with pytest.raises(InputError, match=f"^{re.escape(str(path))}: .* not UTF-8 text"):
         Emulator(config)
 
