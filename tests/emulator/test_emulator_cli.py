@@ -7,17 +7,20 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
 
 from reconciler.cli import main
-from reconciler.emulator import DEV_TOKEN
+from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
 
 URL_PREFIX = "LaunchDarkly emulator listening on "
 STARTUP_TIMEOUT = 30
+FLAGS = "/api/v2/flags/default"
 
 
 class Running:
@@ -86,23 +89,110 @@ def test_emulator_options_reach_the_server(running: list[Running], tmp_path: Pat
     emu = Running(
         "--token", "api-one", "--token", "api-two",
         "--seed-file", str(seed), "--data", str(data),
-        "--rate-limit", "2/60", "--retry-after-mode", "--quiet",
+        "--rate-limit", "2/86400", "--retry-after-mode", "--quiet",
     )  # fmt: skip
     running.append(emu)
     with _client(emu.url, "api-two") as client:
-        assert client.get("/api/v2/flags/seeded/s").status_code == 200
-        refused = None
-        for _ in range(2):
-            refused = client.get("/api/v2/flags/seeded/s")
-        assert refused is not None
-        assert refused.status_code == 429
-        assert "Retry-After" in refused.headers
+        # Windows are aligned to the epoch: a day-long one, unlike a minute, cannot end between
+        # these three requests (short of one starting at midnight UTC).
+        statuses = [client.get("/api/v2/flags/seeded/s") for _ in range(3)]
+        assert [r.status_code for r in statuses] == [200, 200, 429]
+        assert "Retry-After" in statuses[2].headers
     with _client(emu.url, DEV_TOKEN) as client:
         assert client.get("/api/v2/flags/seeded").status_code == 401
     code, _, err = emu.stop()
     assert code == 0
     assert err == ""
     assert "seeded" in data.read_text()
+
+
+def test_host_option_reaches_the_server(running: list[Running]) -> None:
+    emu = Running("--host", "localhost", "--quiet")
+    running.append(emu)
+    assert emu.url.startswith("http://localhost:")
+    with _client(emu.url) as client:
+        assert client.get("/api/v2/flags/default").status_code == 200
+
+
+def test_global_rate_limit_option_reaches_the_server(running: list[Running]) -> None:
+    emu = Running("--global-rate-limit", "3/86400", "--quiet")
+    running.append(emu)
+    with _client(emu.url) as client:
+        paths = ["/api/v2/flags/default", "/api/v2/flags/default/a", "/api/v2/flags/default/b"]
+        statuses = [client.get(path) for path in [*paths, "/api/v2/flags/default"]]
+    assert [r.status_code for r in statuses] == [200, 404, 404, 429]  # across routes
+    assert statuses[0].headers["X-Ratelimit-Global-Remaining"] == "2"
+    assert "X-Ratelimit-Route-Remaining" not in statuses[0].headers
+
+
+class FaultRun(NamedTuple):
+    lines: list[str]  # the command's log line for each request
+    outcomes: list[str]  # each response's status, or the transport error that replaced it
+    seconds: list[float]  # how long each request took
+
+
+def _fault_run(*options: str, requests: int = 12) -> FaultRun:
+    """Run the command with ``options`` and send ``requests`` creates."""
+    emu = Running(*options)
+    outcomes, seconds = [], []
+    try:
+        with _client(emu.url) as client:
+            for i in range(requests):
+                started = time.perf_counter()
+                body = {"key": f"f{i}", "name": "F"}
+                try:
+                    outcomes.append(str(client.post(FLAGS, json=body).status_code))
+                except httpx.TransportError as e:
+                    outcomes.append(type(e).__name__)
+                seconds.append(time.perf_counter() - started)
+    finally:
+        code, _, err = emu.stop()
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("POST ")]
+    return FaultRun(lines, outcomes, seconds)
+
+
+def test_seed_and_before_processing_fault_options_reach_the_server() -> None:
+    options = ("--seed", "1", "--fail-rate", "0.3", "--throttle-rate", "0.3")
+    first, again = _fault_run(*options), _fault_run(*options)
+    assert first.outcomes == again.outcomes  # the same seed: the same faults
+    assert {"201", "429"} <= set(first.outcomes)
+    assert set(first.outcomes) & {"500", "502", "503"}
+    assert _fault_run("--seed", "2", *options[2:]).outcomes != first.outcomes
+
+
+def test_after_processing_fault_and_latency_options_reach_the_server() -> None:
+    run = _fault_run(
+        "--seed", "3", "--drop-rate", "0.5", "--stall-rate", "0.5", "--stall-seconds", "0.2",
+        "--latency-ms", "100:50", requests=6,
+    )  # fmt: skip
+    assert all(line.endswith((" 201 [drop]", " 201 [stall]")) for line in run.lines), run.lines
+    stalled = [line.endswith("[stall]") for line in run.lines]
+    assert 0 < sum(stalled) < 6
+    # A stall of the default 30 s would outlast the client's 5 s timeout (ReadTimeout).
+    assert set(run.outcomes) == {"RemoteProtocolError"}
+    for took, stall in zip(run.seconds, stalled, strict=True):
+        assert took >= 0.1 + (0.2 if stall else 0)
+
+
+def test_every_answered_create_survives_kill_9(running: list[Running], tmp_path: Path) -> None:
+    data = tmp_path / "emulator.json"
+    emu = Running("--project", "demo", "--data", str(data), "--quiet")
+    running.append(emu)
+    with _client(emu.url) as client:
+        for i in range(30):
+            created = client.post("/api/v2/flags/demo", json={"key": f"f{i}", "name": "F"})
+            assert created.status_code == 201
+        link = client.post(
+            "/api/v2/flag-links/projects/demo/flags/f0",
+            json={"key": "l", "deepLink": "https://x.test"},
+            headers={"LD-API-Version": "beta"},
+        )
+        assert link.status_code == 201
+    emu.stop(signal.SIGKILL)
+    restarted = Emulator(EmulatorConfig(projects=("demo",), data_path=data))
+    assert [f["key"] for f in restarted.flags("demo")] == [f"f{i}" for i in range(30)]
+    assert restarted.links("demo", "f0") == [link.json()]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -11,25 +12,47 @@ import httpx
 import pytest
 
 from reconciler.emulator import Emulator, Faults, RateLimit
+from reconciler.emulator.faults import FaultInjector
 
 FLAGS = "/api/v2/flags/demo"
 
 
-def _statuses(client: httpx.Client, n: int = 40) -> list[int]:
-    return [client.get(FLAGS).status_code for _ in range(n)]
-
-
-def test_fail_rate_with_a_seed_is_reproducible(
-    make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(fail_rate=0.5),
+        Faults(throttle_rate=0.5),
+        Faults(drop_rate=0.5),
+        Faults(stall_rate=0.5, stall_seconds=0.01),
+    ],
+    ids=["fail", "throttle", "drop", "stall"],
+)
+def test_faults_with_a_seed_are_reproducible(
+    make_emulator: Callable[..., Emulator],
+    make_client: Callable[..., httpx.Client],
+    faults: Faults,
 ) -> None:
     runs = []
     for seed in (7, 7, 8):
-        emu = make_emulator(seed=seed, faults=Faults(fail_rate=0.5))
-        runs.append(_statuses(make_client(emu)))
+        emu = make_emulator(seed=seed, faults=faults)
+        http = make_client(emu)
+        for i in range(40):
+            with contextlib.suppress(httpx.TransportError):  # dropped or stalled
+                http.post(FLAGS, json={"key": f"f{i}", "name": "F"})
+        runs.append([(r.status, r.fault) for r in emu.request_log])
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
-    assert set(runs[0]) - {200} <= {500, 502, 503}
-    assert 5 < runs[0].count(200) < 35
+    hit = sum(fault is not None for _, fault in runs[0])
+    assert 5 < hit < 35
+
+
+def test_latency_is_the_fixed_part_plus_a_uniform_share_of_the_jitter() -> None:
+    injector = FaultInjector(Faults(latency_ms=100, latency_jitter_ms=50), seed=1)
+    delays = [injector.plan().latency_seconds for _ in range(500)]
+    assert all(0.1 <= d <= 0.15 for d in delays)
+    assert min(delays) < 0.105
+    assert max(delays) > 0.145
+    assert 0.12 < sum(delays) / len(delays) < 0.13
 
 
 def test_failed_requests_do_nothing(emu: Emulator, http: httpx.Client) -> None:
