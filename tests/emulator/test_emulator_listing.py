@@ -98,7 +98,6 @@ def test_last_page_has_no_next(http: httpx.Client) -> None:
         {"limit": "5_0"},
         {"limit": "\u0665"},  # ARABIC-INDIC DIGIT FIVE, which int() takes
         {"offset": "9" * 5000},  # more digits than int() converts
-
         {"filter": "nonsense"},
         {"filter": "state:gone"},
         {"filter": "colour:blue"},
