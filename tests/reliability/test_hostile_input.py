@@ -338,3 +338,71 @@ def test_valid_files_in_unusual_dress_pass_and_their_lines_stay_exact(
         assert result.stdout.splitlines()[0] == (
             "flags/dress.yaml:5008:44: flags[1].temporary: expected true or false, got a string"
         )
+
+
+# Anchors, aliases and merge keys used as people use them (shared fields, one tag list),
+# and keys quoted both ways in block and flow style. A finding in a merged field is
+# located where the field is written: under the anchor.
+ANCHORS_AND_QUOTED_KEYS = """\
+project: hostile
+flags:
+  # The first flag's fields are shared through an anchor and a merge key.
+  - &shared
+    key: base
+    name: Base
+    temporary: %(anchored)s
+    tags: &tags [team-a, team-b]
+  - <<: *shared
+    key: inherited
+    name: Inherited
+  - <<: *shared
+    key: overridden
+    name: Overridden
+    temporary: %(override)s
+  - "key": quoted
+    'name': "Quoted"
+    "temporary": %(quoted)s
+    "tags": *tags
+  - {"key": flow-quoted, 'name': Flow, "temporary": %(flow)s}
+"""
+
+
+def test_anchors_merge_keys_and_quoted_keys_are_read_as_written_with_exact_lines(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    dress = flags / "anchors.yaml"
+    fine = {"anchored": "false", "override": "true", "quoted": "true", "flow": "false"}
+    dress.write_text(ANCHORS_AND_QUOTED_KEYS % {key: "maybe" for key in fine})
+    result = run("validate", "flags", cwd=tmp_path)
+    assert result.code == 1, result
+    assert result.stdout.splitlines() == [
+        "flags/anchors.yaml:7:16: flags[0].temporary: expected true or false, got a string",
+        "flags/anchors.yaml:7:16: flags[1].temporary: expected true or false, got a string",
+        "flags/anchors.yaml:15:16: flags[2].temporary: expected true or false, got a string",
+        "flags/anchors.yaml:18:18: flags[3].temporary: expected true or false, got a string",
+        "flags/anchors.yaml:20:53: flags[4].temporary: expected true or false, got a string",
+        "5 problems in 1 file",
+    ]
+    dress.write_text(ANCHORS_AND_QUOTED_KEYS % (fine | {"anchored": "maybe"}))
+    result = run("validate", "flags", cwd=tmp_path)
+    assert result.code == 1, result
+    assert result.stdout.splitlines()[:-1] == [  # the override hides the merged value
+        "flags/anchors.yaml:7:16: flags[0].temporary: expected true or false, got a string",
+        "flags/anchors.yaml:7:16: flags[1].temporary: expected true or false, got a string",
+    ], result
+
+    dress.write_text(ANCHORS_AND_QUOTED_KEYS % fine)
+    applied = run("apply", "flags", "--yes", cwd=tmp_path, env=live_env(emu))
+    assert applied.code == 0, applied
+    held = {f["key"]: f for f in emu.flags("hostile")}
+    assert sorted(held) == ["base", "flow-quoted", "inherited", "overridden", "quoted"]
+    seen = {key: (f["name"], f["temporary"], f["tags"]) for key, f in held.items()}
+    assert seen == {
+        "base": ("Base", False, ["team-a", "team-b"]),
+        "inherited": ("Inherited", False, ["team-a", "team-b"]),
+        "overridden": ("Overridden", True, ["team-a", "team-b"]),
+        "quoted": ("Quoted", True, ["team-a", "team-b"]),
+        "flow-quoted": ("Flow", False, []),
+    }
