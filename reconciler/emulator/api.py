@@ -188,7 +188,9 @@ class Api:
             return 201, self.store.create_flag(project, spec)
         flag_key = params[1]
         if not route.beta:
-            return 200, self.store.get_flag(project, flag_key)
+            rep = self.store.get_flag(project, flag_key)
+            keys = listing.environment_keys(qs)  # by default, every environment
+            return 200, representation.served(rep, keys) if keys else rep
         if request.method == "GET":
             # UNCONFIRMED: the spec lists only 401, 403 and 429 for getFlagLinks; the strict
             # choice is a 404 for an unknown flag (as for creating a link), not an empty list.

@@ -10,18 +10,23 @@ line, a create that was never answered, and that line is ignored. ``Store.compac
 journal into the snapshot and then removes it; replaying a record the snapshot already holds
 changes nothing, so a crash between the two is harmless.
 
-Snapshot format (version 1)::
+Snapshot format (version 2)::
 
-    {"format": "ld-reconciler-emulator", "version": 1,
+    {"format": "ld-reconciler-emulator", "version": 2,
      "projects": {"<projectKey>": {"flags": [<FeatureFlag>, ...],
                                    "links": {"<flagKey>": [<FlagLinkRep>, ...]}}}}
 
-Journal: the line ``{"format": "ld-reconciler-emulator-journal", "version": 1}``, then one
+Journal: the line ``{"format": "ld-reconciler-emulator-journal", "version": 2}``, then one
 ``{"project": P, "flag": <FeatureFlag>}`` or ``{"project": P, "flagKey": K, "link":
 <FlagLinkRep>}`` per create. Flags are in creation order; the representations are exactly what
 the API returned. Loading checks that every flag and link has the fields the API's responses
 require, with their types, so that a hand-edited file missing one is refused at start-up,
 naming the item, instead of breaking the requests that would serve it.
+
+Version 1 (before the emulator modelled environments) is still read: its flags have no
+``environments`` and name their prerequisites as ``_prerequisites`` (``{key, variationId}``,
+written only when there were some); loading gives them the environments a create gives, with
+those prerequisites by variation index, and ``Saved.outdated`` has the store rewrite the file.
 """
 
 from __future__ import annotations
@@ -33,13 +38,15 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from reconciler.emulator import representation
 from reconciler.errors import InputError
 
 FORMAT = "ld-reconciler-emulator"
 JOURNAL_FORMAT = "ld-reconciler-emulator-journal"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 JOURNAL_HEADER = (json.dumps({"format": JOURNAL_FORMAT, "version": VERSION}) + "\n").encode()
 
 # The required fields of the spec's FeatureFlag and FlagLinkRep, which the API serves as stored.
@@ -56,6 +63,19 @@ FLAG_FIELDS: dict[str, type] = {
     "experiments": dict,
     "customProperties": dict,
     "archived": bool,
+}
+# Likewise of each FeatureFlagConfig in a flag's ``environments`` (from version 2 on).
+CONFIG_FIELDS: dict[str, type] = {
+    "on": bool,
+    "archived": bool,
+    "salt": str,
+    "sel": str,
+    "lastModified": int,
+    "version": int,
+    "_site": dict,
+    "_environmentName": str,
+    "trackEvents": bool,
+    "trackEventsFallthrough": bool,
 }
 LINK_FIELDS: dict[str, type] = {
     "_links": dict,
@@ -83,20 +103,30 @@ class ProjectState:
     links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+class Saved(NamedTuple):
+    projects: dict[str, ProjectState]
+    outdated: bool
+    """Whether the snapshot is of an older version, to be rewritten in this one."""
+
+
 def journal_path(path: Path) -> Path:
     return path.with_name(path.name + ".journal")
 
 
-def load(path: Path) -> dict[str, ProjectState] | None:
+def load(path: Path) -> Saved | None:
     """The saved state (snapshot and journal), or None if neither file exists yet."""
     text = _read_text(path, "the emulator data file")
     journal = _read_text(journal_path(path), "the emulator data journal")
     if text is None and journal is None:
         return None
-    projects = {} if text is None else _snapshot(path, text)
+    projects, version = ({}, VERSION) if text is None else _snapshot(path, text)
     if journal is not None:
         _replay(journal_path(path), journal, projects)
-    return projects
+    for key, proj in projects.items():
+        for rep in proj.flags.values():
+            if "environments" not in rep:  # only version 1 lets a flag lack them
+                _upgrade(f"{path}: projects.{key}.flags ({rep['key']!r})", key, rep, proj)
+    return Saved(projects, outdated=version < VERSION)
 
 
 def write(path: Path, projects: Mapping[str, ProjectState]) -> None:
@@ -176,15 +206,16 @@ def _read_text(path: Path, what: str) -> str | None:
         raise InputError(f"{path}: {what} is not UTF-8 text ({e.reason} at byte {e.start})") from e
 
 
-def _snapshot(path: Path, text: str) -> dict[str, ProjectState]:
+def _snapshot(path: Path, text: str) -> tuple[dict[str, ProjectState], int]:
     try:
         data = json.loads(text)
     except ValueError as e:
         raise InputError(f"{path}: the emulator data file is not valid JSON: {e}") from e
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{path}: not an emulator data file (refusing to overwrite it)")
-    if data.get("version") != VERSION:
-        raise InputError(f"{path}: unsupported emulator data file version {data.get('version')!r}")
+    version = data.get("version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise InputError(f"{path}: unsupported emulator data file version {version!r}")
     saved = data.get("projects")
     if not isinstance(saved, dict) or not all(
         isinstance(p, dict)
@@ -198,7 +229,7 @@ def _snapshot(path: Path, text: str) -> dict[str, ProjectState]:
         proj = projects[key] = ProjectState()
         for i, rep in enumerate(value.get("flags", [])):
             where = f"{path}: projects.{key}.flags[{i}]"
-            _check(where, rep, FLAG_FIELDS)
+            _check_flag(where, rep, version)
             if rep["key"] in proj.flags:
                 first = list(proj.flags).index(rep["key"])
                 raise InputError(f"{where}: the key {rep['key']!r} is used by flags[{first}] too")
@@ -212,13 +243,14 @@ def _snapshot(path: Path, text: str) -> dict[str, ProjectState]:
             for j, rep in enumerate(reps):
                 _check(f"{where}[{j}]", rep, LINK_FIELDS)
             proj.links[flag_key] = reps
-    return projects
+    return projects, version
 
 
 def _replay(path: Path, text: str, projects: dict[str, ProjectState]) -> None:
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
+    version = VERSION
     for number, line in enumerate(lines, start=1):
         where = f"{path}: line {number}"
         try:
@@ -228,13 +260,20 @@ def _replay(path: Path, text: str, projects: dict[str, ProjectState]) -> None:
                 return  # torn by a crash while it was written: that create was never answered
             raise InputError(f"{where}: not valid JSON: {e}") from e
         if number == 1:
-            if record != {"format": JOURNAL_FORMAT, "version": VERSION}:
-                raise InputError(f"{where}: not a {JOURNAL_FORMAT} version {VERSION} header")
+            if not (
+                isinstance(record, dict)
+                and set(record) == {"format", "version"}
+                and record["format"] == JOURNAL_FORMAT
+                and not isinstance(record["version"], bool)
+                and record["version"] in READABLE_VERSIONS
+            ):
+                raise InputError(f"{where}: not a {JOURNAL_FORMAT} header of a known version")
+            version = record["version"]
             continue
-        _apply(where, record, projects)
+        _apply(where, record, projects, version)
 
 
-def _apply(where: str, record: object, projects: dict[str, ProjectState]) -> None:
+def _apply(where: str, record: object, projects: dict[str, ProjectState], version: int) -> None:
     """Replay one journal record; one the snapshot already holds changes nothing."""
     if not isinstance(record, dict) or set(record) not in RECORD_FIELDS:
         raise InputError(f"{where}: not a flag or flag link record")
@@ -244,9 +283,9 @@ def _apply(where: str, record: object, projects: dict[str, ProjectState]) -> Non
     proj = projects.setdefault(project, ProjectState())
     if "flag" in record:
         rep = record["flag"]
-        _check(where, rep, FLAG_FIELDS)
+        _check_flag(where, rep, version)
         saved = proj.flags.setdefault(rep["key"], rep)
-        if saved != rep:
+        if not _same_create(saved, rep):
             raise InputError(f"{where}: flag {rep['key']!r} differs from the one already saved")
         return
     flag_key, rep = record["flagKey"], record["link"]
@@ -256,6 +295,50 @@ def _apply(where: str, record: object, projects: dict[str, ProjectState]) -> Non
     links = proj.links.setdefault(flag_key, [])
     if not any(saved["_id"] == rep["_id"] for saved in links):
         links.append(rep)
+
+
+def _same_create(saved: Mapping[str, Any], rep: Mapping[str, Any]) -> bool:
+    """Whether two records of a flag are of one create; one of version 1 (no environments,
+    ``_prerequisites`` instead) is compared without either."""
+    if "environments" in saved and "environments" in rep:
+        return saved == rep
+    apart = ("environments", "_prerequisites")
+    return {k: v for k, v in saved.items() if k not in apart} == {
+        k: v for k, v in rep.items() if k not in apart
+    }
+
+
+def _upgrade(where: str, project: str, rep: dict[str, Any], proj: ProjectState) -> None:
+    """Give a version 1 flag the environments a create gives, from its ``_prerequisites``."""
+    old = rep.pop("_prerequisites", [])
+    if not isinstance(old, list):
+        raise InputError(f"{where}: _prerequisites must be a list")
+    prerequisites = []
+    for i, item in enumerate(old):
+        key = item.get("key") if isinstance(item, dict) else None
+        target = proj.flags.get(key) if isinstance(key, str) else None
+        ids = [v["_id"] for v in target["variations"]] if target is not None else []
+        if key is None or item.get("variationId") not in ids:
+            raise InputError(
+                f"{where}: _prerequisites[{i}] is not the key and variationId of a variation "
+                f"of a flag of project {project!r}"
+            )
+        prerequisites.append((key, ids.index(item["variationId"])))
+    rep["environments"] = representation.environments(
+        project, rep, on=False, prerequisites=prerequisites
+    )
+
+
+def _check_flag(where: str, rep: object, version: int) -> None:
+    _check(where, rep, FLAG_FIELDS)
+    if version < 2:
+        return
+    assert isinstance(rep, dict)  # _check has made sure
+    configs = rep.get("environments")
+    if not isinstance(configs, dict):
+        raise InputError(f"{where} ({rep['key']!r}): environments must be an object")
+    for env, config in configs.items():
+        _check(f"{where} ({rep['key']!r}): environments.{env}", config, CONFIG_FIELDS)
 
 
 def _check(where: str, rep: object, fields: Mapping[str, type]) -> None:

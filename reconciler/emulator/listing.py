@@ -6,7 +6,9 @@ descending) and ``filter``, a comma-separated list of ``field:value`` with the f
 (live, deprecated, archived), ``archived`` (true/false), ``query`` (case-insensitive substring of
 key or name), ``tags`` (``a+b``: all of them), ``type`` (temporary, permanent),
 ``maintainerId`` and ``maintainerTeamKey``. Other filter fields, and bad values, are 400s.
-``env``, ``summary``, ``expand`` and ``compare`` are accepted and ignored.
+``env`` (one environment key) puts that environment's configuration in each item, without its
+targets, rules and prerequisites unless ``summary=0``; without it, items have no
+``environments``. ``expand`` and ``compare`` are accepted and ignored.
 
 As in LaunchDarkly, archived flags are hidden unless asked for, and then only they are listed.
 Without ``sort``, flags come in creation order, which is stable across pages.
@@ -21,8 +23,8 @@ from operator import itemgetter
 from typing import Any
 from urllib.parse import urlencode
 
-from reconciler.emulator.representation import flags_path, link
-from reconciler.emulator.responses import invalid
+from reconciler.emulator.representation import ENVIRONMENTS, flags_path, link, served
+from reconciler.emulator.responses import invalid, not_found
 
 DEFAULT_LIMIT = 20
 # UNCONFIRMED: the spec gives no largest page; 100 is what LaunchDarkly's own tools ask for.
@@ -39,6 +41,9 @@ def page(project: str, flags: Sequence[Flag], query: Mapping[str, list[str]]) ->
     """The ``FeatureFlags`` body for one page of ``flags`` as selected by ``query``."""
     limit = _int_param(query, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     offset = _int_param(query, "offset", 0, low=0, high=None)
+    keys = environment_keys(query)
+    summary = _one(query, "summary")
+    lists = summary is not None and not _bool_text("summary", summary)
     predicates = _predicates(query)
     selected = [f for f in flags if all(p(f) for p in predicates)]
     for field, descending in reversed(_sort(query)):  # stable sorts: last key first
@@ -51,7 +56,24 @@ def page(project: str, flags: Sequence[Flag], query: Mapping[str, list[str]]) ->
     if offset + limit < total:
         links["next"] = link(_href(project, query, limit, offset + limit))
         links["last"] = link(_href(project, query, limit, (total - 1) // limit * limit))
-    return {"items": selected[offset : offset + limit], "_links": links, "totalCount": total}
+    items = [served(f, keys, lists=lists) for f in selected[offset : offset + limit]]
+    return {"items": items, "_links": links, "totalCount": total}
+
+
+def environment_keys(query: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """The environment ``env`` names (a list or a flag's), or none.
+
+    UNCONFIRMED: how LaunchDarkly answers an unknown environment key; the strict choice is a
+    404 (both operations declare one), not a silently empty ``environments``. The spec says a
+    flag's ``env`` may name several environments without saying how; here it names one.
+    """
+    key = _one(query, "env")
+    if not key:
+        return ()
+    if key not in ENVIRONMENTS:
+        known = " and ".join(ENVIRONMENTS)
+        raise not_found(f"env: unknown environment key {key!r} (the emulator's are {known})")
+    return (key,)
 
 
 def _href(project: str, query: Mapping[str, list[str]], limit: int, offset: int) -> str:

@@ -2,13 +2,16 @@
 
 A representation is built once, when the resource is created, and never changes afterwards
 (the emulator, like the reconciler, only creates), so the store keeps these dicts as they are
-and serialises them without copying.
+and serialises them without copying. A flag's is what getting it returns: its
+``environments`` too, one ``FeatureFlagConfig`` per environment of ``ENVIRONMENTS``; ``served``
+narrows it to what a request asked for (the list, or ``env``).
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +29,12 @@ MIGRATION_STAGES: dict[int, tuple[str, ...]] = {
     4: ("off", "shadow", "live", "complete"),
     6: ("off", "dualwrite", "shadow", "live", "rampdown", "complete"),
 }
+# Every emulated project's environments (key: name), the two LaunchDarkly gives a new project.
+ENVIRONMENTS: dict[str, str] = {"production": "Production", "test": "Test"}
+# What an environment in the flag list leaves out unless asked with summary=0 (the spec names
+# "prerequisites, targets, or rules"; contextTargets, the other targets, go with them).
+LISTS = ("targets", "contextTargets", "rules", "prerequisites")
+
 STAGE_NAMES = {
     "off": "Off",
     "dualwrite": "DualWrite",
@@ -57,8 +66,16 @@ def new_object_id() -> str:
     return secrets.token_hex(12)
 
 
-def flag(project: str, spec: NewFlag, *, now_ms: int, archived: bool = False) -> dict[str, Any]:
-    """The ``FeatureFlag`` representation of a newly created flag."""
+def flag(
+    project: str,
+    spec: NewFlag,
+    *,
+    now_ms: int,
+    archived: bool = False,
+    prerequisites: Sequence[tuple[str, int]] = (),
+) -> dict[str, Any]:
+    """The ``FeatureFlag`` representation of a newly created flag; ``prerequisites`` are the
+    create's, by key and the index of the variation its ``variationId`` names."""
     if spec.migration_settings is not None:
         stages = MIGRATION_STAGES[spec.migration_settings["stageCount"]]
         values: list[dict[str, Any]] = [
@@ -106,11 +123,68 @@ def flag(project: str, spec: NewFlag, *, now_ms: int, archived: bool = False) ->
         rep["_purpose"] = spec.purpose
     if spec.migration_settings is not None:
         rep["migrationSettings"] = dict(spec.migration_settings)
-    # An emulator extension: LaunchDarkly reports prerequisites per environment, which the
-    # emulator does not model. Underscored and not in the spec, so responses stay spec-valid;
-    # present when empty too, so that a reader (export) can tell "none" from "not reported".
-    rep["_prerequisites"] = [{"key": k, "variationId": v} for k, v in spec.prerequisites]
+    rep["environments"] = environments(project, rep, on=spec.on, prerequisites=prerequisites)
     return rep
+
+
+def environments(
+    project: str, rep: Mapping[str, Any], *, on: bool, prerequisites: Sequence[tuple[str, int]]
+) -> dict[str, dict[str, Any]]:
+    """Each environment's ``FeatureFlagConfig`` for the new flag ``rep``: as a create sets it up
+    (initialPrerequisites and isFlagOn apply to every environment), no targets or rules, the
+    defaults as the fallthrough and off variations."""
+    count = len(rep["variations"])
+    defaults = rep.get("defaults") or {}
+    fallthrough = defaults.get("onVariation", 0)
+    off = defaults.get("offVariation", count - 1)
+    # UNCONFIRMED whether LaunchDarkly's summary lists variations nothing serves; all are here.
+    variations = {
+        str(i): {
+            "rules": 0,
+            "nullRules": 0,
+            "targets": 0,
+            "contextTargets": 0,
+            **({"isFallthrough": True} if i == fallthrough else {}),
+            **({"isOff": True} if i == off else {}),
+        }
+        for i in range(count)
+    }
+    site = f"/{quote(project, safe='')}/{{}}/features/{quote(rep['key'], safe='')}"
+    return {
+        key: {
+            "on": on,
+            "archived": rep["archived"],
+            "salt": secrets.token_hex(16),
+            "sel": secrets.token_hex(16),
+            "lastModified": rep["creationDate"],
+            "version": 1,
+            "targets": [],
+            "contextTargets": [],
+            "rules": [],
+            "fallthrough": {"variation": fallthrough},
+            "offVariation": off,
+            "prerequisites": [{"key": k, "variation": i} for k, i in prerequisites],
+            "_site": {"href": site.format(quote(key, safe="")), "type": "text/html"},
+            "_environmentName": name,
+            "trackEvents": False,
+            "trackEventsFallthrough": False,
+            "_summary": {"variations": variations, "prerequisites": len(prerequisites)},
+        }
+        for key, name in ENVIRONMENTS.items()
+    }
+
+
+def served(rep: Mapping[str, Any], keys: Collection[str], *, lists: bool = True) -> dict[str, Any]:
+    """``rep`` with only the environments ``keys``, each without its ``LISTS`` unless ``lists``;
+    no ``environments`` at all for no keys, as LaunchDarkly's list unfiltered by one."""
+    result = {k: v for k, v in rep.items() if k != "environments"}
+    if keys:
+        result["environments"] = {
+            key: config if lists else {k: v for k, v in config.items() if k not in LISTS}
+            for key, config in rep["environments"].items()
+            if key in keys
+        }
+    return result
 
 
 def flag_link(project: str, flag_key: str, spec: NewLink, *, now_ms: int) -> dict[str, Any]:

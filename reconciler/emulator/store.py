@@ -47,11 +47,14 @@ class Store:
         if data_path is not None:
             if not data_path.parent.is_dir():
                 raise InputError(f"{data_path}: its directory does not exist")
-            self._projects.update(datafile.load(data_path) or {})
+            saved = datafile.load(data_path)
+            if saved is not None:
+                self._projects.update(saved.projects)
+                self._unsaved = saved.outdated  # an older version: rewritten in this one
             self._journal = datafile.Journal(datafile.journal_path(data_path))
         for key in projects:
             self._projects.setdefault(key, ProjectState())
-        if self._journal is not None and self._journal.exists:
+        if self._journal is not None and (self._journal.exists or self._unsaved):
             self.compact()  # left by a crash, maybe with a torn last line: never append to it
 
     # -- creates ---------------------------------------------------------------------------
@@ -65,8 +68,13 @@ class Store:
                 raise conflict(
                     f"The key {spec.key!r} is already used by {state} in project {project!r}"
                 )
-            self._check_prerequisites(proj, spec)
-            rep = representation.flag(project, spec, now_ms=self._now_ms(), archived=archived)
+            rep = representation.flag(
+                project,
+                spec,
+                now_ms=self._now_ms(),
+                archived=archived,
+                prerequisites=self._prerequisites(proj, spec),
+            )
             proj.flags[spec.key] = rep
             self._save({"project": project, "flag": rep}, undo=lambda: proj.flags.pop(spec.key))
             return rep
@@ -180,7 +188,10 @@ class Store:
             raise not_found(f"Unknown flag key {flag_key!r} in project {project!r}")
         return rep
 
-    def _check_prerequisites(self, proj: ProjectState, spec: NewFlag) -> None:
+    def _prerequisites(self, proj: ProjectState, spec: NewFlag) -> list[tuple[str, int]]:
+        """The create's prerequisites by key and variation index (LaunchDarkly's ``Prerequisite``
+        names the variation by index; the create names it by ``_id``)."""
+        result = []
         for i, (key, variation_id) in enumerate(spec.prerequisites):
             where = f"initialPrerequisites[{i}]"
             target = proj.flags.get(key)
@@ -188,10 +199,13 @@ class Store:
                 raise invalid(f"{where}.key: unknown flag {key!r}")
             if target["archived"]:
                 raise invalid(f"{where}.key: flag {key!r} is archived")
-            if variation_id not in {v["_id"] for v in target["variations"]}:
+            ids = [v["_id"] for v in target["variations"]]
+            if variation_id not in ids:
                 raise invalid(
                     f"{where}.variationId: {variation_id!r} is not a variation of {key!r}"
                 )
+            result.append((key, ids.index(variation_id)))
+        return result
 
     def _save(self, record: Mapping[str, Any], *, undo: Callable[[], object]) -> None:
         """Make a create durable before it is answered (under the lock); if it cannot be, undo

@@ -50,6 +50,8 @@ class NewFlag:
     maintainer_id: str | None
     maintainer_team_key: str | None
     prerequisites: tuple[tuple[str, str], ...]
+    on: bool
+    """``isFlagOn``: whether the flag starts on, in every environment."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def flag_body(body: object) -> NewFlag:
         raise invalid("name: must not be empty")
     description = _str(data, "description") or ""
     temporary = _bool(data, "temporary")
-    _bool(data, "isFlagOn")  # per environment, which the emulator does not model: checked only
+    on = _bool(data, "isFlagOn")
     tags = _tags(data)
     csa = _client_side_availability(data)
     custom = _custom_properties(data)
@@ -104,6 +106,7 @@ def flag_body(body: object) -> NewFlag:
         maintainer_id=maintainer_id,
         maintainer_team_key=team_key,
         prerequisites=_prerequisites(data),
+        on=bool(on),
     )
 
 

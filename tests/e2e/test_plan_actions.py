@@ -55,10 +55,7 @@ def test_existing_flag_and_link_with_matching_settings_are_adopted_without_a_pos
     assert stored(emu, "web-app") == {
         "web-app/existing": 1, "web-app/existing/doc": 1, "web-app/brand-new": 1,
     }  # fmt: skip
-    flags = _by_key(emu, "web-app")
-    assert flags["brand-new"]["_prerequisites"] == [
-        {"key": "existing", "variationId": _variation_id(flags["existing"], 1)}
-    ]
+    assert _prerequisites(_by_key(emu, "web-app")["brand-new"]) == [("existing", 1)]
     assert recorded(load_ledger(tmp_path), target_of(emu), "web-app") == {
         "web-app/existing": "adopted",
         "web-app/existing/doc": "adopted",
@@ -262,14 +259,20 @@ def test_lost_ledger_is_rebuilt_by_adopting_everything_without_a_post(
     assert "Plan: nothing to create, 20 unchanged." in again.stdout
 
 
-def _by_key(emu: Emulator, project: str) -> dict[str, dict[str, object]]:
+def _by_key(emu: Emulator, project: str) -> dict[str, dict[str, Any]]:
     return {f["key"]: f for f in emu.flags(project)}
 
 
-def _variation_id(prerequisite: dict[str, object], index: int) -> str:
-    variations = prerequisite["variations"]
-    assert isinstance(variations, list)
-    return str(variations[index]["_id"])
+def _prerequisites(flag: dict[str, Any]) -> list[tuple[str, int]]:
+    """The flag's prerequisites, the same in every environment, by key and variation index (the
+    emulator takes the create's variationId to that variation's index, or refuses it)."""
+    per_environment = [
+        [(p["key"], p["variation"]) for p in config["prerequisites"]]
+        for config in flag["environments"].values()
+    ]
+    assert len(per_environment) == 2, flag["environments"]
+    assert per_environment[0] == per_environment[1], per_environment
+    return per_environment[0]
 
 
 def test_prerequisites_are_created_first_and_named_by_their_variation_id(
@@ -296,9 +299,7 @@ def test_prerequisites_are_created_first_and_named_by_their_variation_id(
         flags = _by_key(emu, project)
         order = list(flags)
         assert order.index(prerequisite) < order.index(key), f"{key} before {prerequisite}"
-        assert flags[key]["_prerequisites"] == [
-            {"key": prerequisite, "variationId": _variation_id(flags[prerequisite], index)}
-        ]
+        assert _prerequisites(flags[key]) == [(prerequisite, index)]
 
 
 def test_prerequisite_created_by_an_earlier_apply_is_resolved_without_a_get(
@@ -317,7 +318,4 @@ def test_prerequisite_created_by_an_earlier_apply_is_resolved_without_a_get(
     assert applied.code == 0, applied
     assert emu.count(route=CREATE_FLAG) == 1
     assert emu.count(route=GET_FLAG) == 0
-    flags = _by_key(emu, "web-app")
-    assert flags["later"]["_prerequisites"] == [
-        {"key": "base", "variationId": _variation_id(flags["base"], 2)}
-    ]
+    assert _prerequisites(_by_key(emu, "web-app")["later"]) == [("base", 2)]

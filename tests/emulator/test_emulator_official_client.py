@@ -21,11 +21,10 @@ from launchdarkly_api import (
     FlagLinksBetaApi,
     FlagPrerequisitePost,
     MigrationSettingsPost,
+    Prerequisite,
     Variation,
 )
 from launchdarkly_api.exceptions import ConflictException, ForbiddenException, NotFoundException
-
-from reconciler.emulator import Emulator
 
 Clients = tuple[ApiClient, ApiClient]
 
@@ -161,8 +160,8 @@ def test_list_and_get_deserialize_into_the_clients_models(ld_clients: Clients) -
         flags.get_feature_flag("demo", "missing")
 
 
-def test_prerequisite_names_a_variation_id_of_an_existing_flag(
-    ld_clients: Clients, emu: Emulator
+def test_prerequisite_names_a_variation_id_and_is_read_back_by_index_per_environment(
+    ld_clients: Clients,
 ) -> None:
     flags = FeatureFlagsApi(ld_clients[0])
     parent = flags.post_feature_flag("demo", FeatureFlagBody(name="Parent", key="parent"))
@@ -177,8 +176,21 @@ def test_prerequisite_names_a_variation_id_of_an_existing_flag(
         ),
     )
     assert child.key == "child"
-    stored = {f["key"]: f for f in emu.flags("demo")}
-    assert stored["child"]["_prerequisites"] == [{"key": "parent", "variationId": variation_id}]
+    # LaunchDarkly's Prerequisite names the variation by index, in each environment.
+    fetched = flags.get_feature_flag("demo", "child")
+    assert fetched.environments is not None
+    assert sorted(fetched.environments) == ["production", "test"]
+    for config in fetched.environments.values():
+        assert config.prerequisites == [Prerequisite(key="parent", variation=0)]
+        assert config.summary is not None
+        assert config.summary.prerequisites == 1
+    listed = flags.get_feature_flags("demo", env="test", summary=False).items
+    assert [(f.key, sorted(f.environments or {})) for f in listed] == [
+        ("parent", ["test"]),
+        ("child", ["test"]),
+    ]
+    assert listed[1].environments["test"] == fetched.environments["test"]
+    assert all(f.environments is None for f in flags.get_feature_flags("demo").items)
 
 
 def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) -> None:

@@ -83,12 +83,12 @@ def test_creates_are_journaled_and_stop_folds_the_journal_into_the_data_file(
     for i in range(5):
         assert http.post(FLAGS, json={"key": f"f{i}", "name": "F"}).status_code == 201
     lines = [json.loads(line) for line in journal(data).read_text().splitlines()]
-    assert lines[0] == {"format": "ld-reconciler-emulator-journal", "version": 1}
+    assert lines[0] == {"format": "ld-reconciler-emulator-journal", "version": 2}
     assert [r["flag"]["key"] for r in lines[1:]] == [f"f{i}" for i in range(5)]
     emu.stop()
     saved = json.loads(data.read_text())
     assert saved["format"] == "ld-reconciler-emulator"
-    assert saved["version"] == 1
+    assert saved["version"] == 2
     assert [f["key"] for f in saved["projects"]["demo"]["flags"]] == [f"f{i}" for i in range(5)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emulator.json"]
 
@@ -263,6 +263,11 @@ def _flag(project: dict[str, Any]) -> dict[str, Any]:
         (lambda p: p.update(flags=[7]), "flags[0]: not a JSON object"),
         (lambda p: p["links"]["x"][0].pop("_deepLink"), "links.x[0] ('l'): _deepLink is missing"),
         (lambda p: p["links"].update(y=[]), "links.y: the project has no flag 'y'"),
+        (lambda p: _flag(p).pop("environments"), "('x'): environments must be an object"),
+        (
+            lambda p: _flag(p)["environments"]["test"].pop("salt"),
+            "flags[0] ('x'): environments.test: salt is missing",
+        ),
     ],
 )
 def test_a_hand_edited_data_file_missing_what_the_api_serves_is_refused_at_start(
@@ -273,6 +278,92 @@ def test_a_hand_edited_data_file_missing_what_the_api_serves_is_refused_at_start
         Emulator(EmulatorConfig(projects=("demo",), data_path=data))
     assert str(info.value).startswith(f"{data}: projects.demo.")
     assert message in str(info.value)
+
+
+def _as_version_1(document: dict[str, Any], *prerequisites: tuple[str, str, str]) -> None:
+    """Make a data file's content what version 1 wrote: no environments, and prerequisites
+    (flag, its prerequisite, a variation _id) as ``_prerequisites``, only where there are some."""
+    document["version"] = 1
+    flags = {f["key"]: f for f in document["projects"]["demo"]["flags"]}
+    for flag in flags.values():
+        del flag["environments"]
+    for key, prerequisite, variation_id in prerequisites:
+        flags[key]["_prerequisites"] = [{"key": prerequisite, "variationId": variation_id}]
+
+
+def test_a_version_1_data_file_gets_environments_with_its_prerequisites_and_is_rewritten(
+    tmp_path: Path, make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
+) -> None:
+    data = tmp_path / "emulator.json"
+    seeding = Emulator(EmulatorConfig(projects=("demo",), data_path=data))
+    abc = [{"value": "a"}, {"value": "b"}, {"value": "c"}]
+    parent = seeding.create_flag("demo", {"key": "parent", "name": "P", "variations": abc})
+    seeding.create_flag("demo", {"key": "child", "name": "C"})
+    document = json.loads(data.read_text())
+    _as_version_1(document, ("child", "parent", parent["variations"][2]["_id"]))
+    data.write_text(json.dumps(document))
+
+    emu = make_emulator(projects=("demo",), data_path=data)
+    http = make_client(emu)
+    child = http.get(f"{FLAGS}/child").json()
+    assert "_prerequisites" not in child
+    assert [c["prerequisites"] for c in child["environments"].values()] == [
+        [{"key": "parent", "variation": 2}]
+    ] * 2
+    assert [
+        c["prerequisites"] for c in http.get(f"{FLAGS}/parent").json()["environments"].values()
+    ] == [[], []]
+    # Rewritten at once, so the environments (their salts) are the same after every restart.
+    saved = json.loads(data.read_text())
+    assert saved["version"] == 2
+    assert saved["projects"]["demo"]["flags"] == emu.flags("demo")
+    emu.stop()
+    assert (
+        make_emulator(projects=("demo",), data_path=data).flags("demo")
+        == saved["projects"]["demo"]["flags"]
+    )
+
+
+def test_a_version_1_prerequisite_naming_no_variation_is_refused_with_the_flag(
+    tmp_path: Path,
+) -> None:
+    data = _edited(tmp_path, lambda p: None)
+    document = json.loads(data.read_text())
+    _as_version_1(document, ("x", "x", "no-such-id"))
+    data.write_text(json.dumps(document))
+    with pytest.raises(InputError) as info:
+        Emulator(EmulatorConfig(projects=("demo",), data_path=data))
+    assert str(info.value) == (
+        f"{data}: projects.demo.flags ('x'): _prerequisites[0] is not the key and variationId "
+        "of a variation of a flag of project 'demo'"
+    )
+
+
+@pytest.mark.parametrize("snapshot", [False, True], ids=["journal-alone", "journal-and-snapshot"])
+def test_a_version_1_journal_replays_into_flags_with_environments(
+    tmp_path: Path,
+    make_emulator: Callable[..., Emulator],
+    make_client: Callable[..., httpx.Client],
+    snapshot: bool,
+) -> None:
+    data = tmp_path / "emulator.json"
+    raw, flags = _journal_of_two_creates(data, make_emulator, make_client)
+    lines = [json.loads(line) for line in raw.splitlines()]
+    lines[0]["version"] = 1
+    for record in lines[1:]:
+        record.get("flag", {}).pop("environments", None)
+    if not snapshot:  # an old emulator killed before it wrote one; else, a crash of the
+        data.unlink()  # start-up that rewrote them between the snapshot and removing the journal
+    journal(data).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    emu = make_emulator(projects=("demo",), data_path=data)
+    without = [{k: v for k, v in f.items() if k != "environments"} for f in flags]
+    assert [
+        {k: v for k, v in f.items() if k != "environments"} for f in emu.flags("demo")
+    ] == without
+    assert all(set(f["environments"]) == {"production", "test"} for f in emu.flags("demo"))
+    assert (emu.flags("demo") == flags) is snapshot  # new salts only for flags that had none
+    assert len(emu.links("demo", "a")) == 1
+    assert not journal(data).exists()
 
 
 def test_a_bad_data_file_stops_the_command_with_one_line_and_exit_1(
@@ -327,11 +418,11 @@ def test_seed_file_creates_projects_flags_archived_flags_links_and_prerequisites
     assert [f["key"] for f in archived] == ["retired"]
     links = http.get(LINKS.format("checkout"), headers=beta).json()["items"]
     assert [(link["_key"], link["title"]) for link in links] == [("pay-1", "PAY-1")]
-    checkout = http.get(f"{FLAGS}/checkout").json()
     child = http.get(f"{FLAGS}/child").json()
-    assert child["_prerequisites"] == [
-        {"key": "checkout", "variationId": checkout["variations"][2]["_id"]}
-    ]
+    assert {env: c["prerequisites"] for env, c in child["environments"].items()} == {
+        "production": [{"key": "checkout", "variation": 2}],
+        "test": [{"key": "checkout", "variation": 2}],
+    }
     assert http.get("/api/v2/flags/empty").json()["items"] == []
 
 

@@ -219,12 +219,10 @@ def add_unexpressible(data_file: Path) -> None:
         return flag
 
     like("holdout-q3", _purpose="holdout")
-    mixed = like(
-        "mixed-values", variations=[{"_id": "m0", "value": 1}, {"_id": "m1", "value": "one"}]
-    )
+    like("mixed-values", variations=[{"_id": "m0", "value": 1}, {"_id": "m1", "value": "one"}])
     like("weird~key")
-    like(
-        "gated",
-        _prerequisites=[{"key": "mixed-values", "variationId": mixed["variations"][0]["_id"]}],
-    )
+    gated = like("gated")
+    for config in gated["environments"].values():  # as a create naming mixed-values' m0 sets it
+        config["prerequisites"] = [{"key": "mixed-values", "variation": 0}]
+        config["_summary"]["prerequisites"] = 1
     data_file.write_text(json.dumps(data), encoding="utf-8")

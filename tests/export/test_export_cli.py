@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import yaml
@@ -161,6 +162,11 @@ def export(cli: Cli, emu: Emulator, *args: str, out: str = "out") -> Result:
     return cli.live(emu, "export", "--project", PROJECT, "--output", out, *args)
 
 
+def fetched(emu: Emulator) -> list[str]:
+    """The keys of the flags got on their own, in the order they were asked for."""
+    return [unquote(r.path.rsplit("/", 1)[-1]) for r in emu.request_log if r.route == GET_FLAG]
+
+
 def files_under(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.yaml"))}
 
@@ -249,12 +255,14 @@ def test_a_file_starts_with_the_schema_modeline_and_is_block_style_yaml(
     )
 
 
-def test_export_lists_flags_once_and_links_per_converted_flag_with_no_flag_gets(
+def test_export_lists_flags_once_gets_each_listed_flag_once_and_links_per_converted_flag(
     cli: Cli, shop: Emulator
 ) -> None:
     assert export(cli, shop).code == 0
     assert shop.count(route=LIST_FLAGS) == 1
-    assert shop.count(route=GET_FLAG) == 0
+    # As LaunchDarkly's, the emulator's list leaves environments, and so prerequisites, out.
+    live = [f["key"] for f in shop.flags(PROJECT) if not f["archived"]]
+    assert sorted(fetched(shop)) == sorted(live)
     assert shop.count(route=LIST_LINKS) == CONVERTED
     assert shop.count(method="POST") == 0
 
@@ -502,20 +510,21 @@ def test_without_prerequisites_among_the_flags_nothing_is_said_about_prerequisit
     result = export(cli, shop, "--tag", "ui")
     assert result.code == 0, result
     assert result.stderr.splitlines() == [SCHEMA_NOTE]
-    assert shop.count(route=GET_FLAG) == 0
+    assert fetched(shop) == ["layout-config"]  # only the flag chosen
 
 
 def test_a_flag_that_reports_no_prerequisites_is_fetched_once_and_noted(
     cli: Cli, make_emulator: Callable[[Seed, Edit], Emulator]
 ) -> None:
     def unreported(project: dict[str, Any]) -> None:
-        # An emulator data file from before _prerequisites was always written.
-        del project["flags"][0]["_prerequisites"]
+        # Environments that neither list their prerequisites nor count them.
+        for config in project["flags"][0]["environments"].values():
+            del config["prerequisites"], config["_summary"]
 
     emu = make_emulator(seed_shop, unreported)
     result = export(cli, emu, out="-")
     assert result.code == 0, result
-    assert emu.count(route=GET_FLAG) == 1
+    assert fetched(emu).count("dark-mode") == 1
     assert "note: shop/dark-mode: prerequisites left out: LaunchDarkly did not report them" in (
         result.stderr.splitlines()
     )

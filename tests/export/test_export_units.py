@@ -204,7 +204,7 @@ def test_variations_and_defaults_are_written_only_when_they_differ_from_the_defa
 
 
 def test_a_team_maintainer_is_kept_over_a_member_and_that_is_noted() -> None:
-    flag = live("f", maintainerTeamKey="t", maintainerId="m1", _prerequisites=[])
+    flag = live("f", maintainerTeamKey="t", maintainerId="m1")
     result = export_project(Project(flag), "p")
     assert result.flags[0].data["maintainerTeamKey"] == "t"
     assert "maintainerId" not in result.flags[0].data
