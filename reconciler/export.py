@@ -13,8 +13,7 @@ flags, ``write_files`` writes them. The rules (the README's "Adopting an existin
   defaults first/last, customProperties {}). ``clientSideAvailability`` is always written: a
   create without it gets the *project's* default, which differs between projects.
 - Prerequisites, by key and variation index: those LaunchDarkly sets alike in every
-  environment (``environments.*.prerequisites``, each ``{key, variation}``), or the emulator's
-  ``_prerequisites`` (one set for all environments, by variation ``_id``). LaunchDarkly's list
+  environment (``environments.*.prerequisites``, each ``{key, variation}``). LaunchDarkly's list
   leaves ``environments`` out unless filtered by one, or reports just a count per environment
   (``_summary.prerequisites``): then a flag is fetched, which gives every environment, unless
   every count is 0. One on a flag that is not exported is left out and noted, and so are a
@@ -228,7 +227,7 @@ def _complete(source: FlagSource, project: str, item: dict[str, Any]) -> dict[st
     """The list item, or the flag itself when the item lacks what the flag's file needs."""
     needs = "migrationSettings" if item.get("_purpose") == "migration" else "defaults"
     lacking = not all(isinstance(item.get(n), dict) for n in (needs, "clientSideAvailability"))
-    if lacking or not _prerequisites_reported(item):
+    if lacking or _per_environment(item) is None:
         full = source.get_flag(project, item["key"])
         if full is not None:  # deleted since it was listed: the list item is all there is
             return full
@@ -240,10 +239,6 @@ def _environments(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(envs, dict):
         return []
     return [env for _, env in sorted(envs.items()) if isinstance(env, dict)]
-
-
-def _prerequisites_reported(item: Mapping[str, Any]) -> bool:
-    return isinstance(item.get("_prerequisites"), list) or _per_environment(item) is not None
 
 
 def _per_environment(item: Mapping[str, Any]) -> list[list[tuple[str, int | None]]] | None:
@@ -393,27 +388,19 @@ class _Converter:
     ) -> list[dict[str, Any]]:
         """``initialPrerequisites`` by key and variation index, on flags that are exported."""
         key = item["key"]
-        pairs: list[tuple[str, int | None]] = []
-        if isinstance(item.get("_prerequisites"), list):  # the emulator's
-            for p in item["_prerequisites"]:
-                target = self.found.get(p.get("key"), ({}, False))[0]
-                ids = [v.get("_id") for v in target.get("variations", ())]
-                wanted = p.get("variationId")
-                pairs.append((p.get("key"), ids.index(wanted) if wanted in ids else None))
-        else:  # LaunchDarkly's, per environment
-            lists = _per_environment(item)
-            if lists is None:
-                self.note(key, UNREPORTED_PREREQUISITES)
-                return []
-            sets = [set(each) for each in lists]
-            alike = set.intersection(*sets)
-            for other, index in sorted(set().union(*sets) - alike, key=canonical_json):
-                self.note(
-                    key,
-                    f"prerequisite {other!r} (variation {index}) left out: it is "
-                    "not set alike in every environment",
-                )
-            pairs = [pair for pair in lists[0] if pair in alike]
+        lists = _per_environment(item)
+        if lists is None:
+            self.note(key, UNREPORTED_PREREQUISITES)
+            return []
+        sets = [set(each) for each in lists]
+        alike = set.intersection(*sets)
+        for other, index in sorted(set().union(*sets) - alike, key=canonical_json):
+            self.note(
+                key,
+                f"prerequisite {other!r} (variation {index}) left out: it is "
+                "not set alike in every environment",
+            )
+        pairs = [pair for pair in lists[0] if pair in alike]
         result = []
         for target_key, index in pairs:
             why = self._not_declared(target_key, exported, archived)
