@@ -16,10 +16,11 @@ address, so its JSON, its fingerprint and its text follow deterministically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -119,8 +120,13 @@ class Plan:
     actions: tuple[Action, ...]
     fingerprint: str
     # What a saved plan can be checked against before anything is read from LaunchDarkly.
-    desired_fingerprint: str = ""
     ledger_fingerprint: str = ""
+    desired: DesiredState | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def desired_fingerprint(self) -> str:
+        # Only a saved or JSON plan needs it: hashing 40,000 specs is ~4% of an offline plan.
+        return desired_fingerprint(self.desired) if self.desired is not None else ""
 
     def of(self, *kinds: Kind) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.kind in kinds)
@@ -175,8 +181,7 @@ def _make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, t
     actions.sort(key=lambda a: a.sort_key)
     recorded = ledger_fingerprint(desired, ledger, target)
     fingerprint = _fingerprint(target, existing.live, recorded, actions)
-    declared = desired_fingerprint(desired)
-    return Plan(target, existing.live, tuple(actions), fingerprint, declared, recorded)
+    return Plan(target, existing.live, tuple(actions), fingerprint, recorded, desired)
 
 
 def _fingerprint(target: str, live: bool, ledger: str, actions: Sequence[Action]) -> str:
