@@ -51,6 +51,7 @@ from reconciler.compare import FieldDiff
 from reconciler.errors import ConfigError, InputError, ReconcilerError
 from reconciler.plan import Action, Kind, Plan
 from reconciler.ratelimit import backoff
+from reconciler.reconcile import SavedPlan
 from reconciler.render import FORMAT_VERSION, MARKER, MarkdownRenderer
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -191,15 +192,8 @@ def sticky_body(markdown: str, *, limit: int = MAX_BODY) -> str:
 
 def plan_markdown(path: Path) -> str:
     """The Markdown plan of a saved JSON plan (``plan --out``)."""
+    document = SavedPlan.read(path).document
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(f"cannot read the saved plan {path}: {e.strerror or e}") from e
-    except ValueError as e:
-        raise InputError(f"{path} is not a saved plan (invalid JSON: {e})") from e
-    try:
-        if document.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"format_version is not {FORMAT_VERSION}")
         plan = _plan_from_document(document)
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         raise InputError(

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.errors import ConfigError, InputError
+from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.github import (
     DEFAULT_AUTHOR,
     GitHubClient,
@@ -398,7 +398,21 @@ def test_a_saved_plan_renders_as_the_markdown_plan_does(tmp_path: Path) -> None:
         ("{", "is not a saved plan (invalid JSON"),
         ("[]", "is not a saved plan of format_version 1"),
         ('{"format_version": 99}', "is not a saved plan of format_version 1"),
-        ('{"format_version": 1, "actions": [{"action": "explode"}]}', "make it with"),
+        ('{"format_version": 1, "actions": [{"action": "explode"}]}', "is not a complete saved"),
+        (
+            json.dumps(
+                {
+                    "format_version": 1,
+                    "target": "https://app.launchdarkly.com",
+                    "mode": "live",
+                    "fingerprint": "sha256:0",
+                    "inputs": {"desired": "sha256:0", "ledger": "sha256:0"},
+                    "summary": {},
+                    "actions": [{"action": "explode"}],
+                }
+            ),
+            "make it with",
+        ),
     ],
 )
 def test_a_file_that_is_not_a_saved_plan_is_refused(
@@ -406,7 +420,7 @@ def test_a_file_that_is_not_a_saved_plan_is_refused(
 ) -> None:
     path = tmp_path / "plan.json"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(InputError, match=re.escape(message)):
+    with pytest.raises(ReconcilerError, match=re.escape(message)):
         plan_markdown(path)
 
 
