@@ -220,7 +220,7 @@ def _plan_from_document(document: Mapping[str, Any]) -> Plan:
         )
         for a in document["actions"]
     )
-    return Plan(document["target"], document["mode"] == "live", actions, document["fingerprint"])
+    return Plan(document["target"], document["mode"] == "live", actions)
 
 
 # --- talking to GitHub --------------------------------------------------------------------

@@ -192,6 +192,7 @@ class Ledger:
         self._mutex = threading.Lock()
         self._journal_fd: int | None = None
         self._journal_size = 0  # bytes of the journal this object wrote; 0: it wrote none
+        self.records = 0  # how many times ``record`` changed it: what a plan was made on
 
     @classmethod
     def load(
@@ -294,6 +295,7 @@ class Ledger:
         with self._mutex:
             self._append(line)
             self._put(target, entry)
+            self.records += 1
 
     def record_flag(
         self, target: str, spec: FlagSpec, *, action: Action, variation_ids: Sequence[str]

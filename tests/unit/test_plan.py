@@ -175,6 +175,23 @@ def test_the_fingerprint_changes_with_what_exists_and_is_stable_otherwise(ledger
     )
 
 
+def test_a_plans_fingerprints_describe_the_ledger_it_was_made_on(tmp_path: Path) -> None:
+    state = desired()
+    path = tmp_path / "ledger.json"
+    with ledger_lock(path) as lock:
+        ledger = Ledger.load(path, lock=lock)
+        asked = make_plan(state, ExistingState(live=True), ledger, TARGET)
+        fingerprint = asked.fingerprint  # taken before anything is applied, as apply does
+        unasked = make_plan(state, ExistingState(live=True), ledger, TARGET)
+        ledger.record_flag(TARGET, state.flags[0], action="created", variation_ids=["t", "f"])
+        assert asked.fingerprint == fingerprint
+        # Hashed lazily, a fingerprint taken now would describe a plan nobody made.
+        with pytest.raises(RuntimeError, match="the ledger changed after the plan was made"):
+            _ = unasked.fingerprint
+        assert make_plan(state, ExistingState(live=True), ledger, TARGET).fingerprint != fingerprint
+        ledger.compact()
+
+
 def test_actions_are_sorted_by_address_whatever_the_file_order() -> None:
     text = "project: web\nflags:\n  - {key: b, name: B}\n  - {key: a, name: A}\n"
     state = desired(text)

@@ -16,7 +16,7 @@ UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def _plan(*actions: Action) -> Plan:
-    return Plan("https://app.launchdarkly.com", True, actions, "sha256:0")
+    return Plan("https://app.launchdarkly.com", True, actions)
 
 
 DRIFT = Action(
