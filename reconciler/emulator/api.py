@@ -124,6 +124,7 @@ class Api:
                 time=arrived,
                 route=f"{request.method} {route.template}" if route else None,
                 fault=reply.fault,
+                retry_header=_retry_header(reply),
             )
         )
         return reply
@@ -239,6 +240,14 @@ class Api:
         if self.config.echo_token_in_errors and token:
             problem.message += f" (Authorization: {token})"
         return problem
+
+
+def _retry_header(reply: Reply) -> str | None:
+    """For the request log: which header told the client of a 429 when to come back."""
+    if reply.status != 429:
+        return None
+    names = {name for name, _ in reply.headers}
+    return next((h for h in ("Retry-After", "X-Ratelimit-Reset") if h in names), None)
 
 
 def _match(method: str, path: str) -> tuple[_Route, list[str]]:

@@ -163,10 +163,16 @@ class Emulator:
         status: int | None = None,
         route: str | None = None,
         fault: str | None = None,
+        retry_header: str | None = None,
     ) -> int:
         """How many logged requests match every given criterion."""
         return self._log.count(
-            method=method, path_prefix=path_prefix, status=status, route=route, fault=fault
+            method=method,
+            path_prefix=path_prefix,
+            status=status,
+            route=route,
+            fault=fault,
+            retry_header=retry_header,
         )
 
     def flags(self, project: str) -> list[dict[str, Any]]:

@@ -15,7 +15,9 @@ class RequestRecord:
     ``route`` the matched route (``"POST /api/v2/flags/{projectKey}"``) or None; ``status`` the
     status the emulator decided on, even when a ``fault`` ("fail", "throttle", "drop", "stall")
     kept the response from the client (drop and stall: the request was still processed);
-    ``time`` when it arrived (seconds since the epoch, by the emulator's clock).
+    ``time`` when it arrived (seconds since the epoch, by the emulator's clock);
+    ``retry_header`` for a 429, the header that said when to come back (``Retry-After`` or
+    ``X-Ratelimit-Reset``).
     """
 
     method: str
@@ -25,6 +27,7 @@ class RequestRecord:
     time: float
     route: str | None = None
     fault: str | None = None
+    retry_header: str | None = None
 
 
 class RequestLog:
@@ -54,6 +57,7 @@ class RequestLog:
         status: int | None = None,
         route: str | None = None,
         fault: str | None = None,
+        retry_header: str | None = None,
     ) -> int:
         """How many records match every given criterion."""
         return sum(
@@ -64,4 +68,5 @@ class RequestLog:
             and (status is None or r.status == status)
             and (route is None or r.route == route)
             and (fault is None or r.fault == fault)
+            and (retry_header is None or r.retry_header == retry_header)
         )

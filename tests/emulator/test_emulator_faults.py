@@ -83,8 +83,12 @@ def test_throttle_rate_sends_429s_with_retry_after_or_reset(
         else:
             assert int(response.headers["X-Ratelimit-Reset"]) > before_ms
         kinds.add(has_retry_after)
+        assert emu.request_log[-1].retry_header == (
+            "Retry-After" if has_retry_after else "X-Ratelimit-Reset"
+        )
     assert kinds == {True, False}
     assert emu.count(fault="throttle") == 20
+    assert emu.count(retry_header="Retry-After") + emu.count(retry_header="X-Ratelimit-Reset") == 20
 
 
 def test_latency_delays_every_request(

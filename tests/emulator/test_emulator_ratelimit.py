@@ -132,6 +132,24 @@ def test_retry_after_mode_sends_retry_after_seconds_instead_of_reset(
     assert refused.json()["code"] == "rate_limited"
 
 
+@pytest.mark.parametrize(
+    ("retry_after_mode", "header"), [(False, "X-Ratelimit-Reset"), (True, "Retry-After")]
+)
+def test_the_request_log_names_the_header_that_said_when_to_come_back(
+    make_emulator: Callable[..., Emulator],
+    make_client: Callable[..., httpx.Client],
+    clock: FakeClock,
+    retry_after_mode: bool,
+    header: str,
+) -> None:
+    emu = make_emulator(clock=clock, rate_limit=RateLimit(1, 10), retry_after_mode=retry_after_mode)
+    http = make_client(emu)
+    assert http.get(LIST).status_code == 200
+    assert http.get(LIST).status_code == 429
+    assert [r.retry_header for r in emu.request_log] == [None, header]
+    assert emu.count(status=429, retry_header=header) == 1
+
+
 def test_rate_limited_requests_do_not_count_or_run(
     limited: Callable[..., httpx.Client], clock: FakeClock
 ) -> None:

@@ -1,7 +1,5 @@
 """Chaos at CI size: 200 flags and 200 links under every fault at once, three seeds.
 
-The applies run with ``-vv`` here, so that their logs show which header each 429 carried.
-
 See ``chaos.py`` for what one run does and checks; ``python -m tests.reliability.chaos``
 runs it at full size (1,000 flags, 2,000 links). The three seeds run at the same time,
 each with its own emulator in this process and its applies as child processes: most of
@@ -24,7 +22,7 @@ FLAGS, LINKS = 200, 200
 def chaos(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Figures]:
     def one(seed: int) -> Figures:
         workdir = tmp_path_factory.mktemp(f"chaos-{seed}")
-        return chaos_run(workdir, flags=FLAGS, links=LINKS, seed=seed, verbosity=2)
+        return chaos_run(workdir, flags=FLAGS, links=LINKS, seed=seed)
 
     with ThreadPoolExecutor(len(SEEDS)) as pool:
         return dict(zip(SEEDS, pool.map(one, SEEDS), strict=True))
@@ -48,9 +46,9 @@ def test_every_fault_was_met(chaos: dict[int, Figures]) -> None:
     for name in (*names, "retry_after_429s", "reset_429s"):
         assert sum(getattr(f, name) for f in results) > 0, f"no {name}:\n{table(results)}"
     for f in results:
-        # Each kind of 429 the client saw is one the emulator sent, and every stall held
-        # its answer past the client's timeout, which gave up on it.
-        assert f.retry_after_429s + f.reset_429s <= f.throttled, table([f])
+        # Every 429 said when to come back, one way or the other, and every stall held its
+        # answer past the client's timeout, which gave up on it.
+        assert f.retry_after_429s + f.reset_429s == f.throttled, table([f])
         assert f.timeouts >= f.stalls, table([f])
     # A POST is sent again only after a 429 or 5xx (nothing was stored), or after a drop or
     # a stall once a look found nothing: never more often than faults hit.
