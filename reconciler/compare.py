@@ -34,7 +34,9 @@ class _Absent(str):
     that happens to read the same."""
 
 
-_MISSING = _Absent("(absent)")
+# Public for readers of a saved plan, which put it back on the side ``absent`` names.
+ABSENT = _Absent("(absent)")
+_MISSING = ABSENT
 
 
 def is_absent(value: Any) -> bool:

@@ -47,7 +47,7 @@ import httpx
 from reconciler import __version__, secret
 from reconciler.baseurl import is_loopback
 from reconciler.client import _verify
-from reconciler.compare import FieldDiff
+from reconciler.compare import ABSENT, FieldDiff
 from reconciler.errors import ConfigError, InputError, ReconcilerError
 from reconciler.plan import Action, Kind, Plan
 from reconciler.ratelimit import backoff
@@ -215,12 +215,21 @@ def _plan_from_document(document: Mapping[str, Any]) -> Plan:
             source=a.get("source", ""),
             digest=a.get("digest", ""),
             reason=a.get("reason", ""),
-            diff=tuple(FieldDiff(d["path"], d["before"], d["after"]) for d in a.get("diff", [])),
+            diff=tuple(_field_diff(d) for d in a.get("diff", [])),
             depends_on=tuple(a.get("depends_on", ())),
         )
         for a in document["actions"]
     )
     return Plan(document["target"], document["mode"] == "live", actions)
+
+
+def _field_diff(data: Mapping[str, Any]) -> FieldDiff:
+    """The inverse of ``FieldDiff.data``: the side ``absent`` names is the missing-value
+    sentinel again, not the string ``"(absent)"`` JSON shows, so it renders as ``(absent)``."""
+    absent = data.get("absent")
+    before = ABSENT if absent == "before" else data["before"]
+    after = ABSENT if absent == "after" else data["after"]
+    return FieldDiff(data["path"], before, after)
 
 
 # --- talking to GitHub --------------------------------------------------------------------

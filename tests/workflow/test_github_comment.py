@@ -389,6 +389,8 @@ def test_a_plan_too_long_for_a_comment_is_cut_at_a_line_and_its_details_closed()
 def test_a_saved_plan_renders_as_the_markdown_plan_does(tmp_path: Path) -> None:
     saved, markdown = saved_and_rendered(tmp_path)
     assert "→" in markdown  # a drift's field-level diff survives the round trip
+    # A side LaunchDarkly lacks shows unquoted, unlike a declared string "(absent)".
+    assert "`variations[1].description`: `(absent)` → `\"Bolder\"`" in markdown
     assert plan_markdown(saved) == markdown
 
 
