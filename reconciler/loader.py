@@ -385,9 +385,14 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
     return line, len(before[line_start:].decode("utf-8", "replace")) + 1
 
 
+def _error_mark(e: yaml.YAMLError) -> tuple[int, int]:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
 def _yaml_problem(e: yaml.YAMLError, text: str, lines: _Lines | None = None) -> _Problem:
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    line, col = _error_mark(e)
     problem = getattr(e, "problem", None) or str(e)
     context = getattr(e, "context", None)
     if mark is not None and _char_at(text, mark.index) == "\t":
@@ -473,6 +478,7 @@ def _check_nesting(
 
 
 _LIBYAML_DEPTH_LIMIT = "exceeded maximum nesting depth"
+_PURE_RESCAN_LIMIT = 1 << 18  # characters: about half a second of the pure-Python parser
 
 
 def _event_mark(event: yaml.Event) -> tuple[int, int]:
@@ -504,9 +510,13 @@ def _load_text(text: str, file: str, lines: _Lines | None) -> Document:
             # libyaml 0.2.6 (PyYAML 6.0.4 wheels) stops at 1,000 levels, and its scanner
             # looks that far ahead before the first event, so the scan above never sees
             # level 65. The pure-Python parser has no such limit: it finds the same
-            # place, whichever libyaml the wheel carries. Only files this deep pay for it.
-            with contextlib.suppress(yaml.YAMLError):  # then libyaml's own message stands
-                _check_nesting(text, yaml.SafeLoader)
+            # place, whichever libyaml the wheel carries. It is some 20 times slower, so a
+            # large file is told at libyaml's mark instead (the same line, another column).
+            if len(text) <= _PURE_RESCAN_LIMIT:
+                with contextlib.suppress(yaml.YAMLError):  # then the message below stands
+                    _check_nesting(text, yaml.SafeLoader)
+            line, col = _error_mark(e)
+            raise _Problem(line, col, f"nesting is deeper than {MAX_DEPTH} levels") from None
         raise _yaml_problem(e, text, lines) from None
     except RecursionError:
         raise _Problem(1, 1, f"nesting is deeper than {MAX_DEPTH} levels") from None

@@ -185,7 +185,8 @@ def _message(error: ValidationError) -> str:
         return f"missing required field {missing!r}"
     if kind == "type":
         expected = value if isinstance(value, list) else [value]
-        if "integer" in expected and isinstance(instance, float) and instance.is_integer():
+        whole = isinstance(instance, float) and instance.is_integer() and abs(instance) < 2**53
+        if "integer" in expected and whole:
             # Valid JSON Schema, but LaunchDarkly refuses 2.0 where it wants an integer.
             return f"expected an integer; write {int(instance)}, not {instance!r}"
         words = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in expected)

@@ -368,3 +368,27 @@ def test_launchdarklys_list_without_environments_has_each_flag_fetched_for_its_p
         "p/child: prerequisite 'gate' (variation 0) left out: it is not set alike in every "
         "environment"
     ]
+
+
+class ProjectWithLinks(Project):
+    def __init__(self, links: list[dict[str, Any]], *flags: dict[str, Any]) -> None:
+        super().__init__(*flags)
+        self.links = links
+
+    def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]:
+        return self.links
+
+
+def test_an_integration_link_without_metadata_is_exported_not_skipped() -> None:
+    # flagLinkPost requires no metadata, and LaunchDarkly reports such links with none or {}.
+    links = [
+        {"_key": "jira-1", "_integrationKey": "jira", "_metadata": {}, "_deepLink": "https://j/1"},
+        {"_key": "slack-1", "_integrationKey": "slack", "_deepLink": "https://s/1"},
+    ]
+    result = export_project(ProjectWithLinks(links, live("f")), "p")
+    assert result.skipped == ()
+    (flag,) = result.flags
+    assert flag.data["links"] == [
+        {"key": "jira-1", "integrationKey": "jira"},
+        {"key": "slack-1", "integrationKey": "slack"},
+    ]

@@ -311,6 +311,18 @@ def test_nesting_past_libyamls_own_limit_is_the_same_finding_whatever_libyaml_it
     assert str(finding) == "f.yaml:1:68: nesting is deeper than 64 levels"
 
 
+def test_deep_nesting_at_the_end_of_a_large_file_is_told_on_its_line_without_a_slow_rescan(
+    tmp_path: Path,
+) -> None:
+    # Past 256 KiB the pure-Python re-scan is not worth its cost under libyaml 0.2.6: the
+    # finding names the line (its column is libyaml's, or the 65th level's under 0.2.5).
+    body = "".join(f"k{i}: [{i}]\n" for i in range(30_000))
+    assert len(body) > 1 << 18
+    finding = problem(tmp_path, body + "v: " + "[" * 1_100 + "]" * 1_100 + "\n")
+    assert finding.message == "nesting is deeper than 64 levels"
+    assert finding.location.line == 30_001
+
+
 def test_deep_nesting_through_aliases_is_refused(tmp_path: Path) -> None:
     inner = "[" * 40 + "]" * 40
     finding = problem(tmp_path, f"a: &a {inner}\nb: " + "[" * 30 + "*a" + "]" * 30 + "\n")

@@ -141,11 +141,9 @@ def test_a_link_with_metadata_only_is_told_once_what_it_lacks() -> None:
     ]
 
 
-def test_an_integration_link_without_metadata_is_told_what_it_lacks() -> None:
-    text = HEAD + "    links: [{integrationKey: jira, title: PAY-1}]\n"
-    assert findings(text) == [
-        f"{at(text, 5, '{integrationKey')}: flags[0].links[0]: 'integrationKey' needs 'metadata'"
-    ]
+def test_an_integration_link_may_leave_metadata_out_as_the_api_allows() -> None:
+    # flagLinkPost requires nothing; which metadata an integration wants is its own rule.
+    assert findings(HEAD + "    links: [{integrationKey: jira, title: PAY-1}]\n") == []
 
 
 def test_inside_a_chosen_branch_the_precise_error_is_given() -> None:
@@ -375,3 +373,12 @@ def test_a_refusal_the_full_validator_cannot_explain_is_still_a_located_finding(
         '"not ok" does not match "^[a-zA-Z0-9_.-]+$"'
     ]
     assert [flag.key for flag in state.flags] == ["b"]  # the refused flag is not desired
+
+
+def test_a_float_too_large_to_be_an_exact_integer_gets_no_bogus_advice() -> None:
+    text = "project: web\nflags:\n  - {key: a, name: A, defaults: {onVariation: 1.0e+300}}\n"
+    doc = load_text(text, "f.yaml")
+    assert doc.data["flags"][0]["defaults"]["onVariation"] == 1e300
+    messages = [f.message for f in validate_documents([doc])[1]]
+    assert "expected an integer, got a number" in messages
+    assert not any("write" in m for m in messages)
