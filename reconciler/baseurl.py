@@ -7,6 +7,7 @@ does not import httpx.
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from reconciler import secret
@@ -14,10 +15,12 @@ from reconciler.errors import ConfigError
 
 
 def normalise_base_url(url: str) -> str:
-    """``url`` as ``scheme://host[:port]``, if safe: https, or plain http to a loopback host.
+    """``url`` as ``scheme://host[:port][/prefix]``, if safe: https, or plain http to a
+    loopback host.
 
-    The base URL names the instance alone: the client adds the API's paths, so a path
-    (``https://app.launchdarkly.com/api/v2``) would only double them.
+    The client adds the API's paths (``/api/v2/...``), so a base URL that already ends in
+    them would double them; any other path is kept, for a gateway that serves
+    LaunchDarkly under a prefix.
     """
     example = "e.g. https://app.launchdarkly.com"
     if not url.strip():
@@ -38,17 +41,18 @@ def normalise_base_url(url: str) -> str:
         raise ConfigError(f"base URL {url!r} is not an https:// URL ({example})")
     if parts.query or parts.fragment or url.strip().endswith(("?", "#")):
         raise ConfigError(f"base URL {url!r} must not have a query or fragment; {example}")
-    if parts.path.strip("/"):
+    path = parts.path.rstrip("/")
+    if re.search(r"/api(/v2)?$", path, re.IGNORECASE):
         raise ConfigError(
-            f"base URL {url!r} must not have a path ({parts.path}): give the instance alone, "
-            f"{example}; the API's paths (/api/v2/...) are added to it"
+            f"base URL {url!r} must not end in the API's own path ({parts.path}): give the "
+            f"instance, {example}; the API's paths (/api/v2/...) are added to it"
         )
     if scheme == "http" and not is_loopback(host):
         raise ConfigError(
             f"base URL {url!r}: plain http:// is allowed only for loopback hosts "
             "(localhost, 127.0.0.0/8, ::1); use https://"
         )
-    return f"{scheme}://{parts.netloc.lower()}"
+    return f"{scheme}://{parts.netloc.lower()}{path}"
 
 
 def is_loopback(host: str) -> bool:

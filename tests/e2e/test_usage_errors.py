@@ -23,7 +23,8 @@ def web_flags(tmp_path: Path) -> Path:
         ("http://[::1", "base URL 'http://[::1' is not a valid URL (Invalid IPv6 URL)"),
         (
             "https://app.launchdarkly.com/api/v2",
-            "base URL 'https://app.launchdarkly.com/api/v2' must not have a path (/api/v2)",
+            "base URL 'https://app.launchdarkly.com/api/v2' must not end in the API's own path "
+            "(/api/v2)",
         ),
         ("https://app.launchdarkly.com?x=1", "must not have a query or fragment"),
         ("https://app.launchdarkly.com#top", "must not have a query or fragment"),

@@ -182,9 +182,21 @@ def test_base_url_is_normalised() -> None:
     assert str(rec.requests[0].url) == "https://ld.example/api/v2/flags/web/a"
 
 
-@pytest.mark.parametrize("url", ["https://ld.example/api/v2", "https://ld.example/prefix/"])
-def test_a_base_url_with_a_path_is_refused_rather_than_doubling_the_api_paths(url: str) -> None:
-    with pytest.raises(ConfigError, match="must not have a path"):
+def test_a_base_url_keeps_a_gateways_prefix() -> None:
+    rec = Recorder(ok(flag("a")))
+    client = LaunchDarklyClient(
+        "HTTPS://LD.Example/prefix/", TOKEN, transport=httpx.MockTransport(rec)
+    )
+    assert client.base_url == "https://ld.example/prefix"
+    client.get_flag("web", "a")
+    assert str(rec.requests[0].url) == "https://ld.example/prefix/api/v2/flags/web/a"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://ld.example/api/v2", "https://ld.example/API/", "https://ld.example/p/api/v2/"]
+)
+def test_a_base_url_ending_in_the_apis_path_is_refused_rather_than_doubling_it(url: str) -> None:
+    with pytest.raises(ConfigError, match="must not end in the API's own path"):
         LaunchDarklyClient(url, TOKEN, transport=httpx.MockTransport(Recorder(ok({}))))
 
 
