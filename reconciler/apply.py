@@ -153,6 +153,7 @@ class _Runner:
         self.links: dict[str, LinkSpec] = {link.address: link for link in desired.links}
         self.variation_ids: dict[tuple[str, str], tuple[str, ...]] = {}
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set once LaunchDarkly stopped answering
         for action in plan.actions:
             if action.resource == "flag" and action.variation_ids:
                 self.variation_ids[(action.project, action.flag_key)] = action.variation_ids
@@ -219,6 +220,8 @@ class _Runner:
                     in_flight[action.resource] -= 1
                     error = future.exception()
                     unanswered = unanswered + 1 if _unanswered(error) else 0
+                    if unanswered >= OUTAGE_LIMIT:
+                        self.stopping.set()  # before this is reported: no create sends again
                     if error is None:
                         outcome = future.result()
                         (
@@ -288,9 +291,14 @@ class _Runner:
         A 5xx may have been committed before the error (commit-then-500), so the look comes
         first; a server that keeps failing is given a growing pause between sends.
         """
+        unknown: OutcomeUnknownError | None = None
         for attempt in range(MAX_SENDS):
             if attempt:
                 self.sleep(backoff(attempt - 1, MAX_RESEND_PAUSE, self.rng, full_jitter=False))
+                if self.stopping.is_set():
+                    raise OutcomeStayedUnknown(
+                        f"not sent again: LaunchDarkly stopped answering; the last: {unknown}"
+                    ) from unknown
             try:
                 return send(), "created", False
             except OutcomeUnknownError as e:

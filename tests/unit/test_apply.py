@@ -18,7 +18,7 @@ from reconciler.loader import load_text
 from reconciler.lock import ledger_lock
 from reconciler.model import DesiredState
 from reconciler.observe import ExistingFlag, ExistingState
-from reconciler.plan import make_plan
+from reconciler.plan import Action, make_plan
 from reconciler.validator import validate_documents
 
 TARGET = "https://app.launchdarkly.com"
@@ -245,6 +245,64 @@ def test_a_create_answered_5xx_is_looked_up_and_resent_after_growing_pauses(
     # The API's own words are kept, not only "stayed unknown".
     assert f"stayed unknown after {MAX_SENDS} tries" in reason
     assert "503 (Writes are paused)" in reason
+
+
+def test_a_create_still_running_when_the_outage_stop_comes_sends_no_more(
+    tmp_path: Path,
+) -> None:
+    others = [f"/api/v2/flags/web/f{i}" for i in range(OUTAGE_LIMIT)]
+    lagging = f"/api/v2/flags/web/f{OUTAGE_LIMIT}"
+    handler = AlwaysUnavailable()
+    others_done = threading.Event()  # every other create has had its last look
+    stopped = threading.Event()  # apply has reported the third failure in a row
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and b'"f%d"' % OUTAGE_LIMIT in request.content:
+            assert others_done.wait(10), "the other creates never finished"
+        response = handler(request)
+        looks = [path for method, path in handler.requests if method == "GET"]
+        if all(looks.count(path) == MAX_SENDS for path in others):
+            others_done.set()
+        return response
+
+    class Progress:
+        failed = 0
+
+        def started(self, total: int) -> None:
+            pass
+
+        def finished_one(self, action: Action, outcome: str) -> None:
+            self.failed += outcome == "failed"
+            if self.failed == OUTAGE_LIMIT:
+                stopped.set()
+
+        def finished(self) -> None:
+            pass
+
+    def sleep(seconds: float) -> None:
+        if others_done.is_set():  # the lagging create's pause: hold it until the stop
+            assert stopped.wait(10), "the outage stop never came"
+
+    state = desired(independent(OUTAGE_LIMIT + 1))
+    path = tmp_path / "ledger.json"
+    client = LaunchDarklyClient(
+        "https://ld.example", "api-secret-token", transport=httpx.MockTransport(serve),
+        sleep=lambda s: None, rng=random.Random(0),
+    )  # fmt: skip
+    with client, ledger_lock(path) as lock:
+        ledger = Ledger.load(path, lock=lock)
+        plan = make_plan(state, ExistingState(live=True), ledger, TARGET)
+        result = apply_plan(
+            plan, state, client, ledger, concurrency=OUTAGE_LIMIT + 1, progress=Progress(),
+            sleep=sleep, rng=random.Random(0),
+        )  # fmt: skip
+        ledger.compact()
+    # The lagging create sent once, looked once, and then sent no more.
+    assert [r for r in handler.requests if r[1] == lagging] == [("GET", lagging)]
+    posts = [r for r in handler.requests if r[0] == "POST"]
+    assert len(posts) == OUTAGE_LIMIT * MAX_SENDS + 1
+    failed = dict(result.failed)
+    assert failed[f"web/f{OUTAGE_LIMIT}"].startswith("not sent again: LaunchDarkly stopped")
 
 
 def test_creates_answered_5xx_every_time_count_towards_the_outage_stop(tmp_path: Path) -> None:
