@@ -7,13 +7,14 @@ request, people's and other bots', are never touched, even one that quotes or co
 marker: GitHub would refuse the workflow's token an edit of someone else's comment (403), and
 a personal token would be allowed to overwrite it.
 
-The author is a login, ``github-actions[bot]`` unless told otherwise: the identity of the
-``GITHUB_TOKEN`` of GitHub Actions, which cannot ask GitHub who it is (``GET /user`` answers
-403 to an app installation's token). With a personal token, or another GitHub App's, the
-author is that user's login or ``<app-slug>[bot]``; when a new comment shows another author
-than the one expected, the result says which to name, since the next run would otherwise
-add a second comment. Three GitHub REST endpoints are used:
+The author is a login. Unless told, it is asked of GitHub (``GET /user``, once): a personal
+or OAuth token's user. An app installation's token cannot ask (GitHub answers 403), and any
+answer but 200 means ``github-actions[bot]``, the identity of the ``GITHUB_TOKEN`` of GitHub
+Actions; another GitHub App's token must be told its ``<app-slug>[bot]``. When a new comment
+shows another author than the one expected, the result says which to name, since the next
+run would otherwise add a second comment. Four GitHub REST endpoints are used:
 
+    GET   /user                                              the author, when not told
     GET   /repos/{owner}/{repo}/issues/{number}/comments     paged, following Link rel="next"
     POST  /repos/{owner}/{repo}/issues/{number}/comments
     PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
@@ -59,7 +60,7 @@ TOKEN_ENV_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
 # GitHub refuses comment bodies longer than 65,536 characters.
 MAX_BODY = 65_536
 PER_PAGE = 100
-# Who a workflow's GITHUB_TOKEN comments as (an app installation token cannot GET /user).
+# Who a workflow's GITHUB_TOKEN comments as (an app installation's token cannot GET /user).
 DEFAULT_AUTHOR = "github-actions[bot]"
 _RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
@@ -236,7 +237,7 @@ def _field_diff(data: Mapping[str, Any]) -> FieldDiff:
 
 
 class GitHubClient:
-    """The three issue-comment endpoints, over one httpx client."""
+    """The issue-comment endpoints and ``GET /user``, over one httpx client."""
 
     def __init__(
         self,
@@ -279,6 +280,18 @@ class GitHubClient:
         tb: TracebackType | None,
     ) -> None:
         self._http.close()
+
+    def token_login(self) -> str | None:
+        """The login of the token's user, or None if GitHub does not say (an app
+        installation's token is answered 403). Asked once, without retries: not knowing
+        only means the default author, and a GitHub that is down fails the next request."""
+        try:
+            response = self._http.get(f"{self.base_url}/user")
+            data = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        login = data.get("login") if isinstance(data, dict) else None
+        return login if isinstance(login, str) and login.strip() else None
 
     def issue_comments(self, pr: PullRequest) -> Iterator[dict[str, Any]]:
         """Every comment of the pull request, oldest first, page after page."""
@@ -419,14 +432,19 @@ def post_plan_comment(
     repository: str | None = None,
     number: int | None = None,
     environ: Mapping[str, str] | None = None,
-    author: str = DEFAULT_AUTHOR,
+    author: str | None = None,
     timeout: float = 30.0,
     transport: httpx.BaseTransport | None = None,
 ) -> tuple[PullRequest, CommentResult]:
-    """Post ``markdown`` as the pull request's sticky plan comment, with settings from the env."""
+    """Post ``markdown`` as the pull request's sticky plan comment, with settings from the env.
+
+    ``author`` None: the token's user if GitHub says who that is, else ``DEFAULT_AUTHOR``.
+    """
     env = os.environ if environ is None else environ
     pr = pull_request_from_env(env, repository=repository, number=number)
     token = token_from_env(env)
     base_url = env.get("GITHUB_API_URL") or DEFAULT_API_URL
     with GitHubClient(token, base_url=base_url, timeout=timeout, transport=transport) as client:
+        if author is None:
+            author = client.token_login() or DEFAULT_AUTHOR
         return pr, upsert_sticky_comment(client, pr, sticky_body(markdown), author=author)

@@ -31,12 +31,11 @@ def github() -> None:
 @click.option("--repo", "repository", help="OWNER/NAME [default: $GITHUB_REPOSITORY].")
 @click.option(
     "--author",
-    default=gh.DEFAULT_AUTHOR,
-    show_default=True,
     metavar="LOGIN",
-    callback=lambda _ctx, _param, value: _login(value),
-    help="Whose plan comment to update: the login the token comments as (a personal "
-    "token's user, or <app-slug>[bot] for a GitHub App's token).",
+    callback=lambda _ctx, _param, value: None if value is None else _login(value),
+    help="Whose plan comment to update: the login the token comments as (<app-slug>[bot] "
+    "for a GitHub App's token). [default: the token's user, asked of GitHub; "
+    f"{gh.DEFAULT_AUTHOR} for a token GitHub will not say of, such as GITHUB_TOKEN]",
 )
 @click.option(
     "--timeout",
@@ -50,7 +49,7 @@ def comment(
     body_file: Path | None,
     number: int | None,
     repository: str | None,
-    author: str,
+    author: str | None,
     timeout: float,
 ) -> int:
     """Create or update the pull request's one plan comment.

@@ -2,16 +2,21 @@
 
 It serves exactly what ``ld-reconciler github comment`` uses, the way GitHub does:
 
+    GET   /user                                            200 {login, type} for a personal
+                                                          token; 403 for an app installation's
     GET   /repos/{owner}/{repo}/issues/{number}/comments   ?per_page (default 30, max 100) &page,
                                                           with a Link header (rel="next", "last")
     POST  /repos/{owner}/{repo}/issues/{number}/comments   201 and the comment
     PATCH /repos/{owner}/{repo}/issues/comments/{id}       200 and the comment
 
 The token comments as ``login`` (``github-actions[bot]``, as a workflow's GITHUB_TOKEN does), and
-like GITHUB_TOKEN it may edit only its own comments: a PATCH of anyone else's is 403. A wrong
-token is 401 "Bad credentials"; a ``read_only`` token (a fork's) gets 403 "Resource not
-accessible by integration" on writes; an unknown pull request is 404. Every request is logged
-as ``(method, path with query, authorization header)``.
+like GITHUB_TOKEN it may edit only its own comments: a PATCH of anyone else's is 403. As on
+GitHub, the token's prefix tells its kind: a ``ghs_`` token is an app installation's (the
+workflow's GITHUB_TOKEN, or a GitHub App's), which ``GET /user`` answers 403 "Resource not
+accessible by integration"; any other (``ghp_``, as ``PAT``) is a person's, answered with
+``login``. A wrong token is 401 "Bad credentials"; a ``read_only`` token (a fork's) gets 403
+"Resource not accessible by integration" on writes; an unknown pull request is 404. Every
+request is logged as ``(method, path with query, authorization header)``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "ghs_fakeGitHubToken0123456789"
+PAT = "ghp_fakePersonalToken0123456789"
 BOT = "github-actions[bot]"
 REPOSITORY = "acme/flags"
 PR_NUMBER = 7
@@ -63,7 +69,7 @@ class FakeGitHub:
                     "repository": repository,
                     "number": number,
                     "body": body,
-                    "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
+                    "user": _user(user),
                     "html_url": f"https://github.example/{repository}/pull/{number}"
                     f"#issuecomment-{comment_id}",
                 }
@@ -108,6 +114,10 @@ class FakeGitHub:
         payload: Any = json.loads(request.rfile.read(length)) if length else None
         if auth != f"Bearer {self.token}":
             return _send(request, 401, {"message": "Bad credentials"})
+        if parts.path == "/user" and method == "GET":
+            if self.token.startswith("ghs_"):
+                return _send(request, 403, {"message": "Resource not accessible by integration"})
+            return _send(request, 200, _user(self.login))
         if method != "GET" and self.read_only:
             return _send(request, 403, {"message": "Resource not accessible by integration"})
         listing = _LIST_OR_CREATE.match(parts.path)
@@ -153,6 +163,10 @@ class FakeGitHub:
     def _public(self, comment_id: int) -> dict[str, Any]:
         comment = next(c for c in self.comments if c["id"] == comment_id)
         return {k: v for k, v in comment.items() if k not in ("repository", "number")}
+
+
+def _user(login: str) -> dict[str, str]:
+    return {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"}
 
 
 def _send(

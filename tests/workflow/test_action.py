@@ -17,7 +17,7 @@ from e2e.support import EXAMPLE_PROJECTS, EXAMPLES, posts, stored
 from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.render import MARKER
 
-from .fake_github import PR_NUMBER, REPOSITORY, FakeGitHub, pull_request_event
+from .fake_github import BOT, PAT, PR_NUMBER, REPOSITORY, FakeGitHub, pull_request_event
 from .runner import Run, Runner
 from .support import REPO
 
@@ -170,6 +170,46 @@ def test_comment_author_names_whose_plan_comment_is_updated(
     (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
     assert comment["id"] == ours
     assert "Planned offline from the ledger" in comment["body"]
+
+
+def test_with_a_personal_github_token_the_one_comment_is_updated_without_comment_author(
+    workspace: Path, runner_temp: Path, fake_github: FakeGitHub
+) -> None:
+    fake_github.login = "alice"
+    r = runner(workspace, runner_temp, fake_github)
+    fake_github.token = PAT  # github-token is alice's, the workflow's token is not used
+    for _ in range(2):
+        run = run_action(r, path="flags", github_token=PAT)
+        assert run.ok, run.log
+        assert [a for a in run.annotations if a.level == "warning"] == []
+    (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert comment["user"]["login"] == "alice"
+
+
+def test_with_an_empty_comment_author_the_workflows_token_updates_its_comment(
+    workspace: Path, runner_temp: Path, fake_github: FakeGitHub
+) -> None:
+    ours = fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nold", user=BOT)
+    r = runner(workspace, runner_temp, fake_github)
+    run = run_action(r, path="flags", comment_author="")
+    assert run.ok, run.log
+    assert [a for a in run.annotations if a.level == "warning"] == []
+    (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert comment["id"] == ours
+    assert "Planned offline from the ledger" in comment["body"]
+
+
+def test_a_github_apps_token_without_comment_author_warns_which_login_to_name(
+    workspace: Path, runner_temp: Path, fake_github: FakeGitHub
+) -> None:
+    fake_github.login = "flag-bot[bot]"  # an installation token: GitHub will not say who
+    run = run_action(runner(workspace, runner_temp, fake_github), path="flags")
+    assert run.ok, run.log
+    assert [a.message for a in run.annotations if a.level == "warning"] == [
+        "the comment was posted as flag-bot[bot], so the next run will not find it: "
+        "pass --author flag-bot[bot] (the action's comment-author input)"
+    ]
+    assert len(plan_comments(fake_github)) == 1
 
 
 def test_comment_false_posts_nothing(

@@ -9,7 +9,7 @@ from e2e.support import Cli
 
 from reconciler.render import MARKER
 
-from .fake_github import BOT, PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
+from .fake_github import BOT, PAT, PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
 from .support import saved_and_rendered
 
 
@@ -22,6 +22,13 @@ def _body(tmp_path: Path, text: str) -> str:
     path = tmp_path / "body.md"
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+def _calls(fake: FakeGitHub) -> list[str]:
+    return [f"{method} {path.partition('?')[0]}" for method, path, _ in fake.requests]
+
+
+LIST = f"/repos/{REPOSITORY}/issues/{PR_NUMBER}/comments"
 
 
 def test_the_first_run_creates_the_comment_and_the_second_updates_it(
@@ -87,10 +94,58 @@ def test_with_another_apps_token_author_names_the_login_it_comments_as(
         "note: the comment was posted as flag-bot[bot], so the next run will not find it: "
         "pass --author flag-bot[bot] (the action's comment-author input)\n"
     )
+    fake_github.requests.clear()
     named = cli("github", "comment", "--body-file", body, "--author", "flag-bot[bot]", env=env)
     assert named.code == 0, named
     assert named.stdout.startswith("Left unchanged the plan comment")
     assert len(fake_github.comments_of(REPOSITORY, PR_NUMBER)) == 1
+    assert _calls(fake_github) == [f"GET {LIST}"]  # a named author is not asked of GitHub
+
+
+def test_with_a_personal_token_the_author_is_the_tokens_user_asked_of_github(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    fake_github.token, fake_github.login = PAT, "alice"
+    fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nPlan: 1.", user=BOT)  # not hers
+    env = step_env(fake_github, pr_event, token=PAT)
+
+    first = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 2."), env=env)
+    assert first.code == 0, first
+    assert first.stdout.startswith("Created the plan comment")
+    second = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 3."), env=env)
+    assert second.code == 0, second
+    assert second.stdout.startswith("Updated the plan comment")
+    assert first.stderr + second.stderr == ""  # no note: the comment was found by its author
+
+    comments = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert [(c["user"]["login"], c["body"]) for c in comments] == [
+        (BOT, f"{MARKER}\nPlan: 1."),
+        ("alice", f"{MARKER}\nPlan: 3.\n"),
+    ]
+    assert _calls(fake_github) == [
+        "GET /user",
+        f"GET {LIST}",
+        f"POST {LIST}",
+        "GET /user",
+        f"GET {LIST}",
+        "PATCH /repos/acme/flags/issues/comments/1001",
+    ]
+
+
+def test_with_the_workflows_token_github_declines_to_say_and_the_author_is_the_actions_bot(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    ours = fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nPlan: 1.", user=BOT)
+    env = step_env(fake_github, pr_event)  # a ghs_ token: GET /user is 403
+    result = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 2."), env=env)
+    assert result.code == 0, result
+    assert result.stdout.startswith("Updated the plan comment")
+    assert result.stderr == ""
+    assert _calls(fake_github) == [
+        "GET /user",
+        f"GET {LIST}",
+        f"PATCH /repos/acme/flags/issues/comments/{ours}",
+    ]
 
 
 def test_an_empty_author_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
@@ -118,7 +173,13 @@ def test_running_again_with_the_same_plan_changes_nothing(
     assert cli("github", "comment", "--body-file", body, env=env).code == 0
     again = cli("github", "comment", "--body-file", body, env=env)
     assert again.stdout.startswith("Left unchanged the plan comment")
-    assert [m for m, _, _ in fake_github.requests] == ["GET", "POST", "GET"]
+    assert _calls(fake_github) == [
+        "GET /user",
+        f"GET {LIST}",
+        f"POST {LIST}",
+        "GET /user",
+        f"GET {LIST}",
+    ]
 
 
 def test_a_read_only_token_is_one_line_about_forks_and_the_token_is_never_printed(

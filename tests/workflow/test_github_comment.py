@@ -252,6 +252,43 @@ def test_endless_pages_are_an_error_not_a_hang() -> None:
         upsert_sticky_comment(client, PR, body("plan"))
 
 
+# --- whose comment: the token's login ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "login"),
+    [
+        pytest.param(
+            httpx.Response(200, json={"login": "alice", "type": "User"}), "alice", id="PAT"
+        ),
+        pytest.param(
+            httpx.Response(403, json={"message": "Resource not accessible by integration"}),
+            None,
+            id="installation token",
+        ),
+        pytest.param(httpx.Response(502), None, id="server error, not retried"),
+        pytest.param(httpx.Response(200, text="<html>sign in</html>"), None, id="not JSON"),
+        pytest.param(httpx.Response(200, json={"login": ""}), None, id="no login"),
+    ],
+)
+def test_the_tokens_login_is_asked_once_and_anything_but_a_user_is_none(
+    answer: httpx.Response, login: str | None
+) -> None:
+    api = FakeApi()
+    api.fail = lambda _request: answer
+    with api.client() as client:
+        assert client.token_login() == login
+    assert api.calls == ["GET /user"]
+
+
+def test_an_unreachable_user_endpoint_is_none_not_an_error() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with GitHubClient(TOKEN, base_url=API, transport=httpx.MockTransport(refuse)) as client:
+        assert client.token_login() is None
+
+
 # --- errors: one clear line ---------------------------------------------------------------------
 
 
@@ -390,7 +427,7 @@ def test_a_saved_plan_renders_as_the_markdown_plan_does(tmp_path: Path) -> None:
     saved, markdown = saved_and_rendered(tmp_path)
     assert "→" in markdown  # a drift's field-level diff survives the round trip
     # A side LaunchDarkly lacks shows unquoted, unlike a declared string "(absent)".
-    assert "`variations[1].description`: `(absent)` → `\"Bolder\"`" in markdown
+    assert '`variations[1].description`: `(absent)` → `"Bolder"`' in markdown
     assert plan_markdown(saved) == markdown
 
 
