@@ -10,6 +10,11 @@ line, a create that was never answered, and that line is ignored. ``Store.compac
 journal into the snapshot and then removes it; replaying a record the snapshot already holds
 changes nothing, so a crash between the two is harmless.
 
+One emulator at a time uses a data file: it holds ``FILE.lock`` (``reconciler.lock``, the
+ledger's lock: an OS lock that a killed emulator never leaves held) from loading the file until
+it stops, and a second emulator on the file is refused naming the first. So a journal found at
+start-up is one left by an emulator that crashed, never one another emulator still appends to.
+
 Snapshot format (version 2)::
 
     {"format": "ld-reconciler-emulator", "version": 2,
@@ -23,10 +28,11 @@ the API returned. Loading checks that every flag and link has the fields the API
 require, with their types, so that a hand-edited file missing one is refused at start-up,
 naming the item, instead of breaking the requests that would serve it.
 
-Version 1 (before the emulator modelled environments) is still read: its flags have no
-``environments`` and name their prerequisites as ``_prerequisites`` (``{key, variationId}``,
-written only when there were some); loading gives them the environments a create gives, with
-those prerequisites by variation index, and ``Saved.outdated`` has the store rewrite the file.
+A version 1 snapshot (before the emulator modelled environments; there was no journal then) is
+still read: its flags have no ``environments`` and name their prerequisites as
+``_prerequisites`` (``{key, variationId}``, written only when there were some); loading gives
+them the environments a create gives, with those prerequisites by variation index, and
+``Saved.outdated`` has the store rewrite the file.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,12 +48,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconciler.emulator import representation
-from reconciler.errors import InputError
+from reconciler.errors import InputError, LedgerError, LedgerLockedError
+from reconciler.lock import ExclusiveFileLock, FlockLock, LedgerLock, LockHolder
 
 FORMAT = "ld-reconciler-emulator"
 JOURNAL_FORMAT = "ld-reconciler-emulator-journal"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
+"""Of snapshots; a journal is always of ``VERSION``."""
 JOURNAL_HEADER = (json.dumps({"format": JOURNAL_FORMAT, "version": VERSION}) + "\n").encode()
 
 # The required fields of the spec's FeatureFlag and FlagLinkRep, which the API serves as stored.
@@ -113,6 +122,45 @@ def journal_path(path: Path) -> Path:
     return path.with_name(path.name + ".journal")
 
 
+class _DataFileLock(LedgerLock):
+    """The ledger's lock, its refusal worded for a data file."""
+
+    def _locked_message(self, holder: LockHolder | None) -> str:
+        who = holder.describe() if holder else "another process"
+        return (
+            f"the emulator's data file {os.fspath(self.ledger_path)} is in use by {who}: "
+            "one emulator at a time may use it; stop that one or wait for it to finish, or use "
+            f"another data file. If no emulator is running, delete {self.path}"
+        )
+
+
+class _DataFileFlock(_DataFileLock, FlockLock):
+    pass
+
+
+class _DataFileExclusiveLock(_DataFileLock, ExclusiveFileLock):
+    pass
+
+
+def lock(path: Path) -> LedgerLock:
+    """Take ``FILE.lock`` for this process, without waiting: ``LedgerLockedError`` naming the
+    holder if another emulator has it, ``InputError`` if the lock file cannot be created."""
+    kind = _DataFileExclusiveLock if sys.platform == "win32" else _DataFileFlock
+    held = kind(path, command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:2]]))
+    try:
+        held.acquire()
+    except LedgerLockedError:
+        raise
+    except LedgerError as e:  # its message suggests another --ledger
+        cause = e.__cause__
+        reason = (cause.strerror if isinstance(cause, OSError) else None) or str(e)
+        raise InputError(
+            f"{held.path}: cannot create the emulator's lock file: {reason}; check the "
+            "permissions of its directory"
+        ) from e
+    return held
+
+
 def load(path: Path) -> Saved | None:
     """The saved state (snapshot and journal), or None if neither file exists yet."""
     text = _read_text(path, "the emulator data file")
@@ -161,6 +209,11 @@ class Journal:
     @property
     def exists(self) -> bool:
         return self.path.exists()
+
+    @property
+    def appended(self) -> bool:
+        """Whether this object wrote records that are not yet folded (removed)."""
+        return self._size > 0
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write one record and fsync it; on failure leave the journal as it was."""
@@ -250,7 +303,6 @@ def _replay(path: Path, text: str, projects: dict[str, ProjectState]) -> None:
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
-    version = VERSION
     for number, line in enumerate(lines, start=1):
         where = f"{path}: line {number}"
         try:
@@ -260,20 +312,13 @@ def _replay(path: Path, text: str, projects: dict[str, ProjectState]) -> None:
                 return  # torn by a crash while it was written: that create was never answered
             raise InputError(f"{where}: not valid JSON: {e}") from e
         if number == 1:
-            if not (
-                isinstance(record, dict)
-                and set(record) == {"format", "version"}
-                and record["format"] == JOURNAL_FORMAT
-                and not isinstance(record["version"], bool)
-                and record["version"] in READABLE_VERSIONS
-            ):
-                raise InputError(f"{where}: not a {JOURNAL_FORMAT} header of a known version")
-            version = record["version"]
+            if record != json.loads(JOURNAL_HEADER):
+                raise InputError(f"{where}: not a {JOURNAL_FORMAT} header of version {VERSION}")
             continue
-        _apply(where, record, projects, version)
+        _apply(where, record, projects)
 
 
-def _apply(where: str, record: object, projects: dict[str, ProjectState], version: int) -> None:
+def _apply(where: str, record: object, projects: dict[str, ProjectState]) -> None:
     """Replay one journal record; one the snapshot already holds changes nothing."""
     if not isinstance(record, dict) or set(record) not in RECORD_FIELDS:
         raise InputError(f"{where}: not a flag or flag link record")
@@ -283,9 +328,8 @@ def _apply(where: str, record: object, projects: dict[str, ProjectState], versio
     proj = projects.setdefault(project, ProjectState())
     if "flag" in record:
         rep = record["flag"]
-        _check_flag(where, rep, version)
-        saved = proj.flags.setdefault(rep["key"], rep)
-        if not _same_create(saved, rep):
+        _check_flag(where, rep, VERSION)
+        if proj.flags.setdefault(rep["key"], rep) != rep:
             raise InputError(f"{where}: flag {rep['key']!r} differs from the one already saved")
         return
     flag_key, rep = record["flagKey"], record["link"]
@@ -295,17 +339,6 @@ def _apply(where: str, record: object, projects: dict[str, ProjectState], versio
     links = proj.links.setdefault(flag_key, [])
     if not any(saved["_id"] == rep["_id"] for saved in links):
         links.append(rep)
-
-
-def _same_create(saved: Mapping[str, Any], rep: Mapping[str, Any]) -> bool:
-    """Whether two records of a flag are of one create; one of version 1 (no environments,
-    ``_prerequisites`` instead) is compared without either."""
-    if "environments" in saved and "environments" in rep:
-        return saved == rep
-    apart = ("environments", "_prerequisites")
-    return {k: v for k, v in saved.items() if k not in apart} == {
-        k: v for k, v in rep.items() if k not in apart
-    }
 
 
 def _upgrade(where: str, project: str, rep: dict[str, Any], proj: ProjectState) -> None:

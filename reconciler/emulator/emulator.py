@@ -5,10 +5,12 @@
         ...
         emu.flags("demo"); emu.count(method="POST", status=201)
 
-Building loads the data and seed files (bad ones raise ``InputError``); ``start`` binds the port
-(``ConfigError`` if it cannot) and serves until ``stop``, which returns promptly even while
-requests are stalled or keep-alive clients are connected, and folds the data file's journal
-into it.
+Building takes the data file's lock (``LedgerLockedError`` naming the holder if another
+emulator has the file) and loads the data and seed files (bad ones raise ``InputError``);
+``start`` binds the port (``ConfigError`` if it cannot) and serves until ``stop``, which returns
+promptly even while requests are stalled or keep-alive clients are connected, folds the data
+file's journal into it and releases the lock (also of an emulator never started). A stopped
+emulator may start again: it takes the lock and loads the data file anew.
 """
 
 from __future__ import annotations
@@ -43,11 +45,15 @@ class Emulator:
     ) -> None:
         self.config = config if config is not None else EmulatorConfig()
         self.store = Store(self.config.projects, data_path=self.config.data_path, clock=clock)
-        # A seed that fails halfway must leave nothing in the data file: a restart after the
-        # fix would skip the flags saved so far, and with them their links.
-        with self.store.batch():
-            if self.config.seed_file is not None:
-                seed.apply(self.store, self.config.seed_file, seed.load(self.config.seed_file))
+        try:
+            # A seed that fails halfway must leave nothing in the data file: a restart after the
+            # fix would skip the flags saved so far, and with them their links.
+            with self.store.batch():
+                if self.config.seed_file is not None:
+                    seed.apply(self.store, self.config.seed_file, seed.load(self.config.seed_file))
+        except BaseException:
+            self.store.close()
+            raise
         self._faults = FaultInjector(self.config.faults, self.config.seed)
         self._log = RequestLog(self.config.request_log_size)
         self._stopping = threading.Event()
@@ -75,10 +81,12 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         self._stopping.clear()
+        self.store.open()
         address = (self.config.host, self.config.port)
         try:
             server = EmulatorServer(address, self._api, stopping=self._stopping, log=self._print)
         except OSError as e:
+            self.store.close()
             raise ConfigError(
                 f"cannot listen on {self.config.host}:{self.config.port}: {e.strerror or e}"
             ) from e
@@ -94,18 +102,18 @@ class Emulator:
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()  # wakes stalled requests and injected latency
-        server.shutdown()
-        server.cut_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join()
-        self._server = self._thread = None
-        # Tidying only: the journal already holds every create, and stays if this fails.
+        if server is not None:
+            self._stopping.set()  # wakes stalled requests and injected latency
+            server.shutdown()
+            server.cut_connections()
+            server.server_close()
+            if thread is not None:
+                thread.join()
+            self._server = self._thread = None
+        # Compacting is tidying only: the journal already holds every create, and stays if
+        # this fails; the lock is released either way.
         with contextlib.suppress(InputError):
-            self.store.compact()
+            self.store.close()
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -4,7 +4,8 @@ Every create checks and inserts under the lock, so that of many concurrent creat
 exactly one succeeds and the rest get 409. With a data file, each create is appended to its
 journal (``datafile``) before it returns; if that write fails, the create is undone and answered
 with a 500. ``compact`` folds the journal into the data file; ``batch`` saves a series of creates
-(a seed file) together or not at all.
+(a seed file) together or not at all. A store holds the data file's lock from ``open`` (on
+construction) to ``close``, so that no two emulators write one data file.
 Representations never change once stored, so readers may serialise them outside the lock.
 """
 
@@ -14,6 +15,7 @@ import contextlib
 import copy
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,24 +40,55 @@ class Store:
         clock: Clock = time.time,
     ) -> None:
         self._lock = threading.Lock()
-        self._projects: dict[str, ProjectState] = {}
+        self._initial = tuple(projects)
+        self._projects = {key: ProjectState() for key in self._initial}
         self._data_path = data_path
         self._journal: datafile.Journal | None = None
+        self._held: weakref.finalize[[], Store] | None = None  # releases the data file's lock
         self._batching = False
         self._unsaved = False  # creates and projects that only compact() will save
         self._clock = clock
         if data_path is not None:
             if not data_path.parent.is_dir():
                 raise InputError(f"{data_path}: its directory does not exist")
-            saved = datafile.load(data_path)
-            if saved is not None:
-                self._projects.update(saved.projects)
-                self._unsaved = saved.outdated  # an older version: rewritten in this one
             self._journal = datafile.Journal(datafile.journal_path(data_path))
-        for key in projects:
-            self._projects.setdefault(key, ProjectState())
-        if self._journal is not None and (self._journal.exists or self._unsaved):
-            self.compact()  # left by a crash, maybe with a torn last line: never append to it
+            self.open()
+
+    def open(self) -> None:
+        """Take the data file's lock and load the file; again after ``close``. Raises
+        ``LedgerLockedError`` naming the holder if another emulator has the file."""
+        if self._data_path is None or self._held is not None:
+            return
+        assert self._journal is not None
+        # Released also if the store is dropped unclosed (an emulator built only to seed a file).
+        held = weakref.finalize(self, datafile.lock(self._data_path).release)
+        try:
+            saved = datafile.load(self._data_path)
+            projects = {} if saved is None else saved.projects
+            for key in self._initial:
+                projects.setdefault(key, ProjectState())
+            with self._lock:
+                self._projects = projects
+                # An older version is rewritten in this one; a journal is one left by a crash
+                # (the lock is ours), maybe with a torn last line: never append to it.
+                self._unsaved = saved is not None and (saved.outdated or self._journal.exists)
+                self._held = held
+            self.compact()
+        except BaseException:
+            self._held = None
+            held()
+            raise
+
+    def close(self) -> None:
+        """Fold what this store wrote into the data file (``compact``), then release the file's
+        lock, even if that fails."""
+        if self._held is None:
+            return
+        try:
+            self.compact()
+        finally:
+            held, self._held = self._held, None
+            held()
 
     # -- creates ---------------------------------------------------------------------------
 
@@ -102,12 +135,14 @@ class Store:
                 key: ProjectState(dict(p.flags), {k: list(v) for k, v in p.links.items()})
                 for key, p in self._projects.items()
             }
+            unsaved = self._unsaved
             self._batching = True
         try:
             yield
         except BaseException:
             with self._lock:
                 self._projects = before
+                self._unsaved = unsaved
             raise
         finally:
             with self._lock:
@@ -115,13 +150,14 @@ class Store:
         self.compact()
 
     def compact(self) -> None:
-        """Write the whole state to the data file and remove the journal, if anything is
-        unsaved there; without a data file, do nothing."""
+        """Write the whole state to the data file and remove the journal, if this store has
+        changes that only its journal holds, or none does; else (a store that only read, or
+        one without a data file), do nothing."""
         if self._journal is None:
             return
         assert self._data_path is not None
         with self._lock:
-            if not (self._unsaved or self._journal.exists):
+            if self._held is None or not (self._unsaved or self._journal.appended):
                 return
             try:
                 datafile.write(self._data_path, self._projects)
@@ -216,6 +252,8 @@ class Store:
             self._unsaved = True
             return
         try:
+            if self._held is None:  # its lock is another emulator's to take
+                raise OSError("the emulator was stopped: its data file is closed")
             self._journal.append(record)
         except OSError as e:
             undo()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import selectors
 import signal
 import socket
@@ -58,6 +60,10 @@ def running() -> Iterator[list[Running]]:
         if r.process.poll() is None:
             r.process.kill()
             r.process.communicate()
+
+
+def lock(data: Path) -> Path:
+    return data.with_name(data.name + ".lock")
 
 
 def _client(url: str, token: str = DEV_TOKEN) -> httpx.Client:
@@ -190,9 +196,41 @@ def test_every_answered_create_survives_kill_9(running: list[Running], tmp_path:
         )
         assert link.status_code == 201
     emu.stop(signal.SIGKILL)
+    # The lock file stays, naming the dead process; its OS lock went with it: no one is refused.
+    assert json.loads(lock(data).read_text())["pid"] == emu.process.pid
     restarted = Emulator(EmulatorConfig(projects=("demo",), data_path=data))
+    assert json.loads(lock(data).read_text())["pid"] == os.getpid()
     assert [f["key"] for f in restarted.flags("demo")] == [f"f{i}" for i in range(30)]
     assert restarted.links("demo", "f0") == [link.json()]
+    restarted.stop()
+    assert not lock(data).exists()
+
+
+def test_a_second_emulator_on_a_data_file_exits_1_with_one_line_naming_the_first(
+    running: list[Running], tmp_path: Path
+) -> None:
+    data = tmp_path / "emulator.json"
+    first = Running("--data", str(data), "--quiet")
+    running.append(first)
+    second = subprocess.run(
+        [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
+    assert second.returncode == 1
+    assert second.stdout == ""
+    [line] = second.stderr.splitlines()
+    assert line.startswith(
+        f"Error: the emulator's data file {data} is in use by pid {first.process.pid} on "
+        f"{socket.gethostname()} since "
+    )
+    with _client(first.url) as client:  # the first serves on, unharmed
+        assert client.post(FLAGS, json={"key": "after", "name": "A"}).status_code == 201
+    assert first.stop()[0] == 0
+    assert [f["key"] for f in json.loads(data.read_text())["projects"]["default"]["flags"]] == [
+        "after"
+    ]
 
 
 @pytest.mark.parametrize(
