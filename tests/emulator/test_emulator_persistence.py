@@ -260,6 +260,17 @@ def test_an_emulator_that_created_nothing_leaves_the_data_file_and_any_journal_a
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emulator.json", "emulator.json.journal"]
 
 
+def test_a_lock_file_that_cannot_be_created_is_one_line_naming_it(tmp_path: Path) -> None:
+    data = tmp_path / "emulator.json"
+    data.with_name("emulator.json.lock").mkdir()
+    with pytest.raises(InputError) as info:
+        Emulator(EmulatorConfig(data_path=data))
+    assert str(info.value) == (
+        f"{data}.lock: cannot create the emulator's lock file: Is a directory; check the "
+        "permissions of its directory"
+    )
+
+
 def test_a_stopped_emulator_starts_again_on_the_data_file_as_it_is_then(
     tmp_path: Path, make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
 ) -> None:
