@@ -24,7 +24,9 @@ def shop(tmp_path: Path) -> Iterator[Emulator]:
     data = tmp_path / "emulator" / "data.json"
     data.parent.mkdir()
     config = EmulatorConfig(projects=(PROJECT,), data_path=data)
-    seed_shop(Emulator(config))
+    seeding = Emulator(config)
+    seed_shop(seeding)
+    seeding.stop()  # releases the data file, which add_unexpressible then edits
     add_unexpressible(data)
     with Emulator(config) as emu:
         yield emu

@@ -464,7 +464,9 @@ def make_emulator(tmp_path: Path) -> Iterator[Callable[[Seed, Edit], Emulator]]:
     def make(seed: Seed, edit: Edit) -> Emulator:
         data = tmp_path / f"emulator-{len(started)}.json"
         config = EmulatorConfig(projects=(PROJECT,), data_path=data)
-        seed(Emulator(config))
+        seeding = Emulator(config)
+        seed(seeding)
+        seeding.stop()  # releases the data file, which is then edited
         if data.exists():
             document = json.loads(data.read_text(encoding="utf-8"))
             edit(document["projects"][PROJECT])
