@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -113,12 +112,13 @@ def apply_plan(
     *,
     concurrency: int = 4,
     progress: Progress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
     rng: random.Random | None = None,
 ) -> ApplyResult:
     """Record the plan's adoptions and run its creates; refuses a plan with blocked actions.
 
-    ``sleep`` and ``rng`` pace the re-sends of a create whose outcome stayed unknown.
+    ``sleep`` and ``rng`` pace the re-sends of a create whose outcome stayed unknown; by
+    default a pause ends early when the apply is stopping (an outage, Ctrl-C).
     """
     blocked = plan.of(Kind.BLOCKED)
     if blocked:
@@ -138,11 +138,12 @@ class _Runner:
         client: FlagWriter,
         ledger: Ledger,
         progress: Progress,
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object] | None,
         rng: random.Random | None,
     ) -> None:
         self.plan = plan
-        self.sleep = sleep
+        self.stopping = threading.Event()  # set once LaunchDarkly stopped answering, or on Ctrl-C
+        self.sleep = sleep if sleep is not None else self.stopping.wait
         self.rng = rng if rng is not None else random.Random()
         self.client = client
         self.ledger = ledger
@@ -153,7 +154,6 @@ class _Runner:
         self.links: dict[str, LinkSpec] = {link.address: link for link in desired.links}
         self.variation_ids: dict[tuple[str, str], tuple[str, ...]] = {}
         self.lock = threading.Lock()
-        self.stopping = threading.Event()  # set once LaunchDarkly stopped answering
         for action in plan.actions:
             if action.resource == "flag" and action.variation_ids:
                 self.variation_ids[(action.project, action.flag_key)] = action.variation_ids
@@ -211,43 +211,47 @@ class _Runner:
                     in_flight[kind] += 1
                     running[pool.submit(self.create, action)] = action
 
-            unanswered = 0  # creates in a row that failed for want of an answer
-            submit_ready()
-            while running:
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in done:
-                    action = running.pop(future)
-                    in_flight[action.resource] -= 1
-                    error = future.exception()
-                    unanswered = unanswered + 1 if _unanswered(error) else 0
-                    if unanswered >= OUTAGE_LIMIT:
-                        self.stopping.set()  # before this is reported: no create sends again
-                    if error is None:
-                        outcome = future.result()
-                        (
-                            self.result.created if outcome == "created" else self.result.adopted
-                        ).append(action.address)
-                        self.progress.finished_one(action, outcome)
-                        for child in dependents[action.address]:
-                            if child in waiting_on:  # not skipped after another failure
-                                waiting_on[child].discard(action.address)
-                                if not waiting_on[child]:
-                                    make_ready(child)
-                    else:
-                        self.result.failed.append((action.address, _reason(error)))
-                        self.progress.finished_one(action, "failed")
-                        self._skip_dependents(action.address, dependents, waiting_on)
-                if unanswered >= OUTAGE_LIMIT:
-                    reason = (
-                        f"not attempted: the last {unanswered} creates got no answer from "
-                        "LaunchDarkly"
-                    )
-                    for address in sorted([*waiting_on, *ready["flag"], *ready["link"]]):
-                        self.result.skipped.append((address, reason))
-                    waiting_on.clear()
-                    for queue in ready.values():
-                        queue.clear()
+            try:
+                unanswered = 0  # creates in a row that failed for want of an answer
                 submit_ready()
+                while running:
+                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        action = running.pop(future)
+                        in_flight[action.resource] -= 1
+                        error = future.exception()
+                        unanswered = unanswered + 1 if _unanswered(error) else 0
+                        if unanswered >= OUTAGE_LIMIT:
+                            self.stopping.set()  # before this is reported: no create sends again
+                        if error is None:
+                            outcome = future.result()
+                            (
+                                self.result.created if outcome == "created" else self.result.adopted
+                            ).append(action.address)
+                            self.progress.finished_one(action, outcome)
+                            for child in dependents[action.address]:
+                                if child in waiting_on:  # not skipped after another failure
+                                    waiting_on[child].discard(action.address)
+                                    if not waiting_on[child]:
+                                        make_ready(child)
+                        else:
+                            self.result.failed.append((action.address, _reason(error)))
+                            self.progress.finished_one(action, "failed")
+                            self._skip_dependents(action.address, dependents, waiting_on)
+                    if unanswered >= OUTAGE_LIMIT:
+                        reason = (
+                            f"not attempted: the last {unanswered} creates got no answer from "
+                            "LaunchDarkly"
+                        )
+                        for address in sorted([*waiting_on, *ready["flag"], *ready["link"]]):
+                            self.result.skipped.append((address, reason))
+                        waiting_on.clear()
+                        for queue in ready.values():
+                            queue.clear()
+                    submit_ready()
+            except BaseException:  # Ctrl-C above all: the running creates send no more
+                self.stopping.set()
+                raise
         self.progress.finished()
 
     def _skip_dependents(
@@ -297,7 +301,7 @@ class _Runner:
                 self.sleep(backoff(attempt - 1, MAX_RESEND_PAUSE, self.rng, full_jitter=False))
                 if self.stopping.is_set():
                     raise OutcomeStayedUnknown(
-                        f"not sent again: LaunchDarkly stopped answering; the last: {unknown}"
+                        f"not sent again: the apply is stopping; the last: {unknown}"
                     ) from unknown
             try:
                 return send(), "created", False

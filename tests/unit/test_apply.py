@@ -302,7 +302,47 @@ def test_a_create_still_running_when_the_outage_stop_comes_sends_no_more(
     posts = [r for r in handler.requests if r[0] == "POST"]
     assert len(posts) == OUTAGE_LIMIT * MAX_SENDS + 1
     failed = dict(result.failed)
-    assert failed[f"web/f{OUTAGE_LIMIT}"].startswith("not sent again: LaunchDarkly stopped")
+    assert failed[f"web/f{OUTAGE_LIMIT}"].startswith("not sent again: the apply is stopping")
+
+
+def test_ctrl_c_stops_the_running_creates_from_sending_again(tmp_path: Path) -> None:
+    handler = AlwaysUnavailable()
+    interrupted = threading.Event()
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and b'"f0"' in request.content:
+            handler.requests.append(("POST", "f0"))
+            return _json(400, {"code": "invalid_request", "message": "no"})
+        if request.method == "GET":  # f1's look: the interrupt has come by the time it ends
+            assert interrupted.wait(10), "no interrupt"
+        return handler(request)
+
+    class Progress:
+        def started(self, total: int) -> None:
+            pass
+
+        def finished_one(self, action: Action, outcome: str) -> None:
+            interrupted.set()  # Ctrl-C reaches the main thread while f1 is still running
+            raise KeyboardInterrupt
+
+        def finished(self) -> None:
+            pass
+
+    state = desired(independent(2))
+    path = tmp_path / "ledger.json"
+    client = LaunchDarklyClient(
+        "https://ld.example", "api-secret-token", transport=httpx.MockTransport(serve),
+        sleep=lambda s: None, rng=random.Random(0),
+    )  # fmt: skip
+    with client, ledger_lock(path) as lock:
+        ledger = Ledger.load(path, lock=lock)
+        plan = make_plan(state, ExistingState(live=True), ledger, TARGET)
+        with pytest.raises(KeyboardInterrupt):
+            # The default pause: it ends as soon as the apply is stopping.
+            apply_plan(plan, state, client, ledger, concurrency=2, progress=Progress())
+        ledger.compact()
+    f1 = [r for r in handler.requests if r == ("POST", "/api/v2/flags/web")]
+    assert len(f1) == 1, handler.requests  # sent once, looked once, never sent again
 
 
 def test_creates_answered_5xx_every_time_count_towards_the_outage_stop(tmp_path: Path) -> None:
