@@ -19,8 +19,8 @@ def normalise_base_url(url: str) -> str:
     loopback host.
 
     The client adds the API's paths (``/api/v2/...``), so a base URL that already ends in
-    them would double them; any other path is kept, for a gateway that serves
-    LaunchDarkly under a prefix.
+    ``/api/v2`` would double them; any other path is kept, for a gateway that serves
+    LaunchDarkly under a prefix (even one named ``/api``).
     """
     example = "e.g. https://app.launchdarkly.com"
     if not url.strip():
@@ -42,7 +42,7 @@ def normalise_base_url(url: str) -> str:
     if parts.query or parts.fragment or url.strip().endswith(("?", "#")):
         raise ConfigError(f"base URL {url!r} must not have a query or fragment; {example}")
     path = parts.path.rstrip("/")
-    if re.search(r"/api(/v2)?$", path, re.IGNORECASE):
+    if re.search(r"/api/v2$", path, re.IGNORECASE):
         raise ConfigError(
             f"base URL {url!r} must not end in the API's own path ({parts.path}): give the "
             f"instance, {example}; the API's paths (/api/v2/...) are added to it"

@@ -165,6 +165,7 @@ class LaunchDarklyClient:
         self._max_bytes = max_response_bytes
         self._pacer = RatePacer(clock=clock, sleep=sleep, rng=self._rng)
         self._origin = httpx.URL(self.base_url)
+        self._prefix = self._origin.path.rstrip("/")  # a gateway's, or ""
         self._http = httpx.Client(
             transport=transport,
             verify=True if transport is not None else _verify(),
@@ -244,6 +245,9 @@ class LaunchDarklyClient:
             seen.add(href)
             if pages >= self._max_pages:
                 raise TransportError(f"{where}: more than {self._max_pages} pages; giving up")
+            if self._prefix and href.startswith("/") and not href.startswith(self._prefix + "/"):
+                # LaunchDarkly names its own path; a gateway serves it under the prefix.
+                href = self._prefix + href
             url = self._origin.join(href)
             if (url.scheme, url.host, url.port) != (
                 self._origin.scheme,

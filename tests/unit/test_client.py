@@ -193,7 +193,7 @@ def test_a_base_url_keeps_a_gateways_prefix() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://ld.example/api/v2", "https://ld.example/API/", "https://ld.example/p/api/v2/"]
+    "url", ["https://ld.example/api/v2", "https://ld.example/API/V2/", "https://ld.example/p/api/v2/"]
 )
 def test_a_base_url_ending_in_the_apis_path_is_refused_rather_than_doubling_it(url: str) -> None:
     with pytest.raises(ConfigError, match="must not end in the API's own path"):
@@ -300,6 +300,21 @@ def test_list_flags_follows_next_links_with_their_query_until_a_short_page() -> 
     assert [f["key"] for f in flags] == keys(250)
     assert [r.url.params.get("offset") for r in rec.requests] == ["0", "100", "200"]
     assert all(r.url.params.get("limit") == "100" for r in rec.requests)
+
+
+@pytest.mark.parametrize("prefixed", [False, True], ids=["LaunchDarkly's href", "rewritten"])
+def test_list_flags_behind_a_gateways_prefix_follows_next_links_under_it(prefixed: bool) -> None:
+    at = "/ld" if prefixed else ""  # whether the gateway rewrote the href it passed on
+    rec = Recorder(
+        page(keys(100), f"{at}/api/v2/flags/web?limit=100&offset=100"),
+        page(keys(10, 100)),
+    )
+    client = LaunchDarklyClient(
+        "https://gw.example/ld", TOKEN, transport=httpx.MockTransport(rec), rng=random.Random(0)
+    )
+    assert [f["key"] for f in client.list_flags("web")] == keys(110)
+    assert [r.url.path for r in rec.requests] == ["/ld/api/v2/flags/web"] * 2
+    assert rec.requests[1].url.params.get("offset") == "100"
 
 
 def test_list_flags_can_start_after_a_page_already_read() -> None:
