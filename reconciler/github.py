@@ -7,10 +7,10 @@ request, people's and other bots', are never touched, even one that quotes or co
 marker: GitHub would refuse the workflow's token an edit of someone else's comment (403), and
 a personal token would be allowed to overwrite it.
 
-The author is a login. Unless told, it is asked of GitHub (``GET /user``, once): a personal
-or OAuth token's user. An app installation's token cannot ask (GitHub answers 403), and any
-answer but 200 means ``github-actions[bot]``, the identity of the ``GITHUB_TOKEN`` of GitHub
-Actions; another GitHub App's token must be told its ``<app-slug>[bot]``. When a new comment
+The author is a login. Unless told, it is asked of GitHub (``GET /user``): a personal or
+OAuth token's user. An app installation's token cannot ask (GitHub answers 403), and a 401,
+403 or 404 means ``github-actions[bot]``, the identity of the ``GITHUB_TOKEN`` of GitHub
+Actions (a GitHub that does not answer is an error, never a guess); another GitHub App's token must be told its ``<app-slug>[bot]``. When a new comment
 shows another author than the one expected, the result says which to name, since the next
 run would otherwise add a second comment. Four GitHub REST endpoints are used:
 
@@ -36,7 +36,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -282,13 +282,19 @@ class GitHubClient:
         self._http.close()
 
     def token_login(self) -> str | None:
-        """The login of the token's user, or None if GitHub does not say (an app
-        installation's token is answered 403). Asked once, without retries: not knowing
-        only means the default author, and a GitHub that is down fails the next request."""
+        """The login of the token's user, or None if GitHub will not say (an app
+        installation's token, GITHUB_TOKEN's among them, is answered 403).
+
+        A GitHub that does not answer is an error, retried like any GET: falling back to
+        the default author then would miss a person's token's own comment and post another.
+        """
+        response = self._request(
+            "GET", f"{self.base_url}/user", what="ask GitHub whose token this is",
+            accept=(401, 403, 404),
+        )  # fmt: skip
         try:
-            response = self._http.get(f"{self.base_url}/user")
             data = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+        except ValueError:
             return None
         login = data.get("login") if isinstance(data, dict) else None
         return login if isinstance(login, str) and login.strip() else None
@@ -330,7 +336,10 @@ class GitHubClient:
             raise GitHubError(f"the next page of comments is on another host ({target.host})")
         return str(target)
 
-    def _request(self, method: str, url: str, *, what: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, *, what: str, accept: Container[int] = (), **kwargs: Any
+    ) -> httpx.Response:
+        """The answer; an error for anything but a success or a status in ``accept``."""
         retries = self._max_retries if method != "POST" else 0
         for attempt in range(retries + 1):
             try:
@@ -344,7 +353,7 @@ class GitHubClient:
             if response.status_code >= 500 and attempt < retries:
                 self._sleep(backoff(attempt, 10.0, self._rng))
                 continue
-            if response.status_code >= 300:
+            if response.status_code >= 300 and response.status_code not in accept:
                 raise _error(response, method, what)
             return response
         raise AssertionError("unreachable")  # pragma: no cover

@@ -266,7 +266,6 @@ def test_endless_pages_are_an_error_not_a_hang() -> None:
             None,
             id="installation token",
         ),
-        pytest.param(httpx.Response(502), None, id="server error, not retried"),
         pytest.param(httpx.Response(200, text="<html>sign in</html>"), None, id="not JSON"),
         pytest.param(httpx.Response(200, json={"login": ""}), None, id="no login"),
     ],
@@ -281,12 +280,31 @@ def test_the_tokens_login_is_asked_once_and_anything_but_a_user_is_none(
     assert api.calls == ["GET /user"]
 
 
-def test_an_unreachable_user_endpoint_is_none_not_an_error() -> None:
+def test_a_server_error_asking_for_the_login_is_retried_then_an_error_not_a_guess() -> None:
+    # Guessing the default author would miss a personal token's own comment and post another.
+    answers = [httpx.Response(502), httpx.Response(200, json={"login": "alice"})]
+    api = FakeApi()
+    api.fail = lambda _request: answers.pop(0) if answers else None
+    with api.client() as client:
+        assert client.token_login() == "alice"
+    assert api.calls == ["GET /user"] * 2
+    api = FakeApi()
+    api.fail = lambda _request: httpx.Response(502)
+    with api.client() as client, pytest.raises(GitHubError, match="whose token this is"):
+        client.token_login()
+    assert api.calls == ["GET /user"] * 3
+
+
+def test_an_unreachable_user_endpoint_is_an_error_not_a_guess() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with GitHubClient(TOKEN, base_url=API, transport=httpx.MockTransport(refuse)) as client:
-        assert client.token_login() is None
+    transport = httpx.MockTransport(refuse)
+    with (
+        GitHubClient(TOKEN, base_url=API, transport=transport, sleep=lambda _s: None) as client,
+        pytest.raises(GitHubError, match="connection refused"),
+    ):
+        client.token_login()
 
 
 # --- errors: one clear line ---------------------------------------------------------------------
