@@ -10,9 +10,10 @@ a personal token would be allowed to overwrite it.
 The author is a login. Unless told, it is asked of GitHub (``GET /user``): a personal or
 OAuth token's user. An app installation's token cannot ask (GitHub answers 403), and a 401,
 403 or 404 means ``github-actions[bot]``, the identity of the ``GITHUB_TOKEN`` of GitHub
-Actions (a GitHub that does not answer is an error, never a guess); another GitHub App's token must be told its ``<app-slug>[bot]``. When a new comment
-shows another author than the one expected, the result says which to name, since the next
-run would otherwise add a second comment. Four GitHub REST endpoints are used:
+Actions (a GitHub that does not answer is an error, never a guess); another GitHub App's
+token must be told its ``<app-slug>[bot]``. When a new comment shows another author than the
+one expected, the result says which to name, since the next run would otherwise add a second
+comment. Four GitHub REST endpoints are used:
 
     GET   /user                                              the author, when not told
     GET   /repos/{owner}/{repo}/issues/{number}/comments     paged, following Link rel="next"
