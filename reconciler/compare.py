@@ -36,7 +36,6 @@ class _Absent(str):
 
 # Public for readers of a saved plan, which put it back on the side ``absent`` names.
 ABSENT = _Absent("(absent)")
-_MISSING = ABSENT
 
 
 def is_absent(value: Any) -> bool:
@@ -69,21 +68,21 @@ def flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str,
         if name in _NOT_COMPARED:
             continue
         if name == "purpose":
-            view[name] = live.get("_purpose", _MISSING)
+            view[name] = live.get("_purpose", ABSENT)
         elif name == "variations":
             view[name] = _variations_view(value, live.get("variations", []))
         elif name == "tags":
             view[name] = sorted(live.get("tags", []))
         elif name == "migrationSettings":
             settings = live.get("migrationSettings") or {}
-            view[name] = {k: settings.get(k, _MISSING) for k in value}
+            view[name] = {k: settings.get(k, ABSENT) for k in value}
         elif name in ("clientSideAvailability", "defaults"):
             live_value = live.get(name) or {}
-            view[name] = {k: live_value.get(k, _MISSING) for k in value}
+            view[name] = {k: live_value.get(k, ABSENT) for k in value}
         elif name == "description":
             view[name] = live.get(name, "")
         else:
-            view[name] = live.get(name, _MISSING)
+            view[name] = live.get(name, ABSENT)
     return view
 
 
@@ -100,7 +99,7 @@ def _variations_view(declared: list[Any], live: list[Any]) -> list[Any]:
         return [{k: v for k, v in var.items() if k != "_id"} for var in live]
     out = []
     for want, have in zip(declared, live, strict=True):
-        out.append({k: have.get(k, _MISSING) for k in want})
+        out.append({k: have.get(k, ABSENT) for k in want})
     return out
 
 
@@ -111,7 +110,7 @@ def link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str,
         if name in ("key", "timestamp"):
             continue
         live_name = _LINK_FIELDS.get(name, name)
-        view[name] = live.get(live_name, _MISSING)
+        view[name] = live.get(live_name, ABSENT)
     return view
 
 
@@ -135,9 +134,9 @@ def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Fi
             if kind in ("values_changed", "type_changes"):
                 diffs.append(FieldDiff(path, change.get("old_value"), change.get("new_value")))
             elif kind in ("dictionary_item_added", "iterable_item_added"):
-                diffs.append(FieldDiff(path, _MISSING, change))
+                diffs.append(FieldDiff(path, ABSENT, change))
             elif kind in ("dictionary_item_removed", "iterable_item_removed"):
-                diffs.append(FieldDiff(path, change, _MISSING))
+                diffs.append(FieldDiff(path, change, ABSENT))
     return tuple(sorted(diffs, key=lambda d: d.path))
 
 

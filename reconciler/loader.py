@@ -385,14 +385,17 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
     return line, len(before[line_start:].decode("utf-8", "replace")) + 1
 
 
-def _error_mark(e: yaml.YAMLError) -> tuple[int, int]:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+def _error_mark(e: yaml.YAMLError) -> Any:
+    return getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+
+
+def _line_col_of(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def _yaml_problem(e: yaml.YAMLError, text: str, lines: _Lines | None = None) -> _Problem:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    line, col = _error_mark(e)
+    mark = _error_mark(e)
+    line, col = _line_col_of(mark)
     problem = getattr(e, "problem", None) or str(e)
     context = getattr(e, "context", None)
     if mark is not None and _char_at(text, mark.index) == "\t":
@@ -515,7 +518,7 @@ def _load_text(text: str, file: str, lines: _Lines | None) -> Document:
             if len(text) <= _PURE_RESCAN_LIMIT:
                 with contextlib.suppress(yaml.YAMLError):  # then the message below stands
                     _check_nesting(text, yaml.SafeLoader)
-            line, col = _error_mark(e)
+            line, col = _line_col_of(_error_mark(e))
             raise _Problem(line, col, f"nesting is deeper than {MAX_DEPTH} levels") from None
         raise _yaml_problem(e, text, lines) from None
     except RecursionError:
