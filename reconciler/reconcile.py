@@ -66,12 +66,18 @@ def connect(
     offline: bool,
     timeout: float = 30.0,
     need_token: bool = False,
+    command: str = "ld-reconciler",
+    lock_wait: float | None = None,
 ) -> Iterator[Connection]:
-    """Open the connection a run needs; closes it (and stops the emulator) afterwards."""
+    """Open the connection a run needs; closes it (and stops the emulator) afterwards.
+
+    ``command`` names the run to another that finds the emulator's data file in use; the run
+    waits ``lock_wait`` seconds for it (None: the command has no ``--lock-wait``, and waits not).
+    """
     if emulator:
         if base_url is not None:
             raise ConfigError("--emulator and --base-url cannot be used together")
-        with _emulator(desired) as url:
+        with _emulator(desired, command, lock_wait) as url:
             from reconciler.client import LaunchDarklyClient
             from reconciler.emulator import DEV_TOKEN
 
@@ -107,12 +113,18 @@ def connect(
 
 
 @contextlib.contextmanager
-def _emulator(desired: DesiredState) -> Iterator[str]:
+def _emulator(desired: DesiredState, command: str, lock_wait: float | None) -> Iterator[str]:
     from reconciler.emulator import Emulator, EmulatorConfig
+    from reconciler.emulator.datafile import Claim
 
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(projects=desired.projects or ("default",), data_path=EMULATOR_DATA)
-    with Emulator(config) as emu:
+    # The data file is not the user's choice here: no advice to use another one.
+    advice = "wait for it to finish and retry"
+    if lock_wait is not None:
+        advice += ", or pass --lock-wait SECONDS"
+    claim = Claim(command=command, wait=lock_wait or 0.0, advice=advice)
+    with Emulator(config, claim=claim) as emu:
         for project in desired.projects:
             emu.add_project(project)
         yield emu.base_url

@@ -94,6 +94,7 @@ def export(
         emulator=emulator,
         offline=False,
         timeout=timeout,
+        command="ld-reconciler export --emulator",
     ) as connection:
         if connection.client is None:
             raise ConfigError(

@@ -110,6 +110,7 @@ def plan(
         emulator=emulator,
         offline=offline,
         timeout=timeout,
+        command="ld-reconciler plan --emulator",
     ) as connection:
         ledger = Ledger.load(connection.ledger_path)
         result = reconcile.build_plan(desired, connection, ledger)
@@ -153,7 +154,8 @@ def plan(
     type=click.FloatRange(min=0),
     default=0.0,
     show_default=True,
-    help="Seconds to wait for another apply to release the ledger.",
+    help="Seconds to wait for another apply to release the ledger (and, with --emulator, "
+    "another --emulator run to release the emulator's data).",
 )
 def apply(
     paths: tuple[str, ...],
@@ -181,6 +183,8 @@ def apply(
             offline=False,
             timeout=timeout,
             need_token=True,
+            command="ld-reconciler apply --emulator",
+            lock_wait=lock_wait,
         ) as connection,
         ledger_lock(connection.ledger_path, lock_wait, command="ld-reconciler apply") as lock,
     ):

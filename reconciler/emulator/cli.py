@@ -30,6 +30,7 @@ from reconciler.emulator.config import (
     parse_latency,
     parse_rate_limit,
 )
+from reconciler.emulator.datafile import Claim
 from reconciler.emulator.emulator import Emulator
 from reconciler.emulator.validation import KEY_PATTERN
 
@@ -208,7 +209,7 @@ def emulator(
     except ValueError as e:  # the options above check most of this first, naming themselves
         raise click.UsageError(str(e)) from None
     log: Callable[[str], None] | None = None if quiet else _log_line
-    emu = Emulator(config, log=log).start()
+    emu = Emulator(config, log=log, claim=Claim(command="ld-reconciler emulator")).start()
     try:
         click.echo(f"LaunchDarkly emulator listening on {emu.base_url}")
         sys.stdout.flush()  # scripts read this line to find the port

@@ -12,8 +12,9 @@ changes nothing, so a crash between the two is harmless.
 
 One emulator at a time uses a data file: it holds ``FILE.lock`` (``reconciler.lock``, the
 ledger's lock: an OS lock that a killed emulator never leaves held) from loading the file until
-it stops, and a second emulator on the file is refused naming the first. So a journal found at
-start-up is one left by an emulator that crashed, never one another emulator still appends to.
+it stops, and a second emulator on the file is refused naming the first (after waiting for it as
+long as its ``Claim`` says: ``apply --emulator --lock-wait``). So a journal found at start-up
+is one left by an emulator that crashed, never one another emulator still appends to.
 
 Snapshot format (version 2)::
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -50,6 +52,8 @@ from typing import Any, NamedTuple
 from reconciler.emulator import representation
 from reconciler.errors import InputError, LedgerError, LedgerLockedError
 from reconciler.lock import ExclusiveFileLock, FlockLock, LedgerLock, LockHolder
+
+log = logging.getLogger(__name__)
 
 FORMAT = "ld-reconciler-emulator"
 JOURNAL_FORMAT = "ld-reconciler-emulator-journal"
@@ -122,15 +126,33 @@ def journal_path(path: Path) -> Path:
     return path.with_name(path.name + ".journal")
 
 
+@dataclass(frozen=True)
+class Claim:
+    """Who takes a data file's lock (the holder's ``command``, named to those it refuses), how
+    many seconds they wait for another holder to release it, and what their refusal advises."""
+
+    command: str = "reconciler.emulator.Emulator"
+    wait: float = 0.0
+    advice: str = "stop that one or wait for it to finish, or use another data file"
+
+
+IN_PROCESS = Claim()
+"""The claim of an ``Emulator`` built in-process without one."""
+
+
 class _DataFileLock(LedgerLock):
-    """The ledger's lock, its refusal worded for a data file."""
+    """The ledger's lock, its refusal worded for a data file and for its claimant."""
+
+    def __init__(self, path: Path, claim: Claim) -> None:
+        super().__init__(path, command=claim.command)
+        self.advice = claim.advice
 
     def _locked_message(self, holder: LockHolder | None) -> str:
         who = holder.describe() if holder else "another process"
         return (
             f"the emulator's data file {os.fspath(self.ledger_path)} is in use by {who}: "
-            "one emulator at a time may use it; stop that one or wait for it to finish, or use "
-            f"another data file. If no emulator is running, delete {self.path}"
+            f"one emulator at a time may use it; {self.advice}. If no emulator is running, "
+            f"delete {self.path}"
         )
 
 
@@ -142,13 +164,21 @@ class _DataFileExclusiveLock(_DataFileLock, ExclusiveFileLock):
     pass
 
 
-def lock(path: Path) -> LedgerLock:
-    """Take ``FILE.lock`` for this process, without waiting: ``LedgerLockedError`` naming the
-    holder if another emulator has it, ``InputError`` if the lock file cannot be created."""
+def lock(path: Path, claim: Claim = IN_PROCESS) -> LedgerLock:
+    """Take ``FILE.lock`` for this process, waiting up to ``claim.wait`` seconds:
+    ``LedgerLockedError`` naming the holder if another emulator keeps it, ``InputError`` if the
+    lock file cannot be created."""
     kind = _DataFileExclusiveLock if sys.platform == "win32" else _DataFileFlock
-    held = kind(path, command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:2]]))
+    held = kind(path, claim)
     try:
-        held.acquire()
+        try:
+            held.acquire()
+        except LedgerLockedError:
+            if claim.wait <= 0:
+                raise
+            # Said, so that a run that pauses says why (and a test knows it is waiting).
+            log.info("waiting up to %g s for %s to be released", claim.wait, held.path)
+            held.acquire(claim.wait)
     except LedgerLockedError:
         raise
     except LedgerError as e:  # its message suggests another --ledger

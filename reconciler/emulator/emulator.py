@@ -6,11 +6,12 @@
         emu.flags("demo"); emu.count(method="POST", status=201)
 
 Building takes the data file's lock (``LedgerLockedError`` naming the holder if another
-emulator has the file) and loads the data and seed files (bad ones raise ``InputError``);
-``start`` binds the port (``ConfigError`` if it cannot) and serves until ``stop``, which returns
-promptly even while requests are stalled or keep-alive clients are connected, folds the data
-file's journal into it and releases the lock (also of an emulator never started). A stopped
-emulator may start again: it takes the lock and loads the data file anew.
+emulator keeps the file; ``claim`` says who asks, how long to wait and what to advise) and loads
+the data and seed files (bad ones raise ``InputError``); ``start`` binds the port
+(``ConfigError`` if it cannot) and serves until ``stop``, which returns promptly even while
+requests are stalled or keep-alive clients are connected, folds the data file's journal into it
+and releases the lock (also of an emulator never started). A stopped emulator may start again:
+it takes the lock and loads the data file anew.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from reconciler.emulator import seed, validation
 from reconciler.emulator.api import Api
 from reconciler.emulator.config import EmulatorConfig, Faults
+from reconciler.emulator.datafile import IN_PROCESS, Claim
 from reconciler.emulator.faults import FaultInjector
 from reconciler.emulator.ratelimit import RateLimiter
 from reconciler.emulator.requestlog import RequestLog, RequestRecord
@@ -42,9 +44,12 @@ class Emulator:
         *,
         clock: Callable[[], float] = time.time,
         log: Callable[[str], None] | None = None,
+        claim: Claim = IN_PROCESS,
     ) -> None:
         self.config = config if config is not None else EmulatorConfig()
-        self.store = Store(self.config.projects, data_path=self.config.data_path, clock=clock)
+        self.store = Store(
+            self.config.projects, data_path=self.config.data_path, claim=claim, clock=clock
+        )
         try:
             # A seed that fails halfway must leave nothing in the data file: a restart after the
             # fix would skip the flags saved so far, and with them their links.

@@ -37,12 +37,14 @@ class Store:
         projects: Iterable[str] = (),
         *,
         data_path: Path | None = None,
+        claim: datafile.Claim = datafile.IN_PROCESS,
         clock: Clock = time.time,
     ) -> None:
         self._lock = threading.Lock()
         self._initial = tuple(projects)
         self._projects = {key: ProjectState() for key in self._initial}
         self._data_path = data_path
+        self._claim = claim
         self._journal: datafile.Journal | None = None
         self._held: weakref.finalize[[], Store] | None = None  # releases the data file's lock
         self._batching = False
@@ -55,13 +57,13 @@ class Store:
             self.open()
 
     def open(self) -> None:
-        """Take the data file's lock and load the file; again after ``close``. Raises
-        ``LedgerLockedError`` naming the holder if another emulator has the file."""
+        """Take the data file's lock (waiting as ``claim`` says) and load the file; again after
+        ``close``. Raises ``LedgerLockedError`` naming the holder if another emulator keeps it."""
         if self._data_path is None or self._held is not None:
             return
         assert self._journal is not None
         # Released also if the store is dropped unclosed (an emulator built only to seed a file).
-        held = weakref.finalize(self, datafile.lock(self._data_path).release)
+        held = weakref.finalize(self, datafile.lock(self._data_path, self._claim).release)
         try:
             saved = datafile.load(self._data_path)
             projects = {} if saved is None else saved.projects

@@ -206,6 +206,26 @@ def test_every_answered_create_survives_kill_9(running: list[Running], tmp_path:
     assert not lock(data).exists()
 
 
+def test_sigterm_folds_the_journal_into_the_data_file_and_removes_the_lock_file(
+    running: list[Running], tmp_path: Path
+) -> None:
+    data = tmp_path / "emulator.json"
+    journal = data.with_name("emulator.json.journal")
+    emu = Running("--project", "demo", "--data", str(data), "--quiet")
+    running.append(emu)
+    with _client(emu.url) as client:
+        for key in ("a", "b"):
+            created = client.post("/api/v2/flags/demo", json={"key": key, "name": key})
+            assert created.status_code == 201
+    assert journal.exists()
+    holder = json.loads(lock(data).read_text())
+    assert (holder["pid"], holder["command"]) == (emu.process.pid, "ld-reconciler emulator")
+    assert emu.stop(signal.SIGTERM) == (0, "", "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emulator.json"]
+    saved = json.loads(data.read_text())["projects"]["demo"]["flags"]
+    assert [f["key"] for f in saved] == ["a", "b"]
+
+
 def test_a_second_emulator_on_a_data_file_exits_1_with_one_line_naming_the_first(
     running: list[Running], tmp_path: Path
 ) -> None:
@@ -224,6 +244,10 @@ def test_a_second_emulator_on_a_data_file_exits_1_with_one_line_naming_the_first
     assert line.startswith(
         f"Error: the emulator's data file {data} is in use by pid {first.process.pid} on "
         f"{socket.gethostname()} since "
+    )
+    assert line.endswith(
+        " (ld-reconciler emulator): one emulator at a time may use it; stop that one or wait "
+        f"for it to finish, or use another data file. If no emulator is running, delete {data}.lock"
     )
     with _client(first.url) as client:  # the first serves on, unharmed
         assert client.post(FLAGS, json={"key": "after", "name": "A"}).status_code == 201

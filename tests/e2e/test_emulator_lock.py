@@ -1,0 +1,175 @@
+"""``--emulator`` runs and the emulator's data-file lock: one run at a time uses
+``.ld-reconciler/emulator.json``; ``apply --lock-wait`` waits for the other, the rest are refused
+in one line, and a run that is interrupted leaves the file to the next."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.emulator.datafile import Claim, lock
+from reconciler.lock import LedgerLock
+
+from .support import Cli, flag, write_flags
+
+DATA = Path(".ld-reconciler/emulator.json")
+LOCK = Path(".ld-reconciler/emulator.json.lock")
+TIMEOUT = 60
+
+
+@pytest.fixture
+def web_flags(tmp_path: Path) -> Path:
+    return write_flags(tmp_path / "flags" / "web.yaml", "web-app", [flag("one"), flag("two")])
+
+
+@pytest.fixture
+def holder(tmp_path: Path) -> Iterator[LedgerLock]:
+    """The data file's lock, held by this process as another ``--emulator`` run holds it."""
+    held = lock(tmp_path / DATA, Claim(command="another run"))
+    yield held
+    held.release()
+
+
+class Child:
+    """``python -m reconciler ARGS`` in ``cwd``. Its stdout (``watch="stdout"``) or stderr is
+    read on a thread, so that the test can wait for ``marker`` (a log line, a prompt) in it."""
+
+    def __init__(
+        self, cwd: Path, args: list[str], *, watch: str, marker: str, **popen: Any
+    ) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *args],
+            cwd=cwd,
+            env=Cli._child_env({}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self._stdout = watch == "stdout"
+        streams = (self.process.stdout, self.process.stderr)
+        self._watched, self._other = streams if self._stdout else streams[::-1]
+        self.marker = marker
+        self.text = ""
+        self._seen = threading.Event()  # the marker came, or the stream ended without it
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while char := self._watched.read(1):  # by character: a prompt ends without a newline
+            self.text += char
+            if self.text.endswith(self.marker):
+                self._seen.set()
+        self._seen.set()
+
+    def wait_for_marker(self) -> None:
+        assert self._seen.wait(TIMEOUT), f"no {self.marker!r} within {TIMEOUT} s"
+        assert self.marker in self.text, f"the child ended without {self.marker!r}:\n{self.text}"
+        assert self.process.poll() is None, "the child ended after the marker"
+
+    def finish(self) -> tuple[int, str, str]:
+        """The exit code, stdout and stderr."""
+        other = self._other.read()
+        code = self.process.wait(TIMEOUT)
+        self._reader.join(TIMEOUT)
+        self._watched.close()
+        self._other.close()
+        return (code, self.text, other) if self._stdout else (code, other, self.text)
+
+
+def test_apply_emulator_with_lock_wait_waits_for_the_data_file_then_applies(
+    tmp_path: Path, web_flags: Path, holder: LedgerLock
+) -> None:
+    # Once, --emulator took the data file's lock without waiting, whatever --lock-wait said.
+    child = Child(
+        tmp_path,
+        ["-v", "apply", "flags", "--emulator", "--yes", "--lock-wait", str(TIMEOUT)],
+        watch="stderr",
+        marker=f"waiting up to {TIMEOUT} s for {LOCK} to be released",
+    )
+    child.wait_for_marker()  # the child tried, found the lock held, and waits
+    releaser = threading.Thread(target=holder.release)
+    releaser.start()
+    code, out, err = child.finish()
+    releaser.join()
+    assert code == 0, err
+    assert "Apply complete: 2 created, 0 adopted." in out
+    assert not (tmp_path / LOCK).exists()  # released by the child in its turn
+
+
+@pytest.mark.parametrize(
+    ("args", "advice"),
+    [
+        (
+            ("apply", "flags", "--emulator", "--yes"),
+            "wait for it to finish and retry, or pass --lock-wait SECONDS",
+        ),
+        (("plan", "flags", "--emulator"), "wait for it to finish and retry"),
+        (("export", "--project", "web-app", "--emulator"), "wait for it to finish and retry"),
+    ],
+    ids=["apply", "plan", "export"],
+)
+def test_an_emulator_run_while_another_has_the_data_file_is_refused_at_once_in_one_line(
+    cli: Cli, web_flags: Path, holder: LedgerLock, args: tuple[str, ...], advice: str
+) -> None:
+    # The refusal must not suggest another data file: --emulator has no option to choose one.
+    result = cli(*args)
+    assert result.code == 1, result
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"Error: the emulator's data file {DATA} is in use by pid {os.getpid()} on "
+        f"{socket.gethostname()} since "
+    )
+    assert line.endswith(
+        f" (another run): one emulator at a time may use it; {advice}. If no emulator is "
+        f"running, delete {LOCK}"
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="confirms on a pseudo-terminal")
+def test_an_apply_emulator_interrupted_at_its_prompt_leaves_the_data_file_to_the_next_run(
+    cli: Cli, tmp_path: Path, web_flags: Path
+) -> None:
+    import pty
+
+    # On a terminal apply asks before creating: Ctrl-C there is an exception raised deep inside
+    # the run, while it holds the data file.
+    terminal, child_end = pty.openpty()
+    try:
+        child = Child(
+            tmp_path,
+            ["apply", "flags", "--emulator"],
+            watch="stdout",
+            marker="in emulator? [y/N]: ",
+            stdin=child_end,
+        )
+    finally:
+        os.close(child_end)
+    try:
+        child.wait_for_marker()
+        holder = json.loads((tmp_path / LOCK).read_text())
+        assert (holder["pid"], holder["command"]) == (
+            child.process.pid,
+            "ld-reconciler apply --emulator",
+        )
+        child.process.send_signal(signal.SIGINT)
+        code, _, err = child.finish()
+    finally:
+        os.close(terminal)
+    assert code == 1, err
+    assert err.strip() == "Aborted.", err  # click's Abort: no traceback
+    assert not (tmp_path / LOCK).exists()
+    assert cli("plan", "flags", "--emulator").code == 0  # would be refused if the lock were held
