@@ -10,8 +10,8 @@ emulator keeps the file; ``claim`` says who asks, how long to wait and what to a
 the data and seed files (bad ones raise ``InputError``); ``start`` binds the port
 (``ConfigError`` if it cannot) and serves until ``stop``, which returns promptly even while
 requests are stalled or keep-alive clients are connected, folds the data file's journal into it
-and releases the lock (also of an emulator never started). A stopped emulator may start again:
-it takes the lock and loads the data file anew.
+and releases the lock (also of an emulator never started, and also if stopping the server
+fails). A stopped emulator may start again: it takes the lock and loads the data file anew.
 """
 
 from __future__ import annotations
@@ -107,18 +107,21 @@ class Emulator:
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
-        if server is not None:
-            self._stopping.set()  # wakes stalled requests and injected latency
-            server.shutdown()
-            server.cut_connections()
-            server.server_close()
-            if thread is not None:
-                thread.join()
-            self._server = self._thread = None
-        # Compacting is tidying only: the journal already holds every create, and stays if
-        # this fails; the lock is released either way.
-        with contextlib.suppress(InputError):
-            self.store.close()
+        try:
+            if server is not None:
+                self._stopping.set()  # wakes stalled requests and injected latency
+                server.shutdown()
+                server.cut_connections()
+                server.server_close()
+                if thread is not None:
+                    thread.join()
+                self._server = self._thread = None
+        finally:
+            # Even if stopping the server failed (or was interrupted): the data file's lock is
+            # released. Compacting is tidying only: the journal already holds every create,
+            # and stays if this fails.
+            with contextlib.suppress(InputError):
+                self.store.close()
 
     def __enter__(self) -> Emulator:
         return self.start()
