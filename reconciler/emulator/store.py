@@ -198,7 +198,14 @@ class Store:
             return list(self._projects)
 
     def add_project(self, project: str) -> None:
+        """Add an empty project; refused once closed, as creates are: ``compact`` could not
+        save it, and the next ``open`` would load the file without it."""
         with self._lock:
+            if self._closed:
+                raise RuntimeError(
+                    f"cannot add project {project!r}: the emulator was stopped and its data "
+                    "file is closed; start it again first"
+                )
             if project not in self._projects:
                 self._projects[project] = ProjectState()
                 self._unsaved = True
@@ -210,6 +217,11 @@ class Store:
         return copy.deepcopy(self.flag_links(project, flag_key))
 
     # -- internals ----------------------------------------------------------------------------
+
+    @property
+    def _closed(self) -> bool:
+        """Whether the store has a data file it does not hold (stopped): nothing can be saved."""
+        return self._journal is not None and self._held is None
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -254,7 +266,7 @@ class Store:
             self._unsaved = True
             return
         try:
-            if self._held is None:  # its lock is another emulator's to take
+            if self._closed:  # its lock is another emulator's to take
                 raise OSError("the emulator was stopped: its data file is closed")
             self._journal.append(record)
         except OSError as e:

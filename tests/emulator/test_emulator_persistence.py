@@ -260,6 +260,22 @@ def test_an_emulator_that_created_nothing_leaves_the_data_file_and_any_journal_a
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emulator.json", "emulator.json.journal"]
 
 
+def test_a_project_added_to_a_stopped_emulator_is_refused_not_silently_lost(
+    tmp_path: Path, make_emulator: Callable[..., Emulator]
+) -> None:
+    # Once, it was kept in memory only: the next start loaded the data file without it.
+    data = tmp_path / "emulator.json"
+    emu = make_emulator(projects=("demo",), data_path=data)
+    emu.stop()
+    with pytest.raises(RuntimeError, match="cannot add project 'late': the emulator was stopped"):
+        emu.add_project("late")
+    emu.start()
+    assert emu.store.projects() == ["demo"]
+    emu.add_project("late")  # once started again, it is saved
+    emu.stop()
+    assert sorted(json.loads(data.read_text())["projects"]) == ["demo", "late"]
+
+
 def test_a_lock_file_that_cannot_be_created_is_one_line_naming_it(tmp_path: Path) -> None:
     data = tmp_path / "emulator.json"
     data.with_name("emulator.json.lock").mkdir()
