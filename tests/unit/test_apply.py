@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,44 @@ def test_a_create_answered_5xx_is_looked_up_and_resent_after_growing_pauses(
     assert "503 (Writes are paused)" in reason
 
 
+def apply_over(
+    tmp_path: Path,
+    serve: Callable[[httpx.Request], httpx.Response],
+    flags: int,
+    *,
+    progress: Any,
+    sleep: Callable[[float], object] | None = None,
+) -> Any:
+    """Apply ``flags`` independent flags at once through the real client over ``serve``."""
+    state = desired(independent(flags))
+    path = tmp_path / "ledger.json"
+    client = LaunchDarklyClient(
+        "https://ld.example", "api-secret-token", transport=httpx.MockTransport(serve),
+        sleep=lambda s: None, rng=random.Random(0),
+    )  # fmt: skip
+    with client, ledger_lock(path) as lock:
+        ledger = Ledger.load(path, lock=lock)
+        plan = make_plan(state, ExistingState(live=True), ledger, TARGET)
+        try:
+            return apply_plan(
+                plan, state, client, ledger, concurrency=flags, progress=progress, sleep=sleep,
+                rng=random.Random(0),
+            )  # fmt: skip
+        finally:
+            ledger.compact()
+
+
+class QuietProgress:
+    def started(self, total: int) -> None:
+        pass
+
+    def finished_one(self, action: Action, outcome: str) -> None:
+        pass
+
+    def finished(self) -> None:
+        pass
+
+
 def test_a_create_still_running_when_the_outage_stop_comes_sends_no_more(
     tmp_path: Path,
 ) -> None:
@@ -265,38 +304,19 @@ def test_a_create_still_running_when_the_outage_stop_comes_sends_no_more(
             others_done.set()
         return response
 
-    class Progress:
+    class Progress(QuietProgress):
         failed = 0
-
-        def started(self, total: int) -> None:
-            pass
 
         def finished_one(self, action: Action, outcome: str) -> None:
             self.failed += outcome == "failed"
             if self.failed == OUTAGE_LIMIT:
                 stopped.set()
 
-        def finished(self) -> None:
-            pass
-
     def sleep(seconds: float) -> None:
         if others_done.is_set():  # the lagging create's pause: hold it until the stop
             assert stopped.wait(10), "the outage stop never came"
 
-    state = desired(independent(OUTAGE_LIMIT + 1))
-    path = tmp_path / "ledger.json"
-    client = LaunchDarklyClient(
-        "https://ld.example", "api-secret-token", transport=httpx.MockTransport(serve),
-        sleep=lambda s: None, rng=random.Random(0),
-    )  # fmt: skip
-    with client, ledger_lock(path) as lock:
-        ledger = Ledger.load(path, lock=lock)
-        plan = make_plan(state, ExistingState(live=True), ledger, TARGET)
-        result = apply_plan(
-            plan, state, client, ledger, concurrency=OUTAGE_LIMIT + 1, progress=Progress(),
-            sleep=sleep, rng=random.Random(0),
-        )  # fmt: skip
-        ledger.compact()
+    result = apply_over(tmp_path, serve, OUTAGE_LIMIT + 1, progress=Progress(), sleep=sleep)
     # The lagging create sent once, looked once, and then sent no more.
     assert [r for r in handler.requests if r[1] == lagging] == [("GET", lagging)]
     posts = [r for r in handler.requests if r[0] == "POST"]
@@ -317,30 +337,13 @@ def test_ctrl_c_stops_the_running_creates_from_sending_again(tmp_path: Path) -> 
             assert interrupted.wait(10), "no interrupt"
         return handler(request)
 
-    class Progress:
-        def started(self, total: int) -> None:
-            pass
-
+    class Progress(QuietProgress):
         def finished_one(self, action: Action, outcome: str) -> None:
             interrupted.set()  # Ctrl-C reaches the main thread while f1 is still running
             raise KeyboardInterrupt
 
-        def finished(self) -> None:
-            pass
-
-    state = desired(independent(2))
-    path = tmp_path / "ledger.json"
-    client = LaunchDarklyClient(
-        "https://ld.example", "api-secret-token", transport=httpx.MockTransport(serve),
-        sleep=lambda s: None, rng=random.Random(0),
-    )  # fmt: skip
-    with client, ledger_lock(path) as lock:
-        ledger = Ledger.load(path, lock=lock)
-        plan = make_plan(state, ExistingState(live=True), ledger, TARGET)
-        with pytest.raises(KeyboardInterrupt):
-            # The default pause: it ends as soon as the apply is stopping.
-            apply_plan(plan, state, client, ledger, concurrency=2, progress=Progress())
-        ledger.compact()
+    with pytest.raises(KeyboardInterrupt):
+        apply_over(tmp_path, serve, 2, progress=Progress())  # the default pause: it ends early
     f1 = [r for r in handler.requests if r == ("POST", "/api/v2/flags/web")]
     assert len(f1) == 1, handler.requests  # sent once, looked once, never sent again
 
