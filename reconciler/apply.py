@@ -59,7 +59,9 @@ class Progress(Protocol):
     def finished(self) -> None: ...
 
 
-class _Silent:
+class SilentProgress:
+    """A Progress that shows nothing: the default, and a base for one that shows a part."""
+
     def started(self, total: int) -> None:
         pass
 
@@ -124,7 +126,7 @@ def apply_plan(
     if blocked:
         listing = "; ".join(f"{a.address}: {a.reason}" for a in blocked)
         raise ReconcilerError(f"{len(blocked)} blocked action(s), nothing was applied: {listing}")
-    runner = _Runner(plan, desired, client, ledger, progress or _Silent(), sleep, rng)
+    runner = _Runner(plan, desired, client, ledger, progress or SilentProgress(), sleep, rng)
     runner.adopt_all()
     runner.create_all(max(1, concurrency))
     return runner.result

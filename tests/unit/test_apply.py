@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, apply_plan
+from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, SilentProgress, apply_plan
 from reconciler.client import LaunchDarklyClient
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
 from reconciler.ledger import Ledger
@@ -275,17 +275,6 @@ def apply_over(
             ledger.compact()
 
 
-class QuietProgress:
-    def started(self, total: int) -> None:
-        pass
-
-    def finished_one(self, action: Action, outcome: str) -> None:
-        pass
-
-    def finished(self) -> None:
-        pass
-
-
 def test_a_create_still_running_when_the_outage_stop_comes_sends_no_more(
     tmp_path: Path,
 ) -> None:
@@ -304,7 +293,7 @@ def test_a_create_still_running_when_the_outage_stop_comes_sends_no_more(
             others_done.set()
         return response
 
-    class Progress(QuietProgress):
+    class Progress(SilentProgress):
         failed = 0
 
         def finished_one(self, action: Action, outcome: str) -> None:
@@ -337,7 +326,7 @@ def test_ctrl_c_stops_the_running_creates_from_sending_again(tmp_path: Path) -> 
             assert interrupted.wait(10), "no interrupt"
         return handler(request)
 
-    class Progress(QuietProgress):
+    class Progress(SilentProgress):
         def finished_one(self, action: Action, outcome: str) -> None:
             interrupted.set()  # Ctrl-C reaches the main thread while f1 is still running
             raise KeyboardInterrupt
