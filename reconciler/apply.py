@@ -24,14 +24,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from reconciler import compare
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError, TransportError
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
-from reconciler.plan import Action, Kind, Plan
-from reconciler.ratelimit import backoff
+from reconciler.plan import compare
+from reconciler.plan.plan import Action, Kind, Plan
+from reconciler.remote.ratelimit import backoff
 
 if TYPE_CHECKING:
-    from reconciler.ledger import Ledger
+    from reconciler.state.ledger import Ledger
 
 Outcome = Literal["created", "adopted"]
 MAX_SENDS = 5

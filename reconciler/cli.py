@@ -21,7 +21,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
-from reconciler.secret import ScrubFilter, scrub
+from reconciler.remote.secret import ScrubFilter, scrub
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

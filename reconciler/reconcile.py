@@ -17,18 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler import secret
-from reconciler.baseurl import normalise_base_url
 from reconciler.errors import ConfigError, InputError, StalePlanError, ValidationFailed
-from reconciler.ledger import Ledger
+from reconciler.files.validator import validate_paths
 from reconciler.model import DesiredState
-from reconciler.observe import ExistingState, observe_live, observe_offline
-from reconciler.plan import Plan, desired_fingerprint, ledger_fingerprint, make_plan
-from reconciler.render import FORMAT_VERSION, plan_document
-from reconciler.validator import validate_paths
+from reconciler.plan.plan import Plan, desired_fingerprint, ledger_fingerprint, make_plan
+from reconciler.plan.render import FORMAT_VERSION, plan_document
+from reconciler.remote import secret
+from reconciler.remote.baseurl import normalise_base_url
+from reconciler.remote.observe import ExistingState, observe_live, observe_offline
+from reconciler.state.ledger import Ledger
 
 if TYPE_CHECKING:
-    from reconciler.client import LaunchDarklyClient
+    from reconciler.remote.client import LaunchDarklyClient
 
 DEFAULT_BASE_URL = "https://app.launchdarkly.com"
 STATE_DIR = Path(".ld-reconciler")
@@ -78,8 +78,8 @@ def connect(
         if base_url is not None:
             raise ConfigError("--emulator and --base-url cannot be used together")
         with _emulator(desired, command, lock_wait) as url:
-            from reconciler.client import LaunchDarklyClient
             from reconciler.emulator import DEV_TOKEN
+            from reconciler.remote.client import LaunchDarklyClient
 
             ledger = ledger_path or EMULATOR_LEDGER
             if offline:
@@ -106,7 +106,7 @@ def connect(
         )
         yield Connection(target, ledger, None, note)
         return
-    from reconciler.client import LaunchDarklyClient
+    from reconciler.remote.client import LaunchDarklyClient
 
     with LaunchDarklyClient(url, token, timeout=timeout) as client:
         yield Connection(target, ledger, client)

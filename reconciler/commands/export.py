@@ -8,7 +8,7 @@ import click
 
 from reconciler import reconcile
 from reconciler.errors import ConfigError
-from reconciler.export import (
+from reconciler.export.export import (
     ARCHIVED_DIR,
     DEFAULT_SCHEMA_REF,
     Export,

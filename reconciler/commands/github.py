@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from reconciler import github as gh
 from reconciler.errors import InputError
+from reconciler.github import github as gh
 
 
 @click.group()

@@ -13,11 +13,11 @@ from reconciler import reconcile
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ConfigError, ValidationFailed
-from reconciler.ledger import Ledger
-from reconciler.lock import ledger_lock
-from reconciler.plan import Action, Kind, Plan
-from reconciler.render import RENDERERS, plan_document, use_color
-from reconciler.secret import scrub
+from reconciler.plan.plan import Action, Kind, Plan
+from reconciler.plan.render import RENDERERS, plan_document, use_color
+from reconciler.remote.secret import scrub
+from reconciler.state.ledger import Ledger
+from reconciler.state.lock import ledger_lock
 
 F = TypeVar("F", bound=Callable[..., Any])
 

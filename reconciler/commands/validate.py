@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from reconciler.report import REPORTERS
-from reconciler.schema import schema_path
-from reconciler.validator import validate_paths
+from reconciler.files.report import REPORTERS
+from reconciler.files.schema import schema_path
+from reconciler.files.validator import validate_paths
 
 
 class _FlagPath(click.Path):

@@ -10,7 +10,7 @@ line, a create that was never answered, and that line is ignored. ``Store.compac
 journal into the snapshot and then removes it; replaying a record the snapshot already holds
 changes nothing, so a crash between the two is harmless.
 
-One emulator at a time uses a data file: it holds ``FILE.lock`` (``reconciler.lock``, the
+One emulator at a time uses a data file: it holds ``FILE.lock`` (``reconciler.state.lock``, the
 ledger's lock: an OS lock that a killed emulator never leaves held) from loading the file until
 it stops, and a second emulator on the file is refused naming the first (after waiting for it as
 long as its ``Claim`` says: ``apply --emulator --lock-wait``). So a journal found at start-up
@@ -51,7 +51,7 @@ from typing import Any, NamedTuple
 
 from reconciler.emulator import representation
 from reconciler.errors import InputError, LedgerError, LedgerLockedError
-from reconciler.lock import ExclusiveFileLock, FlockLock, LedgerLock, LockHolder
+from reconciler.state.lock import ExclusiveFileLock, FlockLock, LedgerLock, LockHolder
 
 log = logging.getLogger(__name__)
 

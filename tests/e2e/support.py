@@ -28,9 +28,9 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.client import normalise_base_url
 from reconciler.emulator import DEV_TOKEN, Emulator
-from reconciler.ledger import Ledger
+from reconciler.remote.client import normalise_base_url
+from reconciler.state.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "flags"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from reconciler.emulator.datafile import Claim, lock
-from reconciler.lock import LedgerLock
+from reconciler.state.lock import LedgerLock
 
 from .support import Cli, flag, write_flags
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.emulator import DEV_TOKEN, Emulator, Faults
-from reconciler.lock import ledger_lock
+from reconciler.state.lock import ledger_lock
 
 from .support import (
     CREATE_FLAG,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from reconciler.emulator import Emulator, EmulatorConfig
-from reconciler.ledger import Ledger
+from reconciler.state.ledger import Ledger
 
 from .support import (
     GET_FLAG,

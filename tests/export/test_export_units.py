@@ -11,8 +11,7 @@ import httpx
 import pytest
 from emulator.conftest import SPEC_PATH, Contract
 
-from reconciler.client import LaunchDarklyClient
-from reconciler.export import (
+from reconciler.export.export import (
     UNREPORTED_PREREQUISITES,
     Export,
     ExportedFlag,
@@ -22,7 +21,8 @@ from reconciler.export import (
     render,
     safe_file_stem,
 )
-from reconciler.loader import load_text
+from reconciler.files.loader import load_text
+from reconciler.remote.client import LaunchDarklyClient
 
 BASE = "https://ld.example"
 TOKEN = "api-test-token"

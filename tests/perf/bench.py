@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.baseurl import normalise_base_url
 from reconciler.reconcile import DEFAULT_BASE_URL
+from reconciler.remote.baseurl import normalise_base_url
 from tests.perf.generate import write_ledger, write_repository
 from tests.perf.measure import Run, floor, median, reconciler, run
 
@@ -169,7 +169,7 @@ class _Repo:
 
 
 def _offline_repo(work: Path, name: str, flags: int, links: int, files: int) -> _Repo:
-    from reconciler.validator import validate_paths
+    from reconciler.files.validator import validate_paths
 
     root = work / name
     write_repository(root, flags=flags, links=links, files=files)
@@ -277,7 +277,7 @@ def _wall(results: Sequence[Run]) -> float:
 def live_plan(work: Path, sizes: Sizes) -> Report:
     """Benchmark 3: the API calls of a live plan; see the module docstring."""
     from reconciler.emulator import Emulator, EmulatorConfig
-    from reconciler.validator import validate_paths
+    from reconciler.files.validator import validate_paths
 
     root = work / "repo-live"
     files = max(1, sizes.live_flags // 20)
@@ -397,7 +397,14 @@ def apply_latency(work: Path, sizes: Sizes) -> Report:
 # -- 6: cold start -------------------------------------------------------------------------------
 
 # Modules that --help and validate must not import: they belong to other commands.
-HEAVY = ("httpx", "httpcore", "deepdiff", "jsonschema", "reconciler.emulator", "reconciler.client")
+HEAVY = (
+    "httpx",
+    "httpcore",
+    "deepdiff",
+    "jsonschema",
+    "reconciler.emulator",
+    "reconciler.remote.client",
+)
 
 _MODULES_SCRIPT = """
 import sys

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from reconciler.ledger import FORMAT, VERSION, LedgerEntry
 from reconciler.model import DesiredState
+from reconciler.state.ledger import FORMAT, VERSION, LedgerEntry
 
 # The C emitter writes the same text as yaml.safe_dump, several times faster.
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -20,16 +20,22 @@ NOT_FOR_ANY = (
     "httpcore",
     "deepdiff",
     "jsonschema",
-    "reconciler.client",
+    "reconciler.remote.client",
     "reconciler.emulator",
 )
-NOT_FOR_HELP = (*NOT_FOR_ANY, "yaml", "jsonschema_rs", "reconciler.loader", "reconciler.ledger")
+NOT_FOR_HELP = (
+    *NOT_FOR_ANY,
+    "yaml",
+    "jsonschema_rs",
+    "reconciler.files.loader",
+    "reconciler.state.ledger",
+)
 NOT_FOR_VALIDATE = (
     *NOT_FOR_ANY,
-    "reconciler.ledger",
-    "reconciler.plan",
+    "reconciler.state.ledger",
+    "reconciler.plan.plan",
     "reconciler.apply",
-    "reconciler.render",
+    "reconciler.plan.render",
 )
 
 
@@ -48,7 +54,7 @@ def test_validate_of_one_valid_file_imports_neither_the_http_client_nor_deepdiff
 ) -> None:
     write_repository(tmp_path / "flags", flags=6, links=6, files=1)
     modules = imported_modules(["validate", str(tmp_path / "flags")])
-    assert {"reconciler.validator", "yaml", "jsonschema_rs"} <= modules
+    assert {"reconciler.files.validator", "yaml", "jsonschema_rs"} <= modules
     assert _imported(modules, NOT_FOR_VALIDATE) == []
 
 
@@ -57,7 +63,7 @@ def test_the_check_itself_sees_what_a_command_imports(tmp_path: Path) -> None:
     # compiled check brings in jsonschema for its findings.
     write_repository(tmp_path / "flags", flags=6, links=6, files=1)
     plan = imported_modules(["plan", str(tmp_path / "flags"), "--offline"], cwd=tmp_path)
-    assert {"reconciler.ledger", "reconciler.plan"} <= plan
+    assert {"reconciler.state.ledger", "reconciler.plan.plan"} <= plan
     assert _imported(plan, ("httpx", "deepdiff", "reconciler.emulator")) == []
     bad = tmp_path / "bad.yaml"
     bad.write_text("project: web\nflags:\n  - key: a\n    nmae: typo\n", encoding="utf-8")

@@ -40,12 +40,12 @@ def test_quick_run_measures_every_benchmark_and_writes_the_figures_as_json(
 
 
 def test_generated_repository_and_full_ledger_plan_as_all_unchanged(tmp_path: Path) -> None:
-    from reconciler.baseurl import normalise_base_url
-    from reconciler.ledger import Ledger
-    from reconciler.observe import observe_offline
-    from reconciler.plan import Kind, make_plan
+    from reconciler.files.validator import validate_paths
+    from reconciler.plan.plan import Kind, make_plan
     from reconciler.reconcile import DEFAULT_BASE_URL
-    from reconciler.validator import validate_paths
+    from reconciler.remote.baseurl import normalise_base_url
+    from reconciler.remote.observe import observe_offline
+    from reconciler.state.ledger import Ledger
 
     write_repository(tmp_path / "flags", flags=30, links=45, files=3)
     result = validate_paths([str(tmp_path / "flags")])

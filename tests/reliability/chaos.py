@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.emulator import Emulator, EmulatorConfig, Faults
-from reconciler.ledger import Ledger
+from reconciler.state.ledger import Ledger
 
 from .support import (
     LEDGER,

@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from reconciler.client import normalise_base_url
 from reconciler.emulator import DEV_TOKEN, Emulator
-from reconciler.ledger import Ledger
 from reconciler.model import derive_link_key
+from reconciler.remote.client import normalise_base_url
+from reconciler.state.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[2]
 LEDGER = Path(".ld-reconciler/ledger.json")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.client import normalise_base_url
 from reconciler.emulator import Emulator, EmulatorConfig, Faults
-from reconciler.ledger import Ledger
-from reconciler.lock import LockHolder
+from reconciler.remote.client import normalise_base_url
+from reconciler.state.ledger import Ledger
+from reconciler.state.lock import LockHolder
 
 from .support import (
     LEDGER,

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.emulator import Emulator, EmulatorConfig, Faults
-from reconciler.ledger import Ledger
-from reconciler.lock import ledger_lock
+from reconciler.state.ledger import Ledger
+from reconciler.state.lock import ledger_lock
 
 from .support import (
     LEDGER,

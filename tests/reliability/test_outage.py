@@ -18,12 +18,12 @@ import pytest
 
 from reconciler.apply import OUTAGE_LIMIT, apply_plan
 from reconciler.errors import ApiError, OutcomeUnknownError, TransportError
-from reconciler.ledger import Ledger
-from reconciler.loader import load_text
-from reconciler.lock import ledger_lock
-from reconciler.observe import ExistingState
-from reconciler.plan import make_plan
-from reconciler.validator import validate_documents
+from reconciler.files.loader import load_text
+from reconciler.files.validator import validate_documents
+from reconciler.plan.plan import make_plan
+from reconciler.remote.observe import ExistingState
+from reconciler.state.ledger import Ledger
+from reconciler.state.lock import ledger_lock
 
 TARGET = "https://app.launchdarkly.com"
 FLAGS = 40

@@ -20,8 +20,8 @@ from urllib.parse import quote
 import pytest
 
 import reconciler.cli
-from reconciler import secret
 from reconciler.emulator import Emulator, EmulatorConfig, Faults
+from reconciler.remote import secret
 
 from .fake_server import FakeServer, Reply, Seen, flag_json, json_reply
 from .support import Run, live_env, run, write_repository
@@ -98,7 +98,7 @@ def test_the_token_echoed_in_error_bodies_is_in_no_output_log_or_file(workdir: P
         assert "[REDACTED]" in denied.stderr, denied  # the emulator did echo it
     assert "DEBUG" in runs[0].stderr
     assert "httpcore" in runs[0].stderr
-    assert "reconciler.client" in runs[1].stderr
+    assert "reconciler.remote.client" in runs[1].stderr
     assert "httpcore" not in runs[1].stderr
     assert "created flag secrets/two" in runs[3].stdout
     assert summary.is_file()

@@ -12,15 +12,15 @@ import httpx
 import pytest
 
 from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, SilentProgress, apply_plan
-from reconciler.client import LaunchDarklyClient
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
-from reconciler.ledger import Ledger
-from reconciler.loader import load_text
-from reconciler.lock import ledger_lock
+from reconciler.files.loader import load_text
+from reconciler.files.validator import validate_documents
 from reconciler.model import DesiredState
-from reconciler.observe import ExistingFlag, ExistingState
-from reconciler.plan import Action, make_plan
-from reconciler.validator import validate_documents
+from reconciler.plan.plan import Action, make_plan
+from reconciler.remote.client import LaunchDarklyClient
+from reconciler.remote.observe import ExistingFlag, ExistingState
+from reconciler.state.ledger import Ledger
+from reconciler.state.lock import ledger_lock
 
 TARGET = "https://app.launchdarkly.com"
 

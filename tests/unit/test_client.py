@@ -16,9 +16,9 @@ import certifi
 import httpx
 import pytest
 
-from reconciler.client import LaunchDarklyClient
 from reconciler.errors import ApiError, ConfigError, OutcomeUnknownError, TransportError
-from reconciler.ratelimit import WAKE_JITTER
+from reconciler.remote.client import LaunchDarklyClient
+from reconciler.remote.ratelimit import WAKE_JITTER
 
 TOKEN = "api-0123456789abcdef-secret"
 BASE = "https://ld.example"

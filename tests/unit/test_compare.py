@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.compare import (
+from reconciler.plan.compare import (
     FieldDiff,
     declared_flag_view,
     declared_link_view,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from reconciler.errors import LedgerCorruptError, LedgerError
-from reconciler.ledger import Ledger, LedgerEntry
-from reconciler.lock import LedgerLock, ledger_lock
 from reconciler.model import FlagSpec, LinkSpec, Location, PrerequisiteSpec
+from reconciler.state.ledger import Ledger, LedgerEntry
+from reconciler.state.lock import LedgerLock, ledger_lock
 
 TARGET = "https://app.launchdarkly.com"
 CLOCK = lambda: datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)  # noqa: E731

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import InputError
-from reconciler.loader import (
+from reconciler.files.loader import (
     MAX_FILE_BYTES,
     Document,
     find_files,

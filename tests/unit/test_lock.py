@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import LedgerError, LedgerLockedError
-from reconciler.lock import (
+from reconciler.state.lock import (
     ExclusiveFileLock,
     FileLock,
     FlockLock,
@@ -32,7 +32,7 @@ LOCKS = [FlockLock, ExclusiveFileLock] if sys.platform != "win32" else [Exclusiv
 
 HOLDER = """
 import sys
-from reconciler import lock
+from reconciler.state import lock
 held = getattr(lock, sys.argv[1])(sys.argv[2], command="ld-reconciler apply")
 held.acquire()
 print("locked", flush=True)
@@ -200,7 +200,7 @@ def test_a_killed_holder_leaves_a_lock_file_that_blocks_no_one(
     left = LockHolder.parse(Path(ledger + ".lock").read_bytes())
     assert left is not None
     assert left.pid == holder.proc.pid
-    caplog.set_level(logging.DEBUG, logger="reconciler.lock")
+    caplog.set_level(logging.DEBUG, logger="reconciler.state.lock")
     with lock_cls(ledger) as lock:
         assert lock.held
     assert f"stale lock {ledger}.lock left by pid {holder.proc.pid}" in caplog.text

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 
-from reconciler.client import LaunchDarklyClient
-from reconciler.ledger import Ledger
-from reconciler.loader import load_text
-from reconciler.observe import observe_live
-from reconciler.validator import validate_documents
+from reconciler.files.loader import load_text
+from reconciler.files.validator import validate_documents
+from reconciler.remote.client import LaunchDarklyClient
+from reconciler.remote.observe import observe_live
+from reconciler.state.ledger import Ledger
 
 TARGET = "https://app.launchdarkly.com"
 

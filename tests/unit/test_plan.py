@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from reconciler.ledger import Ledger
-from reconciler.loader import load_text
-from reconciler.lock import ledger_lock
+from reconciler.files.loader import load_text
+from reconciler.files.validator import validate_documents
 from reconciler.model import DesiredState
-from reconciler.observe import ExistingFlag, ExistingState
-from reconciler.plan import Kind, Plan, make_plan
-from reconciler.validator import validate_documents
+from reconciler.plan.plan import Kind, Plan, make_plan
+from reconciler.remote.observe import ExistingFlag, ExistingState
+from reconciler.state.ledger import Ledger
+from reconciler.state.lock import ledger_lock
 
 TARGET = "https://app.launchdarkly.com"
 

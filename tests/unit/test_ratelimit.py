@@ -10,7 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
-from reconciler.ratelimit import (
+from reconciler.remote.ratelimit import (
     MAX_RESET_WAIT,
     WAKE_JITTER,
     WINDOW_SECONDS,

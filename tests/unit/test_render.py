@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from reconciler.compare import FieldDiff, declared_flag_view, differences, flag_view
-from reconciler.plan import Action, Kind, Plan
-from reconciler.render import MARKER, MarkdownRenderer, TextRenderer, use_color
+from reconciler.plan.compare import FieldDiff, declared_flag_view, differences, flag_view
+from reconciler.plan.plan import Action, Kind, Plan
+from reconciler.plan.render import MARKER, MarkdownRenderer, TextRenderer, use_color
 
 ANSI = re.compile(r"\x1b\[")
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")

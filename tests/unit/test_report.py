@@ -8,8 +8,7 @@ import click
 import pytest
 
 from reconciler.commands.validate import validate as validate_command
-from reconciler.model import DesiredState, Finding, FlagSpec, LinkSpec, Location
-from reconciler.report import (
+from reconciler.files.report import (
     REPORTERS,
     GithubReporter,
     JsonReporter,
@@ -18,7 +17,8 @@ from reconciler.report import (
     github_escape,
     summary,
 )
-from reconciler.validator import ValidationResult
+from reconciler.files.validator import ValidationResult
+from reconciler.model import DesiredState, Finding, FlagSpec, LinkSpec, Location
 
 HERE = Location("flags/web.yaml", 3, 5)
 

@@ -11,10 +11,10 @@ from textwrap import dedent, indent
 
 import pytest
 
-from reconciler.loader import load_text
+from reconciler.files.loader import load_text
+from reconciler.files.rules import MIGRATION_STAGES
+from reconciler.files.validator import validate_documents
 from reconciler.model import DesiredState, FlagSpec, Location, PrerequisiteSpec, derive_link_key
-from reconciler.rules import MIGRATION_STAGES
-from reconciler.validator import validate_documents
 
 
 def check(**files: str) -> tuple[DesiredState, list[str]]:

@@ -9,9 +9,9 @@ import jsonschema
 import jsonschema_rs
 import pytest
 
-from reconciler import validator
-from reconciler.loader import Document, load_file, load_text
-from reconciler.schema import (
+from reconciler.files import validator
+from reconciler.files.loader import Document, load_file, load_text
+from reconciler.files.schema import (
     IntegerFields,
     compiled_validator,
     ecma_regex,
@@ -19,8 +19,8 @@ from reconciler.schema import (
     integer_fields,
     schema,
 )
-from reconciler.schema_errors import describe, readable_path
-from reconciler.validator import validate_documents
+from reconciler.files.schema_errors import describe, readable_path
+from reconciler.files.validator import validate_documents
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -15,7 +15,7 @@ import pytest
 from e2e.support import EXAMPLE_PROJECTS, EXAMPLES, posts, stored
 
 from reconciler.emulator import DEV_TOKEN, Emulator
-from reconciler.render import MARKER
+from reconciler.plan.render import MARKER
 
 from .fake_github import BOT, PAT, PR_NUMBER, REPOSITORY, FakeGitHub, pull_request_event
 from .runner import Run, Runner

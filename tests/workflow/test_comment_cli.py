@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from e2e.support import Cli
 
-from reconciler.render import MARKER
+from reconciler.plan.render import MARKER
 
 from .fake_github import BOT, PAT, PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
 from .support import saved_and_rendered

@@ -1,4 +1,4 @@
-"""The sticky plan comment's library (``reconciler.github``) against ``httpx.MockTransport``.
+"""The sticky plan comment's library (``reconciler.github.github``) against ``httpx.MockTransport``.
 
 Each handler is a tiny GitHub: it serves a pull request's comments in pages and records every
 request, so pagination, the choice of comment and each error can be checked exactly.
@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.github import (
+from reconciler.github.github import (
     DEFAULT_AUTHOR,
     GitHubClient,
     GitHubError,
@@ -28,7 +28,7 @@ from reconciler.github import (
     token_from_env,
     upsert_sticky_comment,
 )
-from reconciler.render import MARKER
+from reconciler.plan.render import MARKER
 
 from .support import saved_and_rendered
 

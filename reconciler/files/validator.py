@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from reconciler.files.loader import Document, load_paths
+from reconciler.files.rules import RuleChecker
+from reconciler.files.schema import compiled_validator, fast_check, fast_refusal
+from reconciler.files.schema_errors import findings_for, readable_path
 from reconciler.gcpause import gc_paused
-from reconciler.loader import Document, load_paths
 from reconciler.model import DesiredState, Finding
-from reconciler.rules import RuleChecker
-from reconciler.schema import compiled_validator, fast_check, fast_refusal
-from reconciler.schema_errors import findings_for, readable_path
 
 MAX_FINDINGS_PER_FILE = 1_000
 """Schema findings reported per file; past them, one finding says there are more."""

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from reconciler import compare
 from reconciler.gcpause import gc_paused
 from reconciler.model import (
     DesiredState,
@@ -35,10 +34,11 @@ from reconciler.model import (
     link_address,
     netstring_line,
 )
-from reconciler.observe import ExistingState
+from reconciler.plan import compare
+from reconciler.remote.observe import ExistingState
 
 if TYPE_CHECKING:
-    from reconciler.ledger import Ledger, LedgerEntry
+    from reconciler.state.ledger import Ledger, LedgerEntry
 
 
 class Kind(str, Enum):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
+from reconciler.files.validator import ValidationResult
 from reconciler.model import Finding
-from reconciler.validator import ValidationResult
 
 
 class Reporter(Protocol):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from reconciler.model import DesiredState, FlagSpec
 
 if TYPE_CHECKING:
-    from reconciler.ledger import Ledger
+    from reconciler.state.ledger import Ledger
 
 PAGE = 100
 

@@ -41,12 +41,13 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from reconciler import __version__, secret
-from reconciler.baseurl import is_loopback, normalise_base_url
+from reconciler import __version__
 from reconciler.errors import ApiError, ConfigError, OutcomeUnknownError, TransportError
-from reconciler.ratelimit import RatePacer, backoff, parse_retry_after
+from reconciler.remote import secret
+from reconciler.remote.baseurl import is_loopback, normalise_base_url
+from reconciler.remote.ratelimit import RatePacer, backoff, parse_retry_after
 
-logger = logging.getLogger("reconciler.client")
+logger = logging.getLogger("reconciler.remote.client")
 
 API_VERSION = "20240415"
 BETA_API_VERSION = "beta"

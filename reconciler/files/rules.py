@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.loader import Document
+from reconciler.files.loader import Document
+from reconciler.files.schema_errors import readable_path
 from reconciler.model import Finding as _Finding
 from reconciler.model import (
     FlagSpec,
@@ -22,7 +23,6 @@ from reconciler.model import (
     canonical_json,
     derive_link_key,
 )
-from reconciler.schema_errors import readable_path
 
 _NOT_SENT = ("links", "initialPrerequisites")
 

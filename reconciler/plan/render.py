@@ -18,11 +18,11 @@ from typing import Any, ClassVar, Protocol, TextIO
 import click
 
 from reconciler import __version__
-from reconciler.compare import FieldDiff, is_absent
 from reconciler.errors import ConfigError
+from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
-from reconciler.plan import Action, Kind, Plan
-from reconciler.report import github_annotation
+from reconciler.plan.compare import FieldDiff, is_absent
+from reconciler.plan.plan import Action, Kind, Plan
 
 FORMAT_VERSION = 1
 MARKER = "<!-- ld-reconciler-plan -->"

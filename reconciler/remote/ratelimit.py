@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-logger = logging.getLogger("reconciler.ratelimit")
+logger = logging.getLogger("reconciler.remote.ratelimit")
 
 WINDOW_SECONDS = 10.0
 MAX_RESET_WAIT = 120.0

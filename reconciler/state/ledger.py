@@ -36,7 +36,7 @@ returned, and that line is ignored. ``compact`` (at the end of apply, and in ``l
 when the caller holds the lock) folds the journal into the ledger and then removes it;
 journal records are idempotent upserts, so a crash between the two replays harmlessly.
 
-Writes need the ledger's lock (``reconciler.lock``): a ledger loaded with ``lock=`` is
+Writes need the ledger's lock (``reconciler.state.lock``): a ledger loaded with ``lock=`` is
 writable, one loaded without is read-only.
 """
 
@@ -55,8 +55,8 @@ from typing import Any, Literal, NamedTuple, cast
 
 from reconciler.errors import LedgerCorruptError, LedgerError
 from reconciler.gcpause import gc_paused
-from reconciler.lock import Clock, LedgerLock, timestamp, utc_now
 from reconciler.model import FlagSpec, LinkSpec, canonical_json, netstring_line
+from reconciler.state.lock import Clock, LedgerLock, timestamp, utc_now
 
 log = logging.getLogger(__name__)
 

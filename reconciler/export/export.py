@@ -39,12 +39,12 @@ from typing import Any, Protocol
 
 import yaml
 
-from reconciler import compare
 from reconciler.errors import InputError
-from reconciler.loader import YAML_SUFFIXES, load_text
+from reconciler.files.loader import YAML_SUFFIXES, load_text
+from reconciler.files.schema import SCHEMA_NAME, schema
+from reconciler.files.validator import validate_documents
 from reconciler.model import Finding, canonical_json, flag_address, link_address
-from reconciler.schema import SCHEMA_NAME, schema
-from reconciler.validator import validate_documents
+from reconciler.plan import compare
 
 try:  # the C emitter; the representer below is Python either way
     from yaml import CSafeDumper as _BaseDumper

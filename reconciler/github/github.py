@@ -46,15 +46,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler import __version__, secret
-from reconciler.baseurl import is_loopback
-from reconciler.client import _verify
-from reconciler.compare import ABSENT, FieldDiff
+from reconciler import __version__
 from reconciler.errors import ConfigError, InputError, ReconcilerError
-from reconciler.plan import Action, Kind, Plan
-from reconciler.ratelimit import backoff
+from reconciler.plan.compare import ABSENT, FieldDiff
+from reconciler.plan.plan import Action, Kind, Plan
+from reconciler.plan.render import FORMAT_VERSION, MARKER, MarkdownRenderer
 from reconciler.reconcile import SavedPlan
-from reconciler.render import FORMAT_VERSION, MARKER, MarkdownRenderer
+from reconciler.remote import secret
+from reconciler.remote.baseurl import is_loopback
+from reconciler.remote.client import _verify
+from reconciler.remote.ratelimit import backoff
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_ENV_VARS = ("GITHUB_TOKEN", "GH_TOKEN")

@@ -10,8 +10,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from reconciler import secret
 from reconciler.errors import ConfigError
+from reconciler.remote import secret
 
 
 def normalise_base_url(url: str) -> str:

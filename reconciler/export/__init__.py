@@ -1,0 +1,1 @@
+"""Export: writing flag files from what exists in LaunchDarkly."""

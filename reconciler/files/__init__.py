@@ -1,0 +1,1 @@
+"""Flag files: discovery, YAML with positions, schema, findings, rules, validate, report."""

@@ -1,0 +1,1 @@
+"""GitHub: the sticky pull-request comment and its API client."""

@@ -1,0 +1,1 @@
+"""Comparing desired with existing: compare, plan, saved plans, rendering."""

@@ -1,0 +1,4 @@
+"""Talking to LaunchDarkly.
+
+Client operations and paging, retries, rate limits, base URL, secrets, observe.
+"""

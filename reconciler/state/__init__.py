@@ -1,0 +1,1 @@
+"""What this tool has recorded: durable storage, the ledger and its lock."""
