@@ -62,7 +62,7 @@ class FieldDiff:
         return data
 
 
-def flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+def _flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
     """LaunchDarkly's flag projected onto the fields ``declared`` names."""
     view: dict[str, Any] = {}
     for name, value in declared.items():
@@ -87,7 +87,7 @@ def flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str,
     return view
 
 
-def declared_flag_view(declared: Mapping[str, Any]) -> dict[str, Any]:
+def _declared_flag_view(declared: Mapping[str, Any]) -> dict[str, Any]:
     """The declared flag in the comparable shape (tags as a sorted set)."""
     view = {k: v for k, v in declared.items() if k not in _NOT_COMPARED}
     if "tags" in view:
@@ -104,7 +104,7 @@ def _variations_view(declared: list[Any], live: list[Any]) -> list[Any]:
     return out
 
 
-def link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+def _link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
     """A ``FlagLinkRep`` projected onto the fields ``declared`` names."""
     view: dict[str, Any] = {}
     for name in declared:
@@ -115,18 +115,18 @@ def link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str,
     return view
 
 
-def declared_link_view(declared: Mapping[str, Any]) -> dict[str, Any]:
+def _declared_link_view(declared: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in declared.items() if k not in ("key", "timestamp")}
 
 
 def flag_differences(declared: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
     """How LaunchDarkly's flag ``live`` differs from the flag fields ``declared`` (empty: alike)."""
-    return differences(declared_flag_view(declared), flag_view(declared, live))
+    return differences(_declared_flag_view(declared), _flag_view(declared, live))
 
 
 def link_differences(declared: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
     """How LaunchDarkly's link ``live`` differs from the link fields ``declared`` (empty: alike)."""
-    return differences(declared_link_view(declared), link_view(declared, live))
+    return differences(_declared_link_view(declared), _link_view(declared, live))
 
 
 def variation_ids(flag: Mapping[str, Any]) -> tuple[str, ...]:
