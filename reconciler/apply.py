@@ -330,16 +330,14 @@ class _Runner:
     def _settle_flag(self, spec: FlagSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
         if found.get("archived"):
             raise CreateFailed("the key belongs to an archived flag")
-        diff = compare.differences(
-            compare.declared_flag_view(spec.fields), compare.flag_view(spec.fields, found)
-        )
+        diff = compare.flag_differences(spec.fields, found)
         if diff:
             shown = ", ".join(d.path for d in diff)
             raise CreateFailed(f"a flag with this key exists with other settings ({shown})")
         return self._record_flag(spec, found, outcome)
 
     def _record_flag(self, spec: FlagSpec, flag: dict[str, Any], outcome: Outcome) -> Outcome:
-        ids = tuple(str(v.get("_id", "")) for v in flag.get("variations", []))
+        ids = compare.variation_ids(flag)
         with self.lock:
             self.variation_ids[(spec.project, spec.key)] = ids
         self.ledger.record_flag(self.target, spec, action=outcome, variation_ids=ids)
@@ -354,7 +352,7 @@ class _Runner:
                 found = self.client.get_flag(spec.project, prereq.key)
                 if found is None:
                     raise CreateFailed(f"prerequisite flag {prereq.key!r} does not exist")
-                ids = tuple(str(v.get("_id", "")) for v in found.get("variations", []))
+                ids = compare.variation_ids(found)
                 with self.lock:
                     self.variation_ids[(spec.project, prereq.key)] = ids
             if prereq.variation >= len(ids):
@@ -383,9 +381,7 @@ class _Runner:
         return None
 
     def _settle_link(self, spec: LinkSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
-        diff = compare.differences(
-            compare.declared_link_view(spec.fields), compare.link_view(spec.fields, found)
-        )
+        diff = compare.link_differences(spec.fields, found)
         if diff:
             shown = ", ".join(d.path for d in diff)
             raise CreateFailed(f"a link with this key exists with other settings ({shown})")

@@ -2,26 +2,24 @@
 
 ``connect`` builds what a run talks to (the API client, the target's name, the ledger
 path; the in-process emulator for ``--emulator``); ``load_desired`` loads and validates,
-``build_plan`` observes and plans; ``save_plan`` and ``SavedPlan`` write a plan file and
-check one (what needs no call before connecting, the rest against the live plan). The CLI
-only wires these.
+``build_plan`` observes and plans. ``save_plan`` and ``SavedPlan`` (writing a plan file,
+and checking one) are the saved plan's, in ``plan/saved.py``. The CLI only wires these.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from reconciler.errors import ConfigError, InputError, StalePlanError, ValidationFailed
+from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.files.validator import validate_paths
 from reconciler.model import DesiredState
-from reconciler.plan.plan import Plan, desired_fingerprint, ledger_fingerprint, make_plan
-from reconciler.plan.render import FORMAT_VERSION, plan_document
+from reconciler.plan.plan import Plan, make_plan
+from reconciler.plan.saved import SavedPlan as SavedPlan
+from reconciler.plan.saved import save_plan as save_plan
 from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
@@ -138,102 +136,3 @@ def build_plan(desired: DesiredState, connection: Connection, ledger: Ledger) ->
     else:
         existing = observe_live(connection.client, desired, ledger, connection.target)
     return make_plan(desired, existing, ledger, connection.target)
-
-
-def save_plan(path: Path, document: dict[str, Any]) -> None:
-    """Write the plan file whole or not at all: a temp file beside it, then a rename."""
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    temp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-        if isinstance(e, FileExistsError):  # from mkdir: a file where a directory must be
-            detail = f"{e.filename} exists and is not a directory"
-        elif e.filename and e.filename != str(temp):
-            detail = f"{e.filename}: {e.strerror or e}"
-        else:
-            detail = e.strerror or str(e)
-        raise InputError(f"--out {path}: cannot write the plan ({detail})") from e
-
-
-@dataclass(frozen=True)
-class SavedPlan:
-    """A plan file (``plan --out``), checked in two steps: against what needs no call to
-    LaunchDarkly before connecting, then against the plan made from the live state."""
-
-    path: Path
-    document: dict[str, Any]
-
-    @classmethod
-    def read(cls, path: Path) -> SavedPlan:
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ConfigError(f"cannot read the saved plan {path}: {e.strerror or e}") from e
-        except ValueError as e:
-            raise ConfigError(f"{path} is not a saved plan (invalid JSON: {e})") from e
-        if not isinstance(saved, dict) or saved.get("format_version") != FORMAT_VERSION:
-            raise ConfigError(
-                f"{path} is not a saved plan of format_version {FORMAT_VERSION}; "
-                "make it with `ld-reconciler plan --out`"
-            )
-        inputs = saved.get("inputs")
-        shape = {
-            "target": isinstance(saved.get("target"), str),
-            "mode": saved.get("mode") in ("live", "offline"),
-            "fingerprint": isinstance(saved.get("fingerprint"), str),
-            "inputs": isinstance(inputs, dict)
-            and all(isinstance(inputs.get(k), str) for k in ("desired", "ledger")),
-            "summary": isinstance(saved.get("summary"), dict),
-            "actions": isinstance(saved.get("actions"), list),
-        }
-        bad = [name for name, ok in shape.items() if not ok]
-        if bad:
-            raise ConfigError(
-                f"{path} is not a complete saved plan (missing or malformed: {', '.join(bad)}); "
-                "make it again with `ld-reconciler plan --out`"
-            )
-        return cls(path, saved)
-
-    def check_inputs(self, desired: DesiredState, ledger: Ledger, target: str) -> None:
-        """Refuse the plan, before any call, if made for another target, offline, or on
-        flag files or a ledger other than these."""
-        saved, path = self.document, self.path
-        if saved["target"] != target:
-            raise StalePlanError(f"saved plan {path} was made for {saved['target']}, not {target}")
-        if saved["mode"] != "live":
-            raise StalePlanError(f"saved plan {path} was made {saved['mode']}; apply plans live")
-        changed = [
-            what
-            for what, key, now in (
-                ("the flag files", "desired", desired_fingerprint(desired)),
-                ("the ledger", "ledger", ledger_fingerprint(desired, ledger, target)),
-            )
-            if saved["inputs"][key] != now
-        ]
-        if changed:
-            raise StalePlanError(
-                f"saved plan {path} is stale: {' and '.join(changed)} changed since it was made; "
-                "run `ld-reconciler plan --out` again and review it"
-            )
-
-    def check(self, plan: Plan) -> None:
-        """Refuse the plan unless it is, action for action, the plan made now."""
-        path = self.path
-        if self.document["fingerprint"] != plan.fingerprint:
-            raise StalePlanError(
-                f"saved plan {path} is stale: LaunchDarkly, the flag files or the ledger changed "
-                "since it was made; run `ld-reconciler plan --out` again and review it"
-            )
-        # The fingerprint alone does not vouch for the file's actions: they may be edited.
-        now = json.loads(json.dumps(plan_document(plan), ensure_ascii=False))
-        edited = [k for k in ("inputs", "summary", "actions") if self.document[k] != now[k]]
-        if edited:
-            raise StalePlanError(
-                f"saved plan {path} was edited after it was made (its {' and '.join(edited)} "
-                "differ from the plan it records); run `ld-reconciler plan --out` again"
-            )

@@ -8,14 +8,9 @@ import click
 
 from reconciler import reconcile
 from reconciler.errors import ConfigError
-from reconciler.export.export import (
-    ARCHIVED_DIR,
-    DEFAULT_SCHEMA_REF,
-    Export,
-    export_project,
-    missing_schema,
-    write_files,
-)
+from reconciler.export.export import Export, export_project
+from reconciler.export.flagfile import ARCHIVED_DIR, DEFAULT_SCHEMA_REF
+from reconciler.export.writer import missing_schema, write_files
 from reconciler.model import DesiredState
 
 

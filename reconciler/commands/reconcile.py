@@ -14,7 +14,7 @@ from reconciler.apply import ApplyResult, apply_plan
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.render import RENDERERS, plan_document, use_color
+from reconciler.plan.render import RENDERERS, use_color
 from reconciler.remote.secret import scrub
 from reconciler.state.ledger import Ledger
 from reconciler.state.lock import ledger_lock
@@ -118,7 +118,7 @@ def plan(
         click.echo(connection.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
     if out is not None:
-        reconcile.save_plan(out, plan_document(result))
+        reconcile.save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
         click.echo(
             f"Saved the plan to {out}; apply it with: ld-reconciler apply --plan {out} ...",

@@ -4,7 +4,8 @@ Only what the file declares is compared (create-only: a field the file leaves ou
 LaunchDarkly's to choose). LaunchDarkly's representation is first projected onto the
 declared shape (``_purpose`` is ``purpose``, variations lose their ``_id``, link fields
 lose their underscore), digests are compared, and only when they differ does
-deepdiff describe the difference.
+deepdiff describe the difference. ``flag_differences`` and ``link_differences`` are the
+comparisons plan, apply and export make; ``variation_ids`` reads a flag's variation ids.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class FieldDiff:
         return data
 
 
-def flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+def _flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
     """LaunchDarkly's flag projected onto the fields ``declared`` names."""
     view: dict[str, Any] = {}
     for name, value in declared.items():
@@ -86,7 +87,7 @@ def flag_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str,
     return view
 
 
-def declared_flag_view(declared: Mapping[str, Any]) -> dict[str, Any]:
+def _declared_flag_view(declared: Mapping[str, Any]) -> dict[str, Any]:
     """The declared flag in the comparable shape (tags as a sorted set)."""
     view = {k: v for k, v in declared.items() if k not in _NOT_COMPARED}
     if "tags" in view:
@@ -103,7 +104,7 @@ def _variations_view(declared: list[Any], live: list[Any]) -> list[Any]:
     return out
 
 
-def link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+def _link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
     """A ``FlagLinkRep`` projected onto the fields ``declared`` names."""
     view: dict[str, Any] = {}
     for name in declared:
@@ -114,8 +115,24 @@ def link_view(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str,
     return view
 
 
-def declared_link_view(declared: Mapping[str, Any]) -> dict[str, Any]:
+def _declared_link_view(declared: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in declared.items() if k not in ("key", "timestamp")}
+
+
+def flag_differences(declared: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """How LaunchDarkly's flag ``live`` differs from the flag fields ``declared`` (empty: alike)."""
+    return differences(_declared_flag_view(declared), _flag_view(declared, live))
+
+
+def link_differences(declared: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """How LaunchDarkly's link ``live`` differs from the link fields ``declared`` (empty: alike)."""
+    return differences(_declared_link_view(declared), _link_view(declared, live))
+
+
+def variation_ids(flag: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``_id`` of each of a LaunchDarkly flag's variations, in order: what a prerequisite
+    names by index in a file is sent by id."""
+    return tuple(str(v.get("_id", "")) for v in flag.get("variations", []))
 
 
 def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldDiff, ...]:

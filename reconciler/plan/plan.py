@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from reconciler.gcpause import gc_paused
 from reconciler.model import (
     DesiredState,
     FlagSpec,
@@ -180,18 +179,13 @@ class Plan:
 
 def make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, target: str) -> Plan:
     """Compare what the files declare with what exists and what was recorded."""
-    with gc_paused():  # an action or two per declared resource, acyclic and kept
-        return _make_plan(desired, existing, ledger, target)
-
-
-def _make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, target: str) -> Plan:
     actions: list[Action] = []
     declared_links: set[str] = set()
     for spec in desired.flags:
         flag_action = _flag_action(spec, existing, ledger, target)
         actions.append(flag_action)
         for link in spec.links:
-            declared_links.add(f"{link.project}/{link.flag_key}/{link.key}")
+            declared_links.add(link.address)
             actions.append(_link_action(link, flag_action, existing, ledger, target))
     actions.extend(_orphans(desired, declared_links, ledger, target))
     actions.sort(key=lambda a: a.sort_key)
@@ -278,9 +272,7 @@ def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target
         return Action(Kind.DRIFT, reason="archived in LaunchDarkly since it was created", **base)
     if recorded is not None:
         return _recorded_flag(spec, recorded, live.data, base, live.variation_ids)
-    diff = compare.differences(
-        compare.declared_flag_view(spec.fields), compare.flag_view(spec.fields, live.data)
-    )
+    diff = compare.flag_differences(spec.fields, live.data)
     if diff:
         return Action(
             Kind.DRIFT,
@@ -309,9 +301,7 @@ def _recorded_flag(
             **base,
         )
     if live is not None:
-        diff = compare.differences(
-            compare.declared_flag_view(spec.fields), compare.flag_view(spec.fields, live)
-        )
+        diff = compare.flag_differences(spec.fields, live)
         if diff:
             return Action(
                 Kind.DRIFT,
@@ -358,9 +348,7 @@ def _link_action(
         )
     if recorded is not None:
         return _recorded_link(spec, recorded, live, base)
-    diff = compare.differences(
-        compare.declared_link_view(spec.fields), compare.link_view(spec.fields, live)
-    )
+    diff = compare.link_differences(spec.fields, live)
     if diff:
         return Action(
             Kind.DRIFT,
@@ -382,9 +370,7 @@ def _recorded_link(
             **base,
         )
     if live is not None:
-        diff = compare.differences(
-            compare.declared_link_view(spec.fields), compare.link_view(spec.fields, live)
-        )
+        diff = compare.link_differences(spec.fields, live)
         if diff:
             return Action(
                 Kind.DRIFT, reason="changed in LaunchDarkly since it was created", diff=diff, **base
@@ -397,25 +383,15 @@ def _orphans(
 ) -> list[Action]:
     declared_flags = {f.address for f in desired.flags}
     orphans: list[Action] = []
-    reason = "recorded in the ledger but no longer declared; never deleted"
+    orphan = functools.partial(
+        Action, Kind.ORPHAN, reason="recorded in the ledger but no longer declared; never deleted"
+    )
     for project in ledger.projects(target):
         for key, entry in ledger.flags(target, project).items():
             if flag_address(project, key) not in declared_flags:
-                orphans.append(
-                    Action(Kind.ORPHAN, "flag", project, key, source=entry.source, reason=reason)
-                )
+                orphans.append(orphan("flag", project, key, source=entry.source))
         for entry in ledger.links(target, project).values():
             flag_key = entry.flag_key or ""
-            if f"{project}/{flag_key}/{entry.key}" not in declared_links:
-                orphans.append(
-                    Action(
-                        Kind.ORPHAN,
-                        "link",
-                        project,
-                        flag_key,
-                        entry.key,
-                        source=entry.source,
-                        reason=reason,
-                    )
-                )
+            if link_address(project, flag_key, entry.key) not in declared_links:
+                orphans.append(orphan("link", project, flag_key, entry.key, source=entry.source))
     return orphans

@@ -2,7 +2,7 @@
 
 The text form reads like Terraform's; the markdown form is a pull-request comment
 (summary first, details collapsed, a hidden marker so a workflow updates one comment);
-json is versioned (``format_version``) and is also what ``plan --out`` saves; github
+json is the saved plan's document (``plan/saved.py``: versioned, what ``plan --out`` saves); github
 prints workflow annotations at each action's source line and appends the markdown to
 ``$GITHUB_STEP_SUMMARY`` when that is set.
 """
@@ -17,14 +17,14 @@ from typing import Any, ClassVar, Protocol, TextIO
 
 import click
 
-from reconciler import __version__
 from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
 from reconciler.plan.compare import FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
+from reconciler.plan.saved import FORMAT_VERSION as FORMAT_VERSION
+from reconciler.plan.saved import plan_json
 
-FORMAT_VERSION = 1
 MARKER = "<!-- ld-reconciler-plan -->"
 
 _SYMBOL = {
@@ -98,12 +98,7 @@ class TextRenderer:
 
 class JsonRenderer:
     def render(self, plan: Plan, *, color: bool = False) -> str:
-        return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
-
-
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """The versioned JSON form of a plan (also the saved-plan file)."""
-    return {"format_version": FORMAT_VERSION, "tool": f"ld-reconciler {__version__}", **plan.data}
+        return plan_json(plan)
 
 
 class MarkdownRenderer:

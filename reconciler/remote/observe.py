@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.model import DesiredState, FlagSpec
+from reconciler.plan.compare import variation_ids
 
 if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger
@@ -48,7 +49,7 @@ class ExistingFlag:
 
     @property
     def variation_ids(self) -> tuple[str, ...]:
-        return tuple(str(v.get("_id", "")) for v in self.data.get("variations", []))
+        return variation_ids(self.data)
 
 
 @dataclass

@@ -11,16 +11,9 @@ import httpx
 import pytest
 from emulator.conftest import SPEC_PATH, Contract
 
-from reconciler.export.export import (
-    UNREPORTED_PREREQUISITES,
-    Export,
-    ExportedFlag,
-    export_project,
-    group_of,
-    relative_ref,
-    render,
-    safe_file_stem,
-)
+from reconciler.export.converter import UNREPORTED_PREREQUISITES, ExportedFlag
+from reconciler.export.export import Export, export_project
+from reconciler.export.flagfile import group_of, relative_ref, render, safe_file_stem
 from reconciler.files.loader import load_text
 from reconciler.remote.client import LaunchDarklyClient
 

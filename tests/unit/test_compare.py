@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from reconciler.plan.compare import (
     FieldDiff,
-    declared_flag_view,
-    declared_link_view,
     differences,
-    flag_view,
+    flag_differences,
     is_absent,
-    link_view,
+    link_differences,
+    variation_ids,
 )
 
 LIVE_FLAG = {
@@ -34,7 +33,7 @@ LIVE_FLAG = {
 
 def test_only_declared_fields_are_compared_and_server_fields_are_ignored() -> None:
     declared = {"key": "checkout", "name": "Checkout"}
-    assert differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG)) == ()
+    assert flag_differences(declared, LIVE_FLAG) == ()
 
 
 def test_tags_compare_as_a_set_and_variations_without_their_ids() -> None:
@@ -44,23 +43,23 @@ def test_tags_compare_as_a_set_and_variations_without_their_ids() -> None:
         "tags": ["checkout", "payments"],
         "variations": [{"value": "red", "name": "Red"}, {"value": "blue"}],
     }
-    assert differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG)) == ()
+    assert flag_differences(declared, LIVE_FLAG) == ()
 
 
 def test_purpose_is_read_from_the_responses_underscored_field() -> None:
     declared = {"purpose": "migration", "migrationSettings": {"stageCount": 4}}
-    assert differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG)) == ()
+    assert flag_differences(declared, LIVE_FLAG) == ()
 
 
 def test_a_changed_variation_name_is_one_field_level_difference() -> None:
     declared = {"variations": [{"value": "red", "name": "Crimson"}, {"value": "blue"}]}
-    diff = differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG))
+    diff = flag_differences(declared, LIVE_FLAG)
     assert diff == (FieldDiff("variations[0].name", "Crimson", "Red"),)
 
 
 def test_a_declared_field_missing_in_launchdarkly_shows_as_absent() -> None:
     declared = {"maintainerTeamKey": "payments"}
-    diff = differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG))
+    diff = flag_differences(declared, LIVE_FLAG)
     assert diff == (FieldDiff("maintainerTeamKey", "payments", "(absent)"),)
     assert is_absent(diff[0].after)
     assert diff[0].data == {
@@ -70,7 +69,7 @@ def test_a_declared_field_missing_in_launchdarkly_shows_as_absent() -> None:
 
 def test_a_declared_string_that_reads_absent_is_not_taken_for_an_absent_field() -> None:
     declared = {"description": "(absent)"}
-    diff = differences(declared_flag_view(declared), flag_view(declared, LIVE_FLAG))
+    diff = flag_differences(declared, LIVE_FLAG)
     assert [d.path for d in diff] == ["description"]
     assert not is_absent(diff[0].before)
     assert "absent" not in diff[0].data
@@ -78,17 +77,22 @@ def test_a_declared_string_that_reads_absent_is_not_taken_for_an_absent_field() 
 
 def test_an_omitted_description_compares_equal_to_the_empty_default() -> None:
     declared = {"description": ""}
-    assert differences(declared_flag_view(declared), flag_view(declared, {"key": "x"})) == ()
+    assert flag_differences(declared, {"key": "x"}) == ()
 
 
 def test_link_fields_map_to_the_responses_names() -> None:
     declared = {"key": "pay-1", "deepLink": "https://x.example/1", "title": "T", "timestamp": 5}
     live = {"_key": "pay-1", "_id": "id", "_deepLink": "https://x.example/1", "title": "T"}
-    assert differences(declared_link_view(declared), link_view(declared, live)) == ()
+    assert link_differences(declared, live) == ()
     moved = {**live, "_deepLink": "https://x.example/2"}
-    assert differences(declared_link_view(declared), link_view(declared, moved)) == (
+    assert link_differences(declared, moved) == (
         FieldDiff("deepLink", "https://x.example/1", "https://x.example/2"),
     )
+
+
+def test_variation_ids_are_launchdarklys_in_order_and_empty_without_variations() -> None:
+    assert variation_ids(LIVE_FLAG) == ("v0", "v1")
+    assert variation_ids({"key": "x"}) == ()
 
 
 def test_paths_of_keys_with_quotes_and_list_growth_are_readable() -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from reconciler.plan.compare import FieldDiff, declared_flag_view, differences, flag_view
+from reconciler.plan.compare import FieldDiff, flag_differences
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import MARKER, MarkdownRenderer, TextRenderer, use_color
 
@@ -96,7 +96,7 @@ def test_text_is_coloured_by_kind_only_when_asked() -> None:
 def test_an_absent_field_is_shown_unquoted_and_a_declared_string_quoted() -> None:
     declared = {"maintainerTeamKey": "payments", "description": "(absent)"}
     live = {"key": "x", "description": "", "variations": []}
-    diff = differences(declared_flag_view(declared), flag_view(declared, live))
+    diff = flag_differences(declared, live)
     action = Action(Kind.DRIFT, "flag", "web", "x", reason="changed", diff=diff)
     text = TextRenderer().render(_plan(action))
     assert 'description: "(absent)" -> ""' in text

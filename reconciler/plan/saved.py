@@ -1,0 +1,186 @@
+"""The saved plan: the one format ``plan --out`` writes, ``apply --plan`` checks and
+``github comment`` renders.
+
+A saved plan is the JSON form of a plan (``plan --format json`` prints the same document)::
+
+    {"format_version": 1, "tool": "ld-reconciler X.Y.Z",
+     "target", "mode": "live"|"offline", "fingerprint",
+     "inputs": {"desired", "ledger"}, "summary": {kind: count}, "actions": [Action.data, ...]}
+
+``plan_document`` builds it (``plan_json`` as text), ``save_plan`` writes it, ``SavedPlan``
+reads it and checks it against the run that would apply it, and ``plan_from_document`` (or
+``SavedPlan.plan``) turns it back into a ``Plan`` for the renderers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler import __version__
+from reconciler.errors import ConfigError, InputError, StalePlanError
+from reconciler.model import DesiredState
+from reconciler.plan.compare import ABSENT, FieldDiff
+from reconciler.plan.plan import Action, Kind, Plan, desired_fingerprint, ledger_fingerprint
+
+if TYPE_CHECKING:
+    from reconciler.state.ledger import Ledger
+
+FORMAT_VERSION = 1
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The versioned JSON form of a plan (also the saved-plan file)."""
+    return {"format_version": FORMAT_VERSION, "tool": f"ld-reconciler {__version__}", **plan.data}
+
+
+def plan_json(plan: Plan) -> str:
+    """The document as text: what ``plan --out`` writes and ``plan --format json`` prints."""
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_plan(path: Path, plan: Plan) -> None:
+    """Write the plan file whole or not at all: a temp file beside it, then a rename."""
+    text = plan_json(plan)
+    temp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        if isinstance(e, FileExistsError):  # from mkdir: a file where a directory must be
+            detail = f"{e.filename} exists and is not a directory"
+        elif e.filename and e.filename != str(temp):
+            detail = f"{e.filename}: {e.strerror or e}"
+        else:
+            detail = e.strerror or str(e)
+        raise InputError(f"--out {path}: cannot write the plan ({detail})") from e
+
+
+def plan_from_document(document: Mapping[str, Any]) -> Plan:
+    """The inverse of ``plan_document`` for what the renderers show (no fingerprint inputs).
+
+    A document of the wrong shape raises ``KeyError``, ``TypeError``, ``ValueError`` or
+    ``AttributeError``; ``SavedPlan.plan`` turns those into one message.
+    """
+    actions = tuple(
+        Action(
+            kind=Kind(a["action"]),
+            resource=a["resource"],
+            project=a["project"],
+            flag_key=a["flag"],
+            link_key=a.get("link"),
+            source=a.get("source", ""),
+            digest=a.get("digest", ""),
+            reason=a.get("reason", ""),
+            diff=tuple(_field_diff(d) for d in a.get("diff", [])),
+            depends_on=tuple(a.get("depends_on", ())),
+        )
+        for a in document["actions"]
+    )
+    return Plan(document["target"], document["mode"] == "live", actions)
+
+
+def _field_diff(data: Mapping[str, Any]) -> FieldDiff:
+    """The inverse of ``FieldDiff.data``: the side ``absent`` names is the missing-value
+    sentinel again, not the string ``"(absent)"`` JSON shows, so it renders as ``(absent)``."""
+    absent = data.get("absent")
+    before = ABSENT if absent == "before" else data["before"]
+    after = ABSENT if absent == "after" else data["after"]
+    return FieldDiff(data["path"], before, after)
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file (``plan --out``), checked in two steps: against what needs no call to
+    LaunchDarkly before connecting, then against the plan made from the live state."""
+
+    path: Path
+    document: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: Path) -> SavedPlan:
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ConfigError(f"cannot read the saved plan {path}: {e.strerror or e}") from e
+        except ValueError as e:
+            raise ConfigError(f"{path} is not a saved plan (invalid JSON: {e})") from e
+        if not isinstance(saved, dict) or saved.get("format_version") != FORMAT_VERSION:
+            raise ConfigError(
+                f"{path} is not a saved plan of format_version {FORMAT_VERSION}; "
+                "make it with `ld-reconciler plan --out`"
+            )
+        inputs = saved.get("inputs")
+        shape = {
+            "target": isinstance(saved.get("target"), str),
+            "mode": saved.get("mode") in ("live", "offline"),
+            "fingerprint": isinstance(saved.get("fingerprint"), str),
+            "inputs": isinstance(inputs, dict)
+            and all(isinstance(inputs.get(k), str) for k in ("desired", "ledger")),
+            "summary": isinstance(saved.get("summary"), dict),
+            "actions": isinstance(saved.get("actions"), list),
+        }
+        bad = [name for name, ok in shape.items() if not ok]
+        if bad:
+            raise ConfigError(
+                f"{path} is not a complete saved plan (missing or malformed: {', '.join(bad)}); "
+                "make it again with `ld-reconciler plan --out`"
+            )
+        return cls(path, saved)
+
+    def plan(self) -> Plan:
+        """The plan the file records, to render; one message if its actions are malformed."""
+        try:
+            return plan_from_document(self.document)
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise InputError(
+                f"{self.path} is not a saved plan of format_version {FORMAT_VERSION} ({e}); "
+                "make it with `ld-reconciler plan --out`"
+            ) from e
+
+    def check_inputs(self, desired: DesiredState, ledger: Ledger, target: str) -> None:
+        """Refuse the plan, before any call, if made for another target, offline, or on
+        flag files or a ledger other than these."""
+        saved, path = self.document, self.path
+        if saved["target"] != target:
+            raise StalePlanError(f"saved plan {path} was made for {saved['target']}, not {target}")
+        if saved["mode"] != "live":
+            raise StalePlanError(f"saved plan {path} was made {saved['mode']}; apply plans live")
+        changed = [
+            what
+            for what, key, now in (
+                ("the flag files", "desired", desired_fingerprint(desired)),
+                ("the ledger", "ledger", ledger_fingerprint(desired, ledger, target)),
+            )
+            if saved["inputs"][key] != now
+        ]
+        if changed:
+            raise StalePlanError(
+                f"saved plan {path} is stale: {' and '.join(changed)} changed since it was made; "
+                "run `ld-reconciler plan --out` again and review it"
+            )
+
+    def check(self, plan: Plan) -> None:
+        """Refuse the plan unless it is, action for action, the plan made now."""
+        path = self.path
+        if self.document["fingerprint"] != plan.fingerprint:
+            raise StalePlanError(
+                f"saved plan {path} is stale: LaunchDarkly, the flag files or the ledger changed "
+                "since it was made; run `ld-reconciler plan --out` again and review it"
+            )
+        # The fingerprint alone does not vouch for the file's actions: they may be edited.
+        now = json.loads(json.dumps(plan_document(plan), ensure_ascii=False))
+        edited = [k for k in ("inputs", "summary", "actions") if self.document[k] != now[k]]
+        if edited:
+            raise StalePlanError(
+                f"saved plan {path} was edited after it was made (its {' and '.join(edited)} "
+                "differ from the plan it records); run `ld-reconciler plan --out` again"
+            )
