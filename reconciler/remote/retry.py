@@ -6,7 +6,8 @@ create whose outcome stayed unknown (``apply``). The rules come from
 ``launchdarkly/API-NOTES.md``:
 
 - **What is retried.** A transport error raised before a byte of the request left
-  (``NOT_SENT``) always, a POST included. A transient transport error (``TRANSIENT``) and a
+  (connect error or timeout, no pooled connection free) always, a POST included. A
+  transient transport error (a timeout, a network error, a dropped connection) and a
   5xx only for a method that may be sent twice (``RetryPolicy.idempotent``). A 429 always: it
   was not processed. Never a 409, another 4xx or a 3xx: sending again cannot change them.
 - **What is not decided here.** A request that may have taken effect (a POST that was sent
@@ -26,13 +27,12 @@ have to be bent to each of those, and this policy is a few small functions.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-
-import httpx
 
 logger = logging.getLogger("reconciler.remote.retry")
 
@@ -40,12 +40,28 @@ BACKOFF_BASE = 0.5
 MAX_RESET_WAIT = 120.0
 SKEW_TOLERANCE = 2.0
 
-# Raised before a byte of the request left: always safe to retry, a POST included.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Raised before sending too, but retrying cannot help.
-FATAL = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
-# Worth retrying when the request may be sent twice.
-TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+@dataclass(frozen=True)
+class _TransportErrors:
+    not_sent: tuple[type[BaseException], ...]
+    fatal: tuple[type[BaseException], ...]
+    transient: tuple[type[BaseException], ...]
+
+
+@functools.cache
+def _transport_errors() -> _TransportErrors:
+    # Imported on first use: apply uses the policy too, and an offline plan that imports
+    # apply must not pay for httpx (tests/perf/test_imports.py).
+    import httpx
+
+    return _TransportErrors(
+        # Raised before a byte of the request left: always safe to retry, a POST included.
+        not_sent=(httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout),
+        # Raised before sending too, but retrying cannot help.
+        fatal=(httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError),
+        # Worth retrying when the request may be sent twice.
+        transient=(httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError),
+    )
 
 
 @dataclass(frozen=True)
@@ -59,9 +75,15 @@ class RetryPolicy:
 
     def retries_error(self, method: str, error: BaseException) -> bool:
         """Whether a request that failed with this transport error may be sent again."""
-        if isinstance(error, NOT_SENT):
+        kinds = _transport_errors()
+        if isinstance(error, kinds.not_sent):
             return True
-        return method in self.idempotent and isinstance(error, TRANSIENT)
+        return method in self.idempotent and isinstance(error, kinds.transient)
+
+    def outcome_unknown(self, method: str, error: BaseException) -> bool:
+        """Whether a request that failed with this transport error, and is not retried, may
+        have taken effect: the caller must look before sending it again."""
+        return method not in self.idempotent and not isinstance(error, _transport_errors().fatal)
 
     def retries_status(self, method: str, status: int) -> bool:
         """Whether a request answered with this status may be sent again."""

@@ -42,7 +42,7 @@ from reconciler.remote import secret
 from reconciler.remote.answer import Answer, api_error, decode, fault
 from reconciler.remote.baseurl import is_loopback
 from reconciler.remote.ratelimit import RatePacer
-from reconciler.remote.retry import FATAL, RetryPolicy, parse_retry_after
+from reconciler.remote.retry import RetryPolicy, parse_retry_after
 
 # The requests are the client's: its log lines keep the name users know and filter by.
 logger = logging.getLogger("reconciler.remote.client")
@@ -204,7 +204,7 @@ class Session:
                     f"{where}: {reason} (gave up after {attempt + 1} attempts)"
                 ) from e
             return reason, self._policy.pause(attempt, self._rng)
-        if method not in self._policy.idempotent and not isinstance(e, FATAL):
+        if self._policy.outcome_unknown(method, e):
             raise OutcomeUnknownError(
                 f"{where}: {reason} after the request was sent; it may or may not have "
                 "taken effect (look before sending it again)"
