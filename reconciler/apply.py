@@ -28,7 +28,7 @@ from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError, Tr
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.remote.ratelimit import backoff
+from reconciler.remote.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 Outcome = Literal["created", "adopted"]
 MAX_SENDS = 5
 MAX_RESEND_PAUSE = 30.0  # seconds; the pauses between sends grow 0.5, 1, 2, 4 (jittered)
+# Re-sends follow the one retry policy; looking before each one is apply's own rule.
+RESENDS = RetryPolicy(max_retries=MAX_SENDS - 1, max_backoff=MAX_RESEND_PAUSE)
 OUTAGE_LIMIT = 3
 
 
@@ -300,7 +302,7 @@ class _Runner:
         unknown: OutcomeUnknownError | None = None
         for attempt in range(MAX_SENDS):
             if attempt:
-                self.sleep(backoff(attempt - 1, MAX_RESEND_PAUSE, self.rng, full_jitter=False))
+                self.sleep(RESENDS.pause(attempt - 1, self.rng, full_jitter=False))
                 if self.stopping.is_set():
                     raise OutcomeStayedUnknown(
                         f"not sent again: the apply is stopping; the last: {unknown}"

@@ -13,10 +13,11 @@ Third-party exceptions are translated at the boundary with ``raise ... from e``.
     │   ├── LedgerCorruptError    unreadable, foreign or of an unknown version
     │   └── LedgerLockedError     another apply holds the lock
     ├── StalePlanError        a saved plan no longer matches its inputs or target
-    └── RemoteError           talking to LaunchDarkly failed
+    └── RemoteError           talking to LaunchDarkly or GitHub failed
         ├── ApiError              LaunchDarkly answered with an error status
-        └── TransportError        no usable answer (connection, timeout, bad body)
-            └── OutcomeUnknownError   a create was sent but its outcome is not known
+        ├── TransportError        no usable answer (connection, timeout, bad body)
+        │   └── OutcomeUnknownError   a create was sent but its outcome is not known
+        └── GitHubError           GitHub refused a request or could not be reached
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class StalePlanError(ReconcilerError):
 
 
 class RemoteError(ReconcilerError):
-    """Talking to LaunchDarkly failed."""
+    """Talking to LaunchDarkly or GitHub failed."""
 
 
 class ApiError(RemoteError):
@@ -89,3 +90,7 @@ class TransportError(RemoteError):
 
 class OutcomeUnknownError(TransportError):
     """A create was sent, but whether it took effect is unknown (timeout, dropped connection)."""
+
+
+class GitHubError(RemoteError):
+    """GitHub refused a request or could not be reached (the sticky plan comment)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from reconciler.errors import InputError
-from reconciler.github import github as gh
+from reconciler.github import comment as gh
 
 
 @click.group()

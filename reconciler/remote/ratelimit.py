@@ -18,8 +18,9 @@ counts against its route's bucket and the other two. ``acquire`` blocks before s
 - a 429 (``release_throttled``) blocks the route, or everything when the global or token limit
   ran out or ``Retry-After`` (an IP limit) was sent, until the latest of Retry-After and the reset.
 
-Clock skew: a reset more than ``MAX_RESET_WAIT`` ahead or ``SKEW_TOLERANCE`` behind our clock is
-not trusted. A spent budget then waits one documented window; a 429 falls back to backoff.
+Reading ``Retry-After`` and the resets, and how long a 429 waits, is the retry policy's
+(``retry``): a reset it does not trust (clock skew) makes a spent budget wait one documented
+window here; a 429 then falls back to the policy's backoff.
 """
 
 from __future__ import annotations
@@ -30,71 +31,22 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+
+from reconciler.remote.retry import (
+    header_int,
+    parse_reset,
+    parse_retry_after,
+    throttled_until,
+    token_spent,
+)
 
 logger = logging.getLogger("reconciler.remote.ratelimit")
 
 WINDOW_SECONDS = 10.0
-MAX_RESET_WAIT = 120.0
-SKEW_TOLERANCE = 2.0
 WAKE_JITTER = 0.1
-BACKOFF_BASE = 0.5
 # Real seconds between re-checks while waiting for in-flight requests; a release wakes it sooner.
 _INFLIGHT_POLL = 0.25
 _SAME_RESET = 0.0005
-
-
-def backoff(attempt: int, cap: float, rng: random.Random, *, full_jitter: bool = True) -> float:
-    """Seconds to wait before retry ``attempt + 1``: exponential, capped, jittered.
-
-    Full jitter (0..ceiling) spreads retries of transient failures; equal jitter
-    (ceiling/2..ceiling) guarantees a growing pause, as a 429 without headers needs.
-    """
-    ceiling = min(cap, BACKOFF_BASE * 2.0 ** min(attempt, 32))
-    if full_jitter:
-        return rng.uniform(0.0, ceiling)
-    return ceiling / 2 + rng.uniform(0.0, ceiling / 2)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from ``Retry-After`` (delta-seconds or an HTTP date), or None if unusable.
-
-    An HTTP date is read against our clock, so one in the past is taken as skew, not as "now".
-    """
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RESET_WAIT)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when <= now:
-        return None
-    return min(when - now, MAX_RESET_WAIT)
-
-
-def _int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        n = int(value.strip())
-    except ValueError:
-        return None
-    return n if n >= 0 else None
-
-
-def _reset_at(value: str | None, now: float) -> float | None:
-    """A ``*-Reset`` header (Unix ms) as our epoch seconds, or None if absent or not believable."""
-    ms = _int(value)
-    if ms is None:
-        return None
-    at = ms / 1000.0
-    if not now - SKEW_TOLERANCE <= at <= now + MAX_RESET_WAIT:
-        logger.debug("ignoring rate-limit reset %.1fs from now: clock skew?", at - now)
-        return None
-    return at
 
 
 @dataclass
@@ -227,24 +179,13 @@ class RatePacer:
         with self._cond:
             now = self._settle(route, headers)
             h = {k.lower(): v for k, v in headers.items()}
-            candidates: list[float] = []
-            retry_after = parse_retry_after(h.get("retry-after"), now)
-            if retry_after is not None:
-                candidates.append(now + retry_after)
-            reset = _reset_at(h.get("x-ratelimit-reset"), now)
-            if reset is not None and reset > now:
-                candidates.append(reset)
-            token_spent = h.get("x-ratelimit-auth-token-remaining", "").strip() == "0"
-            token_reset = _reset_at(h.get("x-ratelimit-auth-token-reset"), now)
-            if token_spent and token_reset is not None and token_reset > now:
-                candidates.append(token_reset)
+            until = throttled_until(h, now)
             self._cond.notify_all()
-            if not candidates:
+            if until is None:
                 return None
-            until = max(candidates)
             everything = (
-                retry_after is not None
-                or token_spent
+                parse_retry_after(h.get("retry-after"), now) is not None
+                or token_spent(h)
                 or h.get("x-ratelimit-global-remaining", "").strip() == "0"
             )
             global_, _, bucket = self._buckets(route)
@@ -260,15 +201,15 @@ class RatePacer:
         if headers is None:
             return now
         h = {k.lower(): v for k, v in headers.items()}
-        reset = _reset_at(h.get("x-ratelimit-reset"), now)
-        token_reset = _reset_at(h.get("x-ratelimit-auth-token-reset"), now)
+        reset = parse_reset(h.get("x-ratelimit-reset"), now)
+        token_reset = parse_reset(h.get("x-ratelimit-auth-token-reset"), now)
         for b, name, at in (
             (global_, "global", reset),
             (token, "auth-token", token_reset),
             (bucket, "route", reset),
         ):
-            remaining = _int(h.get(f"x-ratelimit-{name}-remaining"))
-            limit = _int(h.get(f"x-ratelimit-{name}-limit"))
+            remaining = header_int(h.get(f"x-ratelimit-{name}-remaining"))
+            limit = header_int(h.get(f"x-ratelimit-{name}-limit"))
             if remaining is None and limit is None:
                 b.unreported(now)
             else:

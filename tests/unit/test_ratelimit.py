@@ -6,18 +6,10 @@ import math
 import random
 import threading
 from collections import Counter
-from email.utils import formatdate
 
 import pytest
 
-from reconciler.remote.ratelimit import (
-    MAX_RESET_WAIT,
-    WAKE_JITTER,
-    WINDOW_SECONDS,
-    RatePacer,
-    backoff,
-    parse_retry_after,
-)
+from reconciler.remote.ratelimit import WAKE_JITTER, WINDOW_SECONDS, RatePacer
 
 T0 = 1_700_000_000.0
 ROUTE = "POST /api/v2/flags/{projectKey}"
@@ -61,41 +53,6 @@ def limit_headers(remaining: int, reset: float, *, limit: int | None = None) -> 
     if limit is not None:
         headers["X-Ratelimit-Route-Limit"] = str(limit)
     return headers
-
-
-class FixedRandom(random.Random):
-    def __init__(self, value: float) -> None:
-        super().__init__(0)
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
-
-
-def test_backoff_doubles_up_to_the_cap_and_full_jitter_stays_below_the_ceiling() -> None:
-    top = FixedRandom(1.0)
-    assert [backoff(a, 60.0, top) for a in range(9)] == [0.5, 1, 2, 4, 8, 16, 32, 60, 60]
-    assert backoff(3, 60.0, FixedRandom(0.0)) == 0.0
-    assert backoff(10_000, 5.0, top) == 5.0
-
-
-def test_backoff_with_equal_jitter_never_waits_less_than_half_the_ceiling() -> None:
-    assert backoff(3, 60.0, FixedRandom(0.0), full_jitter=False) == 2.0
-    assert backoff(3, 60.0, FixedRandom(1.0), full_jitter=False) == 4.0
-
-
-def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
-    assert parse_retry_after("7", T0) == 7.0
-    assert parse_retry_after(formatdate(T0 + 30, usegmt=True), T0) == pytest.approx(30.0)
-
-
-@pytest.mark.parametrize("value", [None, "", "soon", "-3", formatdate(T0 - 30, usegmt=True)])
-def test_unusable_retry_after_is_ignored(value: str | None) -> None:
-    assert parse_retry_after(value, T0) is None
-
-
-def test_absurd_retry_after_is_capped() -> None:
-    assert parse_retry_after("86400", T0) == MAX_RESET_WAIT
 
 
 def test_without_rate_limit_headers_nothing_ever_waits() -> None:

@@ -1,4 +1,4 @@
-"""The sticky plan comment's library (``reconciler.github.github``) against ``httpx.MockTransport``.
+"""The sticky plan comment's library (``reconciler.github``) against ``httpx.MockTransport``.
 
 Each handler is a tiny GitHub: it serves a pull request's comments in pages and records every
 request, so pagination, the choice of comment and each error can be checked exactly.
@@ -15,13 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.github.github import (
+from reconciler.errors import ConfigError, GitHubError, ReconcilerError
+from reconciler.github.client import GitHubClient, PullRequest, api_url
+from reconciler.github.comment import (
     DEFAULT_AUTHOR,
-    GitHubClient,
-    GitHubError,
-    PullRequest,
-    api_url,
     plan_markdown,
     pull_request_from_env,
     sticky_body,
@@ -399,6 +396,23 @@ def test_reads_are_retried_after_a_server_error_but_a_create_never_is() -> None:
     with api.client() as client, pytest.raises(GitHubError, match="GitHub answered 502"):
         upsert_sticky_comment(client, PR, body("plan"))
     assert [r.method for r in api.requests] == ["GET", "GET", "GET", "POST"]
+
+
+def test_a_429_is_retried_after_retry_after_unless_the_quota_is_spent() -> None:
+    api = FakeApi()
+    answers = iter([httpx.Response(429, headers={"Retry-After": "7"})])
+    api.fail = lambda _request: next(answers, None)
+    slept: list[float] = []
+    transport = httpx.MockTransport(api.handle)
+    with GitHubClient(TOKEN, base_url=API, transport=transport, sleep=slept.append) as client:
+        assert upsert_sticky_comment(client, PR, body("plan")).outcome == "created"
+    assert [r.method for r in api.requests] == ["GET", "GET", "POST"]
+    assert slept == [7.0]
+    api = FakeApi()
+    api.fail = _status(429, ("GET",), headers={"x-ratelimit-remaining": "0"})
+    with api.client() as client, pytest.raises(GitHubError, match="rate limit is used up"):
+        upsert_sticky_comment(client, PR, body("plan"))
+    assert len(api.requests) == 1
 
 
 def test_an_unreachable_github_is_one_line_naming_the_url() -> None:

@@ -13,71 +13,40 @@ OAuth token's user. An app installation's token cannot ask (GitHub answers 403),
 Actions (a GitHub that does not answer is an error, never a guess); another GitHub App's
 token must be told its ``<app-slug>[bot]``. When a new comment shows another author than the
 one expected, the result says which to name, since the next run would otherwise add a second
-comment. Four GitHub REST endpoints are used:
-
-    GET   /user                                              the author, when not told
-    GET   /repos/{owner}/{repo}/issues/{number}/comments     paged, following Link rel="next"
-    POST  /repos/{owner}/{repo}/issues/{number}/comments
-    PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
+comment. The requests, their retries and their errors are ``github.client``'s.
 
 Settings come from what GitHub Actions provides: ``GITHUB_TOKEN`` (or ``GH_TOKEN``),
 ``GITHUB_REPOSITORY``, ``GITHUB_EVENT_PATH`` (the event names the pull request) and
 ``GITHUB_API_URL`` (GitHub Enterprise Server; default https://api.github.com).
 
-Failures are ``GitHubError`` (a ``ReconcilerError``: one line, exit 1), with the token
-scrubbed; a 403 says why it usually happens (the read-only token of a pull request from a
-fork or from Dependabot, or a workflow without ``permissions: pull-requests: write``).
-GETs and PATCHes are retried on 5xx and network errors; a POST never is, since a retried
-POST whose first attempt landed would add a second comment.
+A saved JSON plan (``plan --out``) is shown as the Markdown plan (``plan_markdown``).
+Failures are ``GitHubError`` (a ``ReconcilerError``: one line, exit 1), with the token scrubbed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
-import time
-from collections.abc import Callable, Container, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler import __version__
-from reconciler.errors import ConfigError, InputError, ReconcilerError
+from reconciler.errors import ConfigError, InputError
+from reconciler.github.client import DEFAULT_API_URL, GitHubClient, PullRequest
 from reconciler.plan.compare import ABSENT, FieldDiff
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import FORMAT_VERSION, MARKER, MarkdownRenderer
 from reconciler.reconcile import SavedPlan
 from reconciler.remote import secret
-from reconciler.remote.baseurl import is_loopback
-from reconciler.remote.client import _verify
-from reconciler.remote.ratelimit import backoff
 
-DEFAULT_API_URL = "https://api.github.com"
 TOKEN_ENV_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
 # GitHub refuses comment bodies longer than 65,536 characters.
 MAX_BODY = 65_536
-PER_PAGE = 100
 # Who a workflow's GITHUB_TOKEN comments as (an app installation's token cannot GET /user).
 DEFAULT_AUTHOR = "github-actions[bot]"
-_RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-class GitHubError(ReconcilerError):
-    """GitHub refused a request or could not be reached."""
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    repository: str  # "owner/name"
-    number: int
-
-    def __str__(self) -> str:
-        return f"{self.repository}#{self.number}"
 
 
 @dataclass(frozen=True)
@@ -160,18 +129,6 @@ def token_from_env(environ: Mapping[str, str]) -> str:
     )
 
 
-def api_url(url: str | None) -> str:
-    """GitHub's API URL without a trailing slash: https, or plain http to a loopback host."""
-    url = (url or "").strip() or DEFAULT_API_URL
-    parts = urlsplit(url)
-    scheme, host = parts.scheme.lower(), parts.hostname
-    if scheme not in ("http", "https") or not host or parts.username or parts.password:
-        raise ConfigError(f"GITHUB_API_URL {url!r} is not an https:// URL without credentials")
-    if scheme == "http" and not is_loopback(host):
-        raise ConfigError(f"GITHUB_API_URL {url!r}: plain http:// only for loopback; use https://")
-    return url.rstrip("/")
-
-
 # --- the comment's body -------------------------------------------------------------------
 
 
@@ -233,172 +190,6 @@ def _field_diff(data: Mapping[str, Any]) -> FieldDiff:
     before = ABSENT if absent == "before" else data["before"]
     after = ABSENT if absent == "after" else data["after"]
     return FieldDiff(data["path"], before, after)
-
-
-# --- talking to GitHub --------------------------------------------------------------------
-
-
-class GitHubClient:
-    """The issue-comment endpoints and ``GET /user``, over one httpx client."""
-
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = DEFAULT_API_URL,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-        max_pages: int = 200,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        secret.register(token)
-        self.base_url = api_url(base_url)
-        self._origin = httpx.URL(self.base_url)
-        self._max_retries = max_retries
-        self._max_pages = max_pages
-        self._sleep = sleep
-        self._rng = random.Random()
-        self._http = httpx.Client(
-            transport=transport,
-            verify=True if transport is not None else _verify(),
-            timeout=timeout,
-            follow_redirects=False,
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {token}",
-                "User-Agent": f"ld-reconciler/{__version__}",
-                "X-GitHub-Api-Version": "2022-11-28",
-            },
-        )
-
-    def __enter__(self) -> GitHubClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._http.close()
-
-    def token_login(self) -> str | None:
-        """The login of the token's user, or None if GitHub will not say (an app
-        installation's token, GITHUB_TOKEN's among them, is answered 403).
-
-        A GitHub that does not answer is an error, retried like any GET: falling back to
-        the default author then would miss a person's token's own comment and post another.
-        """
-        response = self._request(
-            "GET", f"{self.base_url}/user", what="ask GitHub whose token this is",
-            accept=(401, 403, 404),
-        )  # fmt: skip
-        try:
-            data = response.json() if response.status_code == 200 else None
-        except ValueError:
-            return None
-        login = data.get("login") if isinstance(data, dict) else None
-        return login if isinstance(login, str) and login.strip() else None
-
-    def issue_comments(self, pr: PullRequest) -> Iterator[dict[str, Any]]:
-        """Every comment of the pull request, oldest first, page after page."""
-        url: str | None = f"{self.base_url}/repos/{pr.repository}/issues/{pr.number}/comments"
-        params: dict[str, Any] | None = {"per_page": PER_PAGE}
-        for _ in range(self._max_pages):
-            if url is None:
-                return
-            response = self._request("GET", url, params=params, what=f"list the comments of {pr}")
-            page = _json(response, f"the comments of {pr}")
-            if not isinstance(page, list):
-                raise GitHubError(f"the comments of {pr}: the answer is not a JSON list")
-            yield from (c for c in page if isinstance(c, dict))
-            url, params = self._next_page(response), None
-        if url is not None:
-            raise GitHubError(f"{pr} has more than {self._max_pages} pages of comments")
-
-    def create_comment(self, pr: PullRequest, body: str) -> dict[str, Any]:
-        url = f"{self.base_url}/repos/{pr.repository}/issues/{pr.number}/comments"
-        response = self._request("POST", url, json={"body": body}, what=f"comment on {pr}")
-        return _comment(response, f"the new comment on {pr}")
-
-    def update_comment(self, pr: PullRequest, comment_id: int, body: str) -> dict[str, Any]:
-        url = f"{self.base_url}/repos/{pr.repository}/issues/comments/{comment_id}"
-        what = f"update comment {comment_id} on {pr}"
-        response = self._request("PATCH", url, json={"body": body}, what=what)
-        return _comment(response, f"comment {comment_id} on {pr}")
-
-    def _next_page(self, response: httpx.Response) -> str | None:
-        link = response.links.get("next", {}).get("url")
-        if not link:
-            return None
-        target = httpx.URL(link)
-        # The token goes with every request: never to a host the API URL did not name.
-        if (target.scheme, target.netloc) != (self._origin.scheme, self._origin.netloc):
-            raise GitHubError(f"the next page of comments is on another host ({target.host})")
-        return str(target)
-
-    def _request(
-        self, method: str, url: str, *, what: str, accept: Container[int] = (), **kwargs: Any
-    ) -> httpx.Response:
-        """The answer; an error for anything but a success or a status in ``accept``."""
-        retries = self._max_retries if method != "POST" else 0
-        for attempt in range(retries + 1):
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.HTTPError as e:
-                if attempt < retries and isinstance(e, _RETRYABLE):
-                    self._sleep(backoff(attempt, 10.0, self._rng))
-                    continue
-                reason = secret.scrub(str(e) or type(e).__name__)
-                raise GitHubError(f"cannot {what}: {self.base_url}: {reason}") from None
-            if response.status_code >= 500 and attempt < retries:
-                self._sleep(backoff(attempt, 10.0, self._rng))
-                continue
-            if response.status_code >= 300 and response.status_code not in accept:
-                raise _error(response, method, what)
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _json(response: httpx.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise GitHubError(f"{what}: the answer is not JSON (is GITHUB_API_URL right?)") from None
-
-
-def _comment(response: httpx.Response, what: str) -> dict[str, Any]:
-    data = _json(response, what)
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
-        raise GitHubError(f"{what}: the answer is not a comment")
-    return data
-
-
-def _error(response: httpx.Response, method: str, what: str) -> GitHubError:
-    status = response.status_code
-    try:
-        data = response.json()
-        message = str(data.get("message", "")) if isinstance(data, dict) else ""
-    except ValueError:
-        message = ""
-    message = secret.scrub(" ".join(message.split())[:300]) or response.reason_phrase
-    text = f"cannot {what}: GitHub answered {status} ({message})"
-    if status == 401:
-        return GitHubError(f"{text}: the token is not valid; check GITHUB_TOKEN")
-    if status in (403, 429) and response.headers.get("x-ratelimit-remaining") == "0":
-        return GitHubError(f"{text}: the token's API rate limit is used up; try again later")
-    if status == 403 and method != "GET":
-        return GitHubError(
-            f"{text}: the token may not write comments. Pull requests from forks and from "
-            "Dependabot get a read-only GITHUB_TOKEN (the plan is still in the job summary); "
-            "otherwise give the workflow `permissions: pull-requests: write`"
-        )
-    if status == 404:
-        return GitHubError(f"{text}: no such pull request, or the token cannot see the repository")
-    if 300 <= status < 400:
-        return GitHubError(f"{text}: redirects are not followed; is GITHUB_API_URL right?")
-    return GitHubError(text)
 
 
 def upsert_sticky_comment(
