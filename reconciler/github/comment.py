@@ -34,12 +34,10 @@ from typing import Any
 
 import httpx
 
-from reconciler.errors import ConfigError, InputError
+from reconciler.errors import ConfigError
 from reconciler.github.client import DEFAULT_API_URL, GitHubClient, PullRequest
-from reconciler.plan.compare import ABSENT, FieldDiff
-from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.render import FORMAT_VERSION, MARKER, MarkdownRenderer
-from reconciler.reconcile import SavedPlan
+from reconciler.plan.render import MARKER, MarkdownRenderer
+from reconciler.plan.saved import SavedPlan
 from reconciler.remote import secret
 
 TOKEN_ENV_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
@@ -152,44 +150,7 @@ def sticky_body(markdown: str, *, limit: int = MAX_BODY) -> str:
 
 def plan_markdown(path: Path) -> str:
     """The Markdown plan of a saved JSON plan (``plan --out``)."""
-    document = SavedPlan.read(path).document
-    try:
-        plan = _plan_from_document(document)
-    except (AttributeError, KeyError, TypeError, ValueError) as e:
-        raise InputError(
-            f"{path} is not a saved plan of format_version {FORMAT_VERSION} ({e}); "
-            "make it with `ld-reconciler plan --out`"
-        ) from e
-    return MarkdownRenderer().render(plan)
-
-
-def _plan_from_document(document: Mapping[str, Any]) -> Plan:
-    """The inverse of ``Plan.data`` for what the renderers show."""
-    actions = tuple(
-        Action(
-            kind=Kind(a["action"]),
-            resource=a["resource"],
-            project=a["project"],
-            flag_key=a["flag"],
-            link_key=a.get("link"),
-            source=a.get("source", ""),
-            digest=a.get("digest", ""),
-            reason=a.get("reason", ""),
-            diff=tuple(_field_diff(d) for d in a.get("diff", [])),
-            depends_on=tuple(a.get("depends_on", ())),
-        )
-        for a in document["actions"]
-    )
-    return Plan(document["target"], document["mode"] == "live", actions)
-
-
-def _field_diff(data: Mapping[str, Any]) -> FieldDiff:
-    """The inverse of ``FieldDiff.data``: the side ``absent`` names is the missing-value
-    sentinel again, not the string ``"(absent)"`` JSON shows, so it renders as ``(absent)``."""
-    absent = data.get("absent")
-    before = ABSENT if absent == "before" else data["before"]
-    after = ABSENT if absent == "after" else data["after"]
-    return FieldDiff(data["path"], before, after)
+    return MarkdownRenderer().render(SavedPlan.read(path).plan())
 
 
 def upsert_sticky_comment(

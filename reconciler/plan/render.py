@@ -22,7 +22,6 @@ from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
 from reconciler.plan.compare import FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.saved import FORMAT_VERSION as FORMAT_VERSION
 from reconciler.plan.saved import plan_json
 
 MARKER = "<!-- ld-reconciler-plan -->"
