@@ -186,4 +186,3 @@ def _validator() -> Any:
         flag_file["$id"], Resource.from_contents(flag_file)
     )
     return validator_class()(config_schema(), registry=registry)
-

@@ -8,7 +8,7 @@ that sets it. ``template`` itself is not a flag field: a resolved flag has none.
 A resolved document is an ordinary ``Document``: its data holds the merged flags and its
 ``ResolvedSource`` answers each position from the level that gave the field, so the
 schema and the rules run on it unchanged. A position in the configuration is a
-``ConfigLocation``, which also names the configuration path and the flag it was met
+``ResolvedLocation``, which also names the configuration path and the flag it was met
 for; ``attribute`` turns findings there into findings about the configuration that say
 which flags they affect.
 """
@@ -30,15 +30,16 @@ SHOWN_FLAGS = 3
 
 
 @dataclass(frozen=True, eq=False)
-class ConfigLocation(Location):
-    """A position in the configuration, met while checking one flag.
+class ResolvedLocation(Location):
+    """A position whose path differs from the resolved flag's: in the configuration,
+    or a tag of the flag's own whose index the merge moved.
 
     Compares and hashes as the plain ``Location`` it extends, so rules that compare
     positions behave as they do for positions in flag files.
     """
 
-    config_path: str = ""
-    flag: str = ""  # the flag affected, with where it is declared
+    source_path: str = ""  # the path at the position, as its file has it
+    flag: str = ""  # in the configuration: the flag affected, with where it is declared
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,23 @@ class _Origin:
 
     def locate(self, rest: Sequence[Any], key: bool) -> Location:
         level = self.fields.get(rest[0], self.own)
-        if rest[0] == "tags" and len(rest) > 1 and isinstance(rest[1], int):
-            if rest[1] < len(self.tags):
-                level, index = self.tags[rest[1]]
-                rest = ["tags", index, *rest[2:]]
+        if (
+            rest[0] == "tags"
+            and len(rest) > 1
+            and isinstance(rest[1], int)
+            and rest[1] < len(self.tags)
+        ):
+            level, index = self.tags[rest[1]]
+            rest = ["tags", index, *rest[2:]]
         path = [*level.prefix, *rest]
         where = level.document.locate(path, key=key)
-        if level is self.own:
+        if level is not self.own:
+            flag = self.affects
+        elif rest[0] == "tags" and len(rest) > 1:
+            flag = ""  # the flag's own tag, at another index in the union
+        else:
             return where
-        return ConfigLocation(where.file, where.line, where.col, readable_path(path), self.affects)
+        return ResolvedLocation(where.file, where.line, where.col, readable_path(path), flag)
 
     @property
     def affects(self) -> str:
@@ -232,11 +241,14 @@ def attribute(findings: Iterable[Finding], config: Config) -> list[Finding]:
     affected: dict[tuple[Location, str, str], list[str]] = {}
     for finding in findings:
         where = finding.location
-        if not isinstance(where, ConfigLocation):
+        if not isinstance(where, ResolvedLocation):
             kept.append(finding)
             continue
         plain = Location(where.file, where.line, where.col)
-        identity = (plain, where.config_path, finding.message)
+        if not where.flag:
+            kept.append(Finding(plain, finding.message, where.source_path))
+            continue
+        identity = (plain, where.source_path, finding.message)
         if identity not in reported:
             affected.setdefault(identity, []).append(where.flag)
     for (where, path, message), flags in affected.items():
