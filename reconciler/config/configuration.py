@@ -96,6 +96,11 @@ class Config:
             return ()
         return tuple(p for p in policies if isinstance(p, dict))
 
+    def flag_paths(self) -> tuple[str, ...]:
+        """The configured flag paths as command-line arguments: relative to the working
+        directory, as findings name the files."""
+        return tuple(_display(p) for p in self.paths)
+
     def display(self, path: Path) -> str:
         """``path`` as findings and listings show it: relative to the working directory."""
         return _display(path)

@@ -142,6 +142,8 @@ def validate_paths(paths: Sequence[str], config: Config | None = None) -> Valida
     """Load every flag file under ``paths``, resolve it against ``config`` (none: the
     built-in defaults) and validate it; the configuration's own findings come along."""
     config = config if config is not None else no_config(Path.cwd())
+    if not paths:  # nothing to read (the configuration's paths are wrong): what it says
+        return ValidationResult(DesiredState(()), config.findings, 0)
     with gc_paused():
         documents, load_findings = load_paths(paths)
         documents, template_findings = resolve_documents(documents, config)
