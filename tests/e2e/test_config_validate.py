@@ -10,6 +10,9 @@ import json
 import shutil
 from pathlib import Path
 
+from reconciler.config.configuration import load_config
+from reconciler.files.validator import validate_paths
+
 from .support import Cli
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "config"
@@ -89,3 +92,18 @@ def test_wrong_configured_paths_are_reported_as_findings(tmp_path: Path) -> None
     assert result.stdout.splitlines()[0] == (
         "ld-reconciler.yaml:1:8: paths: expected a list, got a string"
     )
+
+
+def test_the_readmes_configuration_example_resolves_as_the_readme_says(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## The repository configuration\n", 1)[1].split("\n## ", 1)[0]
+    config, flags = [b.split("```")[0] for b in section.split("```yaml\n")[1:3]]
+    (tmp_path / "ld-reconciler.yaml").write_text(config)
+    (tmp_path / "flags").mkdir()
+    (tmp_path / "flags" / "web-app.yaml").write_text(flags)
+    assert Cli(tmp_path)("validate").code == 0
+    (flag,) = validate_paths([str(tmp_path / "flags")], load_config(start=tmp_path)).state.flags
+    assert flag.fields["tags"] == ["managed", "web", "kill-switch", "payments"]
+    assert flag.fields["temporary"] is False
+    assert flag.fields["maintainerTeamKey"] == "web-platform"
+    assert flag.fields["defaults"] == {"onVariation": 0, "offVariation": 1}
