@@ -19,7 +19,9 @@ class _FlagPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value == "":
-            self.fail("an empty path names no file; give a file or a directory", param, ctx)
+            raise click.BadParameter(  # named as when PATHS was required: [PATHS] is optional
+                "an empty path names no file; give a file or a directory", ctx, param, "'PATHS...'"
+            )
         return super().convert(value, param, ctx)
 
 
