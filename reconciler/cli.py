@@ -91,7 +91,14 @@ def _available(name: str) -> bool:
     help="Log each request, retry and rate-limit wait to stderr; -vv adds httpx's own "
     "debug log. Secrets are scrubbed.",
 )
-def cli(verbose: int) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help="The repository configuration (default: ld-reconciler.yaml in the working "
+    "directory or its nearest parent that has one).",
+)
+def cli(verbose: int, config_file: str | None) -> None:
     """Declarative, create-only GitOps for LaunchDarkly flags and flag links."""
     if verbose:
         log_to_stderr(verbose)

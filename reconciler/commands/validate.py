@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from reconciler.commands.configuration import command_config
+from reconciler.config.configuration import CONFIG_NAME
 from reconciler.files.report import REPORTERS
 from reconciler.files.schema import schema_path
 from reconciler.files.validator import validate_paths
@@ -17,7 +19,9 @@ class _FlagPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value == "":
-            self.fail("an empty path names no file; give a file or a directory", param, ctx)
+            raise click.BadParameter(  # named as when PATHS was required: [PATHS] is optional
+                "an empty path names no file; give a file or a directory", ctx, param, "'PATHS...'"
+            )
         return super().convert(value, param, ctx)
 
 
@@ -27,7 +31,7 @@ FLAG_PATHS = _FlagPath(readable=False)
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS)
+@click.argument("paths", nargs=-1, type=FLAG_PATHS)
 @click.option(
     "--format",
     "fmt",
@@ -37,12 +41,21 @@ FLAG_PATHS = _FlagPath(readable=False)
     help="How to report: text, json, or github (workflow annotations).",
 )
 def validate(paths: tuple[str, ...], fmt: str) -> int:
-    """Check flag files (files or directories, searched for *.yaml and *.yml).
+    """Check flag files (files or directories, searched for *.yaml and *.yml; none
+    given: the paths ld-reconciler.yaml sets).
 
     Reports every problem at once as file:line:col and exits 1, or prints a
     one-line summary and exits 0.
     """
-    result = validate_paths(paths)
+    config = command_config()
+    paths = paths or config.flag_paths()
+    if not paths and not config.findings:
+        raise click.MissingParameter(
+            f"Give a flag file or directory, or set paths in {CONFIG_NAME}.",
+            param_hint="'PATHS...'",
+            param_type="argument",
+        )
+    result = validate_paths(paths, config)
     click.echo(REPORTERS[fmt].render(result), nl=False)
     return 0 if result.ok else 1
 

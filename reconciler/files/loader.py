@@ -62,6 +62,8 @@ MAX_ALIAS_NODES = 100_000
 # million values, but one of "0," five million (2.5 GB before a single check ran).
 MAX_VALUES = 1_000_000
 YAML_SUFFIXES = (".yaml", ".yml")
+SHAPE = "a flag file is a mapping with 'project' and 'flags'"
+"""What the top level must be; the end of the finding for a file that is not that."""
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -528,13 +530,13 @@ def _load_text(text: str, file: str, lines: _Lines | None) -> Document:
     if node is None:
         what = "holds only comments" if text.strip() else "is empty"
         raise _Problem(
-            1, 1, f"the file {what}; a flag file is a mapping with 'project' and 'flags'"
+            1, 1, f"the file {what}; {SHAPE}"
         )
     if not isinstance(node, MappingNode):
         kind = "a list" if isinstance(node, SequenceNode) else "a single value"
         raise _Problem(
             *_mark(node),
-            f"the top level is {kind}; a flag file is a mapping with 'project' and 'flags'",
+            f"the top level is {kind}; {SHAPE}",
         )
     line, col = _mark(node)
     source.root = Location(file, line, col)

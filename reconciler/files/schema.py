@@ -32,15 +32,15 @@ _ECMA_SPACE = (
 _ECMA_ANY = "[^\\n\\r\\u2028\\u2029]"  # ECMA-262's "." outside a class
 
 
-def schema_path() -> Path:
-    """The path of the installed flag-file schema."""
+def schema_path(name: str = SCHEMA_NAME) -> Path:
+    """The path of an installed schema: by default, the flag-file schema."""
     try:
-        resource = resources.files("reconciler.schemas").joinpath(SCHEMA_NAME)
+        resource = resources.files("reconciler.schemas").joinpath(name)
         if resource.is_file():
             return Path(str(resource))
     except ModuleNotFoundError:
         pass
-    return Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_NAME
+    return Path(__file__).resolve().parent.parent.parent / "schemas" / name
 
 
 @cache
@@ -104,15 +104,21 @@ def compiled_validator() -> Any:
     This is the validator whose errors become findings; it is imported only when a
     document fails the fast check.
     """
+    return validator_class()(schema())
+
+
+@cache
+def validator_class() -> Any:
+    """Draft 2020-12 as LaunchDarkly reads it: ECMA-262 patterns, integers written as
+    integers. Every schema of ours is checked with it, so a field means the same everywhere."""
     from jsonschema import Draft202012Validator
     from jsonschema.validators import extend
 
-    flag_file_validator = extend(  # type: ignore[no-untyped-call]
+    return extend(  # type: ignore[no-untyped-call]
         Draft202012Validator,
         validators={"pattern": _ecma_pattern},
         type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
     )
-    return flag_file_validator(schema())
 
 
 @dataclass

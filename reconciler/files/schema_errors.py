@@ -25,6 +25,8 @@ _PATTERN_HINTS = {
     "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$": "a key starts with a letter or digit and holds only "
     "letters, digits, '.', '_' and '-'",
     "^[a-zA-Z0-9_.-]+$": "a tag holds only letters, digits, '.', '_' and '-'",
+    "^https?://[^\\s/?#]+(/[^\\s?#]*)?$": "a base URL is http:// or https:// and a host, "
+    "e.g. https://app.launchdarkly.com",
 }
 _URL_HINT = "a link's deepLink must be an http:// or https:// URL"
 
@@ -105,9 +107,10 @@ def findings_for(error: ValidationError, doc: Document) -> Iterator[Finding]:
 
     if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
         # The error is about a key, not the mapping holding it: name and point at the key.
+        message = _message(error).removeprefix(f"{_shown(instance)} ")  # named once
         yield Finding(
             doc.locate([*path, instance], key=True),
-            f"the key {_shown(instance)} {_message(error)}",
+            f"the key {_shown(instance)} {message}",
             readable_path([*path, instance]),
         )
         return
@@ -232,4 +235,6 @@ def _message(error: ValidationError) -> str:
         return f"the key {_shown(error.instance)} is not allowed: {error.message}"
     if kind == "false":
         return "is not allowed here"
+    if kind == "not" and value == {}:  # a field that may not be given here says why
+        return str(schema.get("description") or "is not allowed here")
     return str(error.message)

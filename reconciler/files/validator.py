@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
+from reconciler.config.configuration import Config, no_config
+from reconciler.config.resolution import attribute, resolve_documents, unresolved_flags
 from reconciler.files.loader import Document, load_paths
 from reconciler.files.rules import RuleChecker
 from reconciler.files.schema import compiled_validator, fast_check, fast_refusal
@@ -48,7 +51,7 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
     for doc in documents:
         # Flags whose shape is wrong skip the semantic rules; an unknown field alone
         # does not change the shape, so those flags are still checked.
-        bad_flags: set[int] = set()
+        bad_flags = set(unresolved_flags(doc))
         whole_file_bad = False
         # Bounded: a 10 MiB file of five million wrong values once made 23 GB of errors.
         valid = is_valid(doc.data)
@@ -135,10 +138,18 @@ def _unexplained_refusal(doc: Document) -> tuple[Finding, list[str | int]] | Non
     return finding, path
 
 
-def validate_paths(paths: Sequence[str]) -> ValidationResult:
-    """Load and validate every flag file under ``paths``."""
+def validate_paths(paths: Sequence[str], config: Config | None = None) -> ValidationResult:
+    """Load every flag file under ``paths``, resolve it against ``config`` (none: the
+    built-in defaults) and validate it; the configuration's own findings come along."""
+    config = config if config is not None else no_config(Path.cwd())
+    if not paths:  # nothing to read (the configuration's paths are wrong): what it says
+        return ValidationResult(DesiredState(()), config.findings, 0)
     with gc_paused():
         documents, load_findings = load_paths(paths)
+        documents, template_findings = resolve_documents(documents, config)
         state, findings = validate_documents(documents)
-    all_findings = sorted([*load_findings, *findings], key=Finding.sort_key)
+    all_findings = sorted(
+        [*load_findings, *config.findings, *template_findings, *attribute(findings, config)],
+        key=Finding.sort_key,
+    )
     return ValidationResult(state, tuple(all_findings), len(documents) + len(load_findings))
