@@ -15,6 +15,7 @@ from launchdarkly_api.exceptions import BadRequestException, ConflictException
 
 from reconciler.emulator import Emulator, Faults
 from reconciler.emulator.clone import SOURCE_FIELDS
+from reconciler.emulator.responses import ApiProblem
 from reconciler.errors import InputError
 
 FLAGS = "/api/v2/flags/demo"
@@ -303,6 +304,17 @@ def test_a_dropped_clone_is_stored_and_its_retry_conflicts(
     assert _post(http, {"key": "copy", "name": "Copy"}, "banner").status_code == 409
 
 
+def test_emulator_create_flag_clones_as_the_api_does(emu: Emulator) -> None:
+    emu.create_flag("demo", SOURCE)
+    copy = emu.create_flag("demo", {"key": "copy", "name": "Copy"}, clone="banner")
+    assert [v["value"] for v in copy["variations"]] == ["red", "green", "blue"]
+    assert emu.flags("demo")[1] == copy
+    with pytest.raises(ApiProblem, match="clone: must name the flag to copy"):
+        emu.create_flag("demo", {"key": "other", "name": "Other"}, clone="")
+    with pytest.raises(ApiProblem, match="defaults: a clone takes it from its source"):
+        emu.create_flag("demo", {"key": "other", "name": "O", "defaults": {}}, clone="banner")
+
+
 def test_a_seed_file_may_clone_an_earlier_flag(
     tmp_path: Path, make_emulator: Callable[..., Emulator]
 ) -> None:
@@ -346,9 +358,7 @@ def test_official_client_creates_a_clone_and_reads_it_back(
     ld_clients: tuple[Any, Any], contract: Any
 ) -> None:
     flags = FeatureFlagsApi(ld_clients[0])
-    source = flags.post_feature_flag(
-        "demo", FeatureFlagBody.from_dict({**SOURCE, "maintainerId": None})
-    )
+    source = flags.post_feature_flag("demo", FeatureFlagBody.from_dict(SOURCE))
     copy = flags.post_feature_flag(
         "demo",
         FeatureFlagBody(name="Banner copy", key="banner-copy", tags=["copy"]),
