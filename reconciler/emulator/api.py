@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
-from reconciler.emulator import listing, representation, validation
+from reconciler.emulator import clone, listing, representation, validation
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.faults import THROTTLE_SECONDS, FaultInjector, FaultPlan
 from reconciler.emulator.ratelimit import RateLimiter
@@ -183,10 +183,12 @@ class Api:
         if route.template == "/api/v2/flags/{projectKey}":
             if request.method == "GET":
                 return 200, listing.page(project, self.store.all_flags(project), qs)
-            if "clone" in qs:
-                raise invalid("clone: cloning flags is not supported by the emulator")
-            spec = validation.flag_body(self._json_body(request))
-            return 201, self.store.create_flag(project, spec)
+            source = clone.source_key(qs)
+            if source is None:
+                spec = validation.flag_body(self._json_body(request))
+                return 201, self.store.create_flag(project, spec)
+            spec = clone.clone_body(self._json_body(request), source)
+            return 201, self.store.clone_flag(project, source, spec)
         flag_key = params[1]
         if not route.beta:
             rep = self.store.get_flag(project, flag_key)

@@ -25,6 +25,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
+from reconciler.emulator import clone as cloning
 from reconciler.emulator import seed, validation
 from reconciler.emulator.api import Api
 from reconciler.emulator.config import EmulatorConfig, Faults
@@ -206,10 +207,22 @@ class Emulator:
         self.store.compact()
 
     def create_flag(
-        self, project: str, body: Mapping[str, Any], *, archived: bool = False
+        self,
+        project: str,
+        body: Mapping[str, Any],
+        *,
+        archived: bool = False,
+        clone: str | None = None,
     ) -> dict[str, Any]:
-        """Create a flag as ``POST /api/v2/flags/{project}`` would; raises ``ApiProblem``."""
-        rep = self.store.create_flag(project, validation.flag_body(dict(body)), archived=archived)
+        """Create a flag as ``POST /api/v2/flags/{project}`` would, or with ``clone`` as
+        ``?clone=`` would (a copy of that flag); raises ``ApiProblem``."""
+        source = None if clone is None else cloning.source_key({"clone": [clone]})
+        if source is None:
+            spec = validation.flag_body(dict(body))
+            rep = self.store.create_flag(project, spec, archived=archived)
+        else:
+            spec = cloning.clone_body(dict(body), source)
+            rep = self.store.clone_flag(project, source, spec, archived=archived)
         self.store.compact()
         return copy.deepcopy(rep)
 

@@ -17,6 +17,9 @@ Format::
             initialPrerequisites:
               - key: checkout-redesign
                 variation: 0         # seed only: a variation index instead of a variationId
+          - key: new-checkout-ui-copy
+            name: New checkout UI, copy
+            clone: new-checkout-ui   # seed only: ?clone=, a copy of an earlier flag
       empty-project: {}
 
 ``projects`` may also be a list of project keys. Every flag and link is validated as the API
@@ -32,12 +35,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator import validation
+from reconciler.emulator import clone, validation
 from reconciler.emulator.responses import ApiProblem
 from reconciler.emulator.store import Store
 from reconciler.errors import InputError
 
-SEED_ONLY_FIELDS = ("archived", "links")
+SEED_ONLY_FIELDS = ("archived", "links", "clone")
 
 
 def load(path: Path) -> dict[str, list[dict[str, Any]]]:
@@ -113,7 +116,14 @@ def _create(store: Store, project: str, entry: dict[str, Any]) -> None:
         except ApiProblem as problem:
             problem.message = f"links[{j}].{problem.message}"
             raise
-    flag = store.create_flag(project, validation.flag_body(body), archived=archived)
+    source = entry.get("clone")
+    if source is None:
+        flag = store.create_flag(project, validation.flag_body(body), archived=archived)
+    elif not isinstance(source, str) or not source:
+        raise ApiProblem(400, "invalid_request", "clone: must be the key of a flag to copy")
+    else:
+        copy = clone.clone_body(body, source)
+        flag = store.clone_flag(project, source, copy, archived=archived)
     for j, spec in enumerate(link_specs):
         try:
             store.create_link(project, flag["key"], spec)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator import datafile, representation
+from reconciler.emulator import clone, datafile, representation
 from reconciler.emulator.datafile import ProjectState
 from reconciler.emulator.responses import ApiProblem, conflict, invalid, not_found
 from reconciler.emulator.validation import NewFlag, NewLink
@@ -97,12 +97,7 @@ class Store:
     def create_flag(self, project: str, spec: NewFlag, *, archived: bool = False) -> dict[str, Any]:
         with self._lock:
             proj = self._project(project)
-            clash = proj.flags.get(spec.key)
-            if clash is not None:
-                state = "an archived flag" if clash["archived"] else "a flag"
-                raise conflict(
-                    f"The key {spec.key!r} is already used by {state} in project {project!r}"
-                )
+            self._refuse_taken(proj, project, spec.key)
             rep = representation.flag(
                 project,
                 spec,
@@ -110,9 +105,18 @@ class Store:
                 archived=archived,
                 prerequisites=self._prerequisites(proj, spec),
             )
-            proj.flags[spec.key] = rep
-            self._save({"project": project, "flag": rep}, undo=lambda: proj.flags.pop(spec.key))
-            return rep
+            return self._insert(proj, project, rep)
+
+    def clone_flag(
+        self, project: str, source_key: str, spec: NewFlag, *, archived: bool = False
+    ) -> dict[str, Any]:
+        """Create ``spec`` as a copy of the flag ``source_key`` (``clone``), saved as a create."""
+        with self._lock:
+            proj = self._project(project)
+            self._refuse_taken(proj, project, spec.key)
+            source = clone.source_flag(proj.flags, source_key, project)
+            rep = clone.flag(project, source, spec, now_ms=self._now_ms(), archived=archived)
+            return self._insert(proj, project, rep)
 
     def create_link(self, project: str, flag_key: str, spec: NewLink) -> dict[str, Any]:
         with self._lock:
@@ -236,6 +240,18 @@ class Store:
         rep = proj.flags.get(flag_key)
         if rep is None:
             raise not_found(f"Unknown flag key {flag_key!r} in project {project!r}")
+        return rep
+
+    def _refuse_taken(self, proj: ProjectState, project: str, key: str) -> None:
+        clash = proj.flags.get(key)
+        if clash is not None:
+            state = "an archived flag" if clash["archived"] else "a flag"
+            raise conflict(f"The key {key!r} is already used by {state} in project {project!r}")
+
+    def _insert(self, proj: ProjectState, project: str, rep: dict[str, Any]) -> dict[str, Any]:
+        key = rep["key"]
+        proj.flags[key] = rep
+        self._save({"project": project, "flag": rep}, undo=lambda: proj.flags.pop(key))
         return rep
 
     def _prerequisites(self, proj: ProjectState, spec: NewFlag) -> list[tuple[str, int]]:
