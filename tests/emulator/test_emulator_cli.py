@@ -19,6 +19,7 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
+from support.process import default_sigint
 
 URL_PREFIX = "LaunchDarkly emulator listening on "
 STARTUP_TIMEOUT = 30
@@ -32,6 +33,7 @@ class Running:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,  # it is stopped by SIGINT in a test
         )
         self.url = self._read_url()
 
@@ -59,7 +61,7 @@ def running() -> Iterator[list[Running]]:
     for r in started:
         if r.process.poll() is None:
             r.process.kill()
-            r.process.communicate()
+            r.process.communicate(timeout=STARTUP_TIMEOUT)
 
 
 def lock(data: Path) -> Path:
