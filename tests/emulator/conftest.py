@@ -23,6 +23,7 @@ from referencing.jsonschema import DRAFT7
 
 from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
 from reconciler.emulator.responses import BETA_MESSAGE
+from support.emulators import Emulators
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "launchdarkly" / "openapi-excerpt.json"
 SPEC_URI = "urn:launchdarkly:openapi-excerpt"
@@ -89,25 +90,20 @@ def contract() -> Contract:
 
 
 @pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
+def make_emulator(emulators: Emulators) -> Callable[..., Emulator]:
     """Start emulators (stopped at the end of the test) from config fields or a config.
 
     ``clock`` and ``log`` are passed to ``Emulator`` itself; the rest build the config.
     """
-    started: list[Emulator] = []
 
     def make(config: EmulatorConfig | None = None, **kwargs: Any) -> Emulator:
         options = {k: kwargs.pop(k) for k in ("clock", "log") if k in kwargs}
         if config is None:
             kwargs.setdefault("projects", ("demo", "other"))
             config = EmulatorConfig(**kwargs)
-        emu = Emulator(config, **options)
-        started.append(emu.start())
-        return emu
+        return emulators.start(config, **options)
 
-    yield make
-    for emu in started:
-        emu.stop()
+    return make
 
 
 @pytest.fixture
