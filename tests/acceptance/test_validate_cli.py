@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from reconciler.cli import main
+from support.process import python_module
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -106,15 +107,8 @@ def ld_process(
     *args: str, cwd: Path = REPO, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m reconciler`` as its own process."""
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return python_module("reconciler", *args, cwd=cwd, env=env, timeout=timeout)
 
 
 def _plural(n: int, word: str) -> str:

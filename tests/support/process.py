@@ -1,4 +1,4 @@
-"""Child processes of the tests: what they inherit, how they take Ctrl-C, and bounded reads.
+"""Child processes of the tests: what they inherit, how they take Ctrl-C, bounded reads and runs.
 
 A test suite started with SIGINT ignored (``nohup``, ``cmd &`` in a script) passes that
 disposition to every child, and Python's ``subprocess`` does not restore it: a child interrupted
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 # Variables of the host that would change what the CLI does; every run starts without them.
@@ -55,3 +58,23 @@ def read_line(stream: IO[str], timeout: float) -> str:
     reader.join(timeout)
     assert line, f"no line from the child within {timeout} s"
     return line[0]
+
+
+def python_module(
+    *argv: str | Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGV`` with this interpreter, its output captured, ended after ``timeout`` s.
+
+    ``env`` is the child's whole environment (this process's when None)."""
+    return subprocess.run(
+        [sys.executable, "-m", *map(str, argv)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
