@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import pytest
 
 from reconciler.emulator.datafile import Claim, lock
 from reconciler.state.lock import LedgerLock
+from support.emulators import data_file_refusal
 from support.process import default_sigint, host_free_env
 
 from .support import Cli, flag, write_flags
@@ -156,11 +156,7 @@ def test_an_emulator_run_while_another_has_the_data_file_is_refused_at_once_in_o
     result = cli(*args)
     assert result.code == 1, result
     assert result.stdout == ""
-    [line] = result.stderr.splitlines()
-    assert line.startswith(
-        f"Error: the emulator's data file {DATA} is in use by pid {os.getpid()} on "
-        f"{socket.gethostname()} since "
-    )
+    line = data_file_refusal(result.stderr, DATA, os.getpid())
     assert line.endswith(
         f" (another run): one emulator at a time may use it; {advice}. If no emulator is "
         f"running, delete {LOCK}"

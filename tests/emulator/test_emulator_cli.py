@@ -19,6 +19,7 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
+from support.emulators import data_file_refusal
 from support.process import default_sigint
 
 URL_PREFIX = "LaunchDarkly emulator listening on "
@@ -242,11 +243,7 @@ def test_a_second_emulator_on_a_data_file_exits_1_with_one_line_naming_the_first
     )
     assert second.returncode == 1
     assert second.stdout == ""
-    [line] = second.stderr.splitlines()
-    assert line.startswith(
-        f"Error: the emulator's data file {data} is in use by pid {first.process.pid} on "
-        f"{socket.gethostname()} since "
-    )
+    line = data_file_refusal(second.stderr, data, first.process.pid)
     assert line.endswith(
         " (ld-reconciler emulator): one emulator at a time may use it; stop that one or wait "
         f"for it to finish, or use another data file. If no emulator is running, delete {data}.lock"
