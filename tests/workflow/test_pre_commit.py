@@ -21,6 +21,10 @@ from support.process import python_module
 
 from .support import REPO
 
+# Longer than the suite's limit per test: pre-commit builds the hook's environment
+# (a pip install) in a child allowed 600 s.
+pytestmark = pytest.mark.timeout(900)
+
 HOOK = "ld-reconciler-validate"
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "Dev",
