@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler.files.loader import Document
+from reconciler.files.positions import Document
 from reconciler.model import Finding
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document fails the fast check

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from reconciler.files.loader import Document, load_paths
+from reconciler.files.loader import load_paths
+from reconciler.files.positions import Document
 from reconciler.files.rules import RuleChecker
 from reconciler.files.schema import compiled_validator, fast_check, fast_refusal
 from reconciler.files.schema_errors import findings_for, readable_path

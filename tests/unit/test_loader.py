@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import InputError
-from reconciler.files.loader import (
-    MAX_FILE_BYTES,
-    Document,
-    find_files,
-    load_file,
-    load_paths,
-    load_text,
-)
+from reconciler.files.discovery import find_files
+from reconciler.files.loader import MAX_FILE_BYTES, load_file, load_paths, load_text
+from reconciler.files.positions import Document
 from reconciler.model import Finding, Location
 
 BLOCK = """\
