@@ -17,7 +17,6 @@ from reconciler.files.positions import Document
 from reconciler.files.rules import RuleChecker
 from reconciler.files.schema import compiled_validator, fast_check, fast_refusal
 from reconciler.files.schema_errors import findings_for, readable_path
-from reconciler.gcpause import gc_paused
 from reconciler.model import DesiredState, Finding
 
 MAX_FINDINGS_PER_FILE = 1_000
@@ -137,9 +136,12 @@ def _unexplained_refusal(doc: Document) -> tuple[Finding, list[str | int]] | Non
 
 
 def validate_paths(paths: Sequence[str]) -> ValidationResult:
-    """Load and validate every flag file under ``paths``."""
-    with gc_paused():
-        documents, load_findings = load_paths(paths)
-        state, findings = validate_documents(documents)
+    """Load and validate every flag file under ``paths``.
+
+    Loading builds millions of small acyclic containers; whether to pause the cyclic
+    garbage collector meanwhile is the program's choice, made at the CLI's entry.
+    """
+    documents, load_findings = load_paths(paths)
+    state, findings = validate_documents(documents)
     all_findings = sorted([*load_findings, *findings], key=Finding.sort_key)
     return ValidationResult(state, tuple(all_findings), len(documents) + len(load_findings))
