@@ -67,8 +67,9 @@ def describe(value: Any) -> str:
     return "a number"
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str) -> str:
+    """``1 item``, ``2 items``, ``1,000 items``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -210,7 +211,7 @@ def _message(error: ValidationError) -> str:
     if kind == "maxLength":
         return f"is {len(instance):,} characters long; at most {value} are allowed"
     if kind == "minItems":
-        return f"has {_count(len(instance), 'item')}; at least {value} are needed"
+        return f"has {plural(len(instance), 'item')}; at least {value} are needed"
     if kind == "maxItems":
         return f"has {len(instance)} items; at most {value} are allowed"
     if kind == "maxProperties":
