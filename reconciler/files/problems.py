@@ -1,8 +1,8 @@
 """What makes a flag file's text unusable, as a located message.
 
-``Problem`` is raised inside loading and caught by the loader, which turns it into a
-``Finding``; it never leaves ``files/``. Here too: bytes that are not UTF-8 text, and
-PyYAML's syntax errors rewritten in the file's terms.
+``Problem`` is raised while loading (``loader.load_text`` lets it through to its caller;
+``loader.load_file`` turns it into a ``Finding``). Here too: bytes that are not UTF-8
+text, and PyYAML's syntax errors rewritten in the file's terms.
 """
 
 from __future__ import annotations
