@@ -133,6 +133,11 @@ class Cli:
         assert isinstance(code, int), f"exit code {code!r}"
         return Result(code, stdout, stderr)
 
+    def script(self, script: Path, *args: str, env: Mapping[str, str] | None = None) -> Result:
+        """Run ``python script args...`` in a child process, as ``subprocess=True`` runs the CLI
+        (a script that wraps ``reconciler.cli.main``)."""
+        return self._child(list(args), dict(env or {}), program=(str(script),))
+
     def spawn_live(self, emu: Emulator, *args: str) -> subprocess.Popen[str]:
         """Start a command against ``emu`` in a child process, without waiting for it."""
         env = self._child_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN})
@@ -146,9 +151,11 @@ class Cli:
             text=True,
         )
 
-    def _child(self, args: list[str], env: dict[str, str]) -> Result:
+    def _child(
+        self, args: list[str], env: dict[str, str], program: Sequence[str] = ("-m", "reconciler")
+    ) -> Result:
         completed = subprocess.run(
-            [sys.executable, "-m", "reconciler", *args],
+            [sys.executable, *program, *args],
             cwd=self.cwd,
             env=self._child_env(env),
             stdin=subprocess.DEVNULL,
