@@ -26,7 +26,6 @@ from reconciler.remote.secret import ScrubFilter, scrub
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
-EXIT_USAGE = 2
 EXIT_BUG = 3
 
 # command name -> "module:attribute" of a click.Command
