@@ -31,6 +31,22 @@ class _Batch:
         self.program: cel.Program | None = (
             expression.compile_expression(source) if len(self.rules) > 1 else None
         )
+        fields: set[str] = set()
+        for rule in self.rules:
+            read = expression.fields_read(rule.policy.expression, "flag")
+            if read is None:
+                self.fields: frozenset[str] | None = None
+                break
+            fields |= read
+        else:
+            self.fields = frozenset(fields)
+
+    def view(self, subject: FlagSubject) -> dict[str, Any]:
+        """The flag as the rules see it, with only the fields they read (see ``fields_read``)."""
+        view = subject.view()
+        if self.fields is None:
+            return view
+        return {name: view[name] for name in self.fields if name in view}
 
     def results(self, variables: dict[str, Any]) -> list[tuple[CompiledPolicy, Any]]:
         """Each rule with its value, or with the ``CelEvaluationError`` it raised."""
@@ -67,9 +83,8 @@ def evaluate(
     first_file: dict[str, str] = {}
     for subject in flags:
         project = subject.project
-        view = subject.view()
         if catalog.project_policies:
-            views.setdefault(project, []).append(view)
+            views.setdefault(project, []).append(subject.view())
             first_file[project] = min(first_file.get(project, subject.file), subject.file)
         batch = batches.get(project)
         if batch is None:
@@ -78,7 +93,7 @@ def evaluate(
             )
         if not batch.rules:
             continue
-        flag_variables = {"flag": view, "project": project, "file": subject.file}
+        flag_variables = {"flag": batch.view(subject), "project": project, "file": subject.file}
         for rule, value in batch.results(flag_variables):
             if value is not True:
                 findings.append(_flag_finding(rule, subject, value))

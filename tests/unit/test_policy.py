@@ -8,6 +8,7 @@ from reconciler.files.loader import load_text
 from reconciler.model import Finding, Location
 from reconciler.policy.catalog import Catalog, compile_policies
 from reconciler.policy.evaluation import evaluate
+from reconciler.policy.expression import fields_read
 from reconciler.policy.fieldpath import parse, problem
 from reconciler.policy.policy import Policy, policies_from_document
 from reconciler.policy.subject import FlagSubject, subject_from_document
@@ -294,3 +295,20 @@ def test_a_policy_record_keeps_the_location_of_each_field() -> None:
             "message": Location(CONFIG, 4, 14),
         },
     )
+
+
+def test_one_rule_failing_on_a_flag_does_not_hide_another_rules_violation() -> None:
+    cat = catalog("""\
+        policies:
+          - {name: purpose, expression: "flag.purpose == 'migration'", message: m}
+          - {name: never, expression: "false", message: never holds}
+        """)
+    found = evaluate(cat, flags("project: web-app\nflags:\n  - {key: a, name: A}\n"))
+    assert [f.message.split(":")[0] for f in found] == ["policy never", "policy purpose"]
+
+
+def test_fields_read_lists_the_flag_fields_an_expression_reads() -> None:
+    read = fields_read("!flag.temporary || flag.links.exists(l, l.deepLink != 'flag.x')", "flag")
+    assert read == {"temporary", "links"}
+    assert fields_read("flag == {}", "flag") is None
+    assert fields_read("flag['key'] == 'k'", "flag") is None
