@@ -18,7 +18,7 @@ import cel
 from reconciler.model import Finding, Location
 from reconciler.policy import expression, fieldpath
 from reconciler.policy.expression import CelEvaluationError, CelSyntaxError
-from reconciler.policy.policy import Policy
+from reconciler.policy.policy import SCOPES, Policy
 from reconciler.policy.subject import FlagSubject
 
 VARIABLES = {"flag": ("flag", "project", "file"), "project": ("project", "flags")}
@@ -72,6 +72,10 @@ def compile_policies(
                 problems.append(_config_finding(policy, "fieldPath", why))
             else:
                 steps = fieldpath.parse(policy.field_path) or []
+        if policy.scope not in SCOPES:  # the configuration's schema says so first
+            problems.append(_config_finding(policy, "scope", "scope is flag or project"))
+            findings.extend(problems)
+            continue
         program, expression_problem = _compile(policy)
         if expression_problem is not None:
             problems.append(expression_problem)

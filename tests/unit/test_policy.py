@@ -312,3 +312,11 @@ def test_fields_read_lists_the_flag_fields_an_expression_reads() -> None:
     assert read == {"temporary", "links"}
     assert fields_read("flag == {}", "flag") is None
     assert fields_read("flag['key'] == 'k'", "flag") is None
+
+
+def test_an_unknown_scope_is_a_finding_not_a_crash() -> None:
+    cat = catalog("""\
+        policies:
+          - {name: s, scope: repo, expression: "true", message: m}
+        """)
+    assert [f.message for f in cat.findings] == ["policy s: scope is flag or project"]
