@@ -12,8 +12,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import cel
+if TYPE_CHECKING:
+    from cel import Program
 
 from reconciler.model import Finding, Location
 from reconciler.policy import expression, fieldpath
@@ -31,7 +33,7 @@ _SAMPLE_FLAG = FlagSubject(
 @dataclass(frozen=True)
 class CompiledPolicy:
     policy: Policy
-    program: cel.Program
+    program: Program
     steps: tuple[str | int, ...]  # the parsed fieldPath; () for the flag itself
 
 
@@ -108,7 +110,7 @@ def _project_findings(policy: Policy, projects: Collection[str] | None) -> list[
     return findings
 
 
-def _compile(policy: Policy) -> tuple[cel.Program | None, Finding | None]:
+def _compile(policy: Policy) -> tuple[Program | None, Finding | None]:
     try:
         program = expression.compile_expression(policy.expression)
     except CelSyntaxError as e:
@@ -129,7 +131,7 @@ def _compile(policy: Policy) -> tuple[cel.Program | None, Finding | None]:
     return program, _sample_problem(policy, program)
 
 
-def _sample_problem(policy: Policy, program: cel.Program) -> Finding | None:
+def _sample_problem(policy: Policy, program: Program) -> Finding | None:
     """What running the expression once on a sample says about it, if it cannot work.
 
     The library checks no types: a result that is not a boolean, an unknown function or

@@ -10,9 +10,10 @@ An expression that fails on a flag is a finding on that flag naming the policy.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cel
+if TYPE_CHECKING:
+    from cel import Program
 
 from reconciler.model import Finding, Location
 from reconciler.policy import expression
@@ -28,7 +29,7 @@ class _Batch:
         self.rules = tuple(rules)
         # Newlines keep a trailing ``//`` comment of one expression from hiding the next.
         source = "[" + ",".join(f"(\n{r.policy.expression}\n)" for r in self.rules) + "]"
-        self.program: cel.Program | None = (
+        self.program: Program | None = (
             expression.compile_expression(source) if len(self.rules) > 1 else None
         )
         fields: set[str] = set()

@@ -10,11 +10,47 @@ translated into ``CelSyntaxError`` and ``CelEvaluationError`` at this boundary.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import re
+import sys
 from collections.abc import Iterator, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import cel
+if TYPE_CHECKING:
+    from cel import Program
+
+
+def _load_cel() -> Any:
+    """The library's compiled module ``cel.cel``, without the package's ``__init__``.
+
+    ``import cel`` also imports the library's REPL (typer, rich, prompt_toolkit): ten
+    times what importing PyYAML costs, paid by every ``validate``. The compiled module
+    is all the engine uses; it is registered as ``cel.cel``, so a later ``import cel``
+    reuses it instead of initialising the extension twice.
+    """
+    if "cel.cel" in sys.modules:
+        return sys.modules["cel.cel"]
+    package = importlib.util.find_spec("cel")
+    locations = list(package.submodule_search_locations or []) if package else []
+    for folder in locations:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / f"cel{suffix}"
+            if path.is_file():
+                loader = importlib.machinery.ExtensionFileLoader("cel.cel", str(path))
+                spec = importlib.util.spec_from_file_location("cel.cel", path, loader=loader)
+                if spec is not None:
+                    module = importlib.util.module_from_spec(spec)
+                    sys.modules["cel.cel"] = module
+                    loader.exec_module(module)
+                    return module
+    import cel  # laid out otherwise: the ordinary way
+
+    return cel
+
+
+_cel = _load_cel()
 
 
 class CelSyntaxError(Exception):
@@ -34,9 +70,10 @@ _SYNTAX = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
 _UNDEFINED = re.compile(r"Undefined variable or function: '([^']*)'")
 
 
-def compile_expression(source: str) -> cel.Program:
+def compile_expression(source: str) -> Program:
     try:
-        return cel.compile(source)
+        program: Program = _cel.compile(source)
+        return program
     except ValueError as e:
         text = str(e)
         match = _SYNTAX.search(text)
@@ -46,7 +83,7 @@ def compile_expression(source: str) -> cel.Program:
         raise CelSyntaxError(int(match.group(1)), int(match.group(2)), reason) from e
 
 
-def run(program: cel.Program, variables: Mapping[str, Any]) -> Any:
+def run(program: Program, variables: Mapping[str, Any]) -> Any:
     """The value of ``program`` for ``variables``; errors become ``CelEvaluationError``."""
     try:
         return program.execute(dict(variables))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 
 from reconciler.files.loader import load_text
@@ -320,3 +322,13 @@ def test_an_unknown_scope_is_a_finding_not_a_crash() -> None:
           - {name: s, scope: repo, expression: "true", message: m}
         """)
     assert [f.message for f in cat.findings] == ["policy s: scope is flag or project"]
+
+
+def test_the_engine_does_not_import_the_cel_librarys_repl() -> None:
+    code = (
+        "import sys, reconciler.policy.evaluation as e; "
+        "assert e.evaluate; print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'typer', 'rich', 'prompt_toolkit', 'pygments'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
