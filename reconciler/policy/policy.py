@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.files.loader import Document
+from reconciler.files.positions import Document
 from reconciler.model import Location
 
 SEVERITIES = ("error", "warning")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.files.loader import Document
+from reconciler.files.positions import Document
 from reconciler.model import Location
 
 Locator = Callable[[Sequence[str | int]], "Location | None"]
