@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from reconciler.plan.render import FORMAT_VERSION, plan_document
 from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
+from reconciler.state import durable
 from reconciler.state.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -141,19 +141,15 @@ def build_plan(desired: DesiredState, connection: Connection, ledger: Ledger) ->
 
 
 def save_plan(path: Path, document: dict[str, Any]) -> None:
-    """Write the plan file whole or not at all: a temp file beside it, then a rename."""
+    """Write the plan file whole or not at all (``durable.replace``)."""
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    temp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
+        durable.replace(path, text.encode())
     except OSError as e:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
         if isinstance(e, FileExistsError):  # from mkdir: a file where a directory must be
             detail = f"{e.filename} exists and is not a directory"
-        elif e.filename and e.filename != str(temp):
+        elif e.filename and not durable.is_temporary(e.filename, path):
             detail = f"{e.filename}: {e.strerror or e}"
         else:
             detail = e.strerror or str(e)

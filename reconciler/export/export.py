@@ -26,10 +26,8 @@ flags, ``write_files`` writes them. The rules (the README's "Adopting an existin
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +43,7 @@ from reconciler.files.schema import SCHEMA_NAME, schema
 from reconciler.files.validator import validate_documents
 from reconciler.model import Finding, canonical_json, flag_address, link_address
 from reconciler.plan import compare
+from reconciler.state import durable
 
 try:  # the C emitter; the representer below is Python either way
     from yaml import CSafeDumper as _BaseDumper
@@ -649,7 +648,7 @@ def write_files(files: Sequence[ExportFile], directory: Path, *, force: bool = F
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if force:
-                _replace(path, data)
+                durable.replace(path, data)
             else:
                 with path.open("xb") as out:  # never replace a file made since the check
                     out.write(data)
@@ -664,14 +663,3 @@ def write_files(files: Sequence[ExportFile], directory: Path, *, force: bool = F
         if p.name.endswith(YAML_SUFFIXES) and p not in written and p.is_file()
     )
     return Written(written, tuple(others))
-
-
-def _replace(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
