@@ -8,7 +8,8 @@ file as a whole).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NamedTuple, cast
+from operator import itemgetter
+from typing import Any, Literal, NamedTuple
 
 from reconciler.model import FlagSpec, LinkSpec
 
@@ -84,33 +85,50 @@ class LedgerEntry(NamedTuple):
 
     @classmethod
     def from_data(cls, data: object) -> LedgerEntry:
-        """Parse an entry; raises ``ValueError`` saying what is wrong."""
+        """Parse an entry; raises ``ValueError`` saying what is wrong.
+
+        A load parses every entry of the ledger, so the usual, well-formed entry takes a
+        few C-level checks (one key comparison, the set of the strings' types) and skips
+        the NamedTuple's Python-level ``__new__``; the messages come from the slow checks.
+        """
         if not isinstance(data, dict):
             raise ValueError("is not a JSON object")
         kind = data.get("kind")
-        if kind not in _FIELDS:
+        if not isinstance(kind, str) or kind not in _FIELDS:
             raise ValueError(f"kind is {kind!r}, expected 'flag' or 'link'")
-        if data.keys() != _FIELDS[kind]:  # one comparison for the usual, well-formed entry
-            missing = ", ".join(repr(n) for n in sorted(_FIELDS[kind] - data.keys()))
+        fields = _FIELDS[kind]
+        if data.keys() != fields:
+            missing = ", ".join(repr(n) for n in sorted(fields - data.keys()))
             if missing:
                 raise ValueError(f"missing field(s) {missing}")
-            unknown = ", ".join(repr(n) for n in sorted(data.keys() - _FIELDS[kind]))
+            unknown = ", ".join(repr(n) for n in sorted(data.keys() - fields))
             raise ValueError(f"unknown field(s) {unknown}")
-        for name in _STRINGS[kind]:
-            value = data[name]
-            if not value or not isinstance(value, str):
-                raise ValueError(f"{name} must be a non-empty string")
-        if data["action"] not in ("created", "adopted"):
-            raise ValueError(f"action is {data['action']!r}, expected 'created' or 'adopted'")
-        if data["id"] is not None and not isinstance(data["id"], str):
+        strings = _STRING_VALUES[kind](data)
+        if "" in strings or set(map(type, strings)) != _STR:
+            for name in _STRINGS[kind]:
+                value = data[name]
+                if not value or not isinstance(value, str):
+                    raise ValueError(f"{name} must be a non-empty string")
+        action = data["action"]
+        if action != "created" and action != "adopted":
+            raise ValueError(f"action is {action!r}, expected 'created' or 'adopted'")
+        id_ = data["id"]
+        if id_ is not None and type(id_) is not str:
             raise ValueError("id must be a string or null")
         if not isinstance(data["spec"], dict):
             raise ValueError("spec must be a JSON object")
-        ids = data.get("variation_ids", [])
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        ids = data.get("variation_ids", _NO_IDS)
+        if type(ids) is not list or (ids and set(map(type, ids)) != _STR):
             raise ValueError("variation_ids must be a list of strings")
-        return cls(
-            cast(Kind, kind), data["project"], data["key"], data["action"], data["at"],
-            data["source"], data["digest"], data["spec"], data.get("flag_key"), data["id"],
-            tuple(ids),
+        return _new_entry(
+            cls, (
+                kind, data["project"], data["key"], action, data["at"], data["source"],
+                data["digest"], data["spec"], data.get("flag_key"), id_, tuple(ids),
+            ),
         )  # fmt: skip
+
+
+_STR = {str}
+_NO_IDS: list[str] = []
+_STRING_VALUES = {kind: itemgetter(*names) for kind, names in _STRINGS.items()}
+_new_entry = tuple.__new__

@@ -109,7 +109,7 @@ class Ledger:
         if raw is None and not create and journal is None:
             raise LedgerError(f"no ledger at {os.fspath(path)}")
         if raw is not None:
-            ledger._put_all(ledgerfile.parse(path, raw))
+            ledger._targets = ledgerfile.parse(path, raw)
         if journal is not None:
             ledger._put_all(ledgerfile.replay(ledger.journal_path, journal))
         if lock is not None:

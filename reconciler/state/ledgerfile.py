@@ -21,7 +21,7 @@ from typing import Any
 from reconciler.errors import LedgerCorruptError
 from reconciler.model import canonical_json
 from reconciler.state.durable import JournalLineError, journal_lines
-from reconciler.state.entry import SECTION, LedgerEntry
+from reconciler.state.entry import LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -61,39 +61,58 @@ def journal_record(target: str, entry: LedgerEntry) -> bytes:
     return (canonical_json({"target": target, "entry": entry.data}) + "\n").encode()
 
 
-def parse(path: str | os.PathLike[str], raw: bytes) -> Iterator[tuple[str, LedgerEntry]]:
-    """The entries of the ledger file ``path`` whose content is ``raw``."""
+Sections = dict[str, dict[str, LedgerEntry]]
+"""A project's entries: section (``flags``, ``links``) -> name -> entry."""
+
+
+def parse(path: str | os.PathLike[str], raw: bytes) -> dict[str, dict[str, Sections]]:
+    """The entries of the ledger file ``path`` whose content is ``raw``, by target and
+    project; a project appears only if it has entries, and a target only if a project does."""
     try:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise corrupt(path, f"is not UTF-8 text ({e.reason} at byte {e.start})") from e
     except json.JSONDecodeError as e:
         raise corrupt(path, f"is not valid JSON (line {e.lineno} column {e.colno}: {e.msg})") from e
-    targets = _header(path, doc)
-    for target, projects in targets.items():
+    parsed: dict[str, dict[str, Sections]] = {}
+    for target, projects in _header(path, doc).items():
         where = f"targets[{json.dumps(target)}]"
         for project, sections in _items(path, projects, where):
             pwhere = f"{where}[{json.dumps(project)}]"
+            built: Sections = {"flags": {}, "links": {}}
             for section, entries in _items(path, sections, pwhere):
-                swhere = f"{pwhere}.{section}"
-                if section not in ("flags", "links"):
+                if section not in built:
                     raise corrupt(path, f"is invalid: {pwhere}: unknown section {section!r}")
-                for name, data in _items(path, entries, swhere):
-                    try:
-                        entry = LedgerEntry.from_data(data)
-                    except ValueError as e:
-                        raise corrupt(path, f"is invalid: {swhere}[{json.dumps(name)}]: {e}") from e
-                    if (
-                        SECTION[entry.kind] != section
-                        or entry.project != project
-                        or entry.name != name
-                    ):
-                        raise corrupt(
-                            path,
-                            f"is invalid: {swhere}[{json.dumps(name)}] holds {entry.kind} "
-                            f"{entry.project}/{entry.name}, which belongs elsewhere",
-                        )
-                    yield target, entry
+                kind = "flag" if section == "flags" else "link"
+                _parse_section(path, project, kind, entries, f"{pwhere}.{section}", built[section])
+            if built["flags"] or built["links"]:
+                parsed.setdefault(target, {})[project] = built
+    return parsed
+
+
+def _parse_section(
+    path: str | os.PathLike[str],
+    project: str,
+    kind: str,
+    entries: object,
+    where: str,
+    into: dict[str, LedgerEntry],
+) -> None:
+    from_data = LedgerEntry.from_data
+    for name, data in _items(path, entries, where):
+        try:
+            entry = from_data(data)
+        except ValueError as e:
+            raise corrupt(path, f"is invalid: {where}[{json.dumps(name)}]: {e}") from e
+        # ``entry.name``, inline: this runs for every entry of the ledger.
+        own = entry.key if kind == "flag" else f"{entry.flag_key}/{entry.key}"
+        if entry.kind != kind or entry.project != project or own != name:
+            raise corrupt(
+                path,
+                f"is invalid: {where}[{json.dumps(name)}] holds {entry.kind} "
+                f"{entry.project}/{entry.name}, which belongs elsewhere",
+            )
+        into[name] = entry
 
 
 def replay(path: str, raw: bytes) -> Iterator[tuple[str, LedgerEntry]]:
