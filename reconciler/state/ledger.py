@@ -29,8 +29,8 @@ thousands of times at ~100/s; rewriting the whole file each time would be quadra
 So ``record`` appends one JSON line to a journal beside the ledger
 (``ledger.json.journal``, first line a format header) and fsyncs it before returning:
 a crash loses nothing that was created, and costs one small write per create. The
-ledger file itself is only ever replaced atomically (temp file in the same directory,
-fsync, ``os.replace``, fsync of the directory), so it is never torn. ``load`` replays
+ledger file itself is only ever replaced atomically, so it is never torn (both with
+``reconciler.state.durable``). ``load`` replays
 the journal; a crash can only tear the journal's last line, whose record never
 returned, and that line is ignored. ``compact`` (at the end of apply, and in ``load``
 when the caller holds the lock) folds the journal into the ledger and then removes it;
@@ -38,6 +38,9 @@ journal records are idempotent upserts, so a crash between the two replays harml
 
 Writes need the ledger's lock (``reconciler.state.lock``): a ledger loaded with ``lock=`` is
 writable, one loaded without is read-only.
+
+This module owns the ledger in memory, its queries and its writes; ``entry`` owns an entry
+and its JSON form, ``ledgerfile`` the file's and the journal's formats.
 """
 
 from __future__ import annotations
