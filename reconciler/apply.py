@@ -165,15 +165,17 @@ class _Runner:
 
     def adopt_all(self) -> None:
         for action in self.plan.of(Kind.ADOPT):
+            # Adopted with differences (--adopt-drifted): they are recorded as accepted.
+            accepted = compare.differences_digest(action.diff) if action.diff else None
             if action.resource == "flag":
-                spec = self.flags[action.address]
                 self.ledger.record_flag(
-                    self.target, spec, action="adopted", variation_ids=action.variation_ids
-                )
+                    self.target, self.flags[action.address], action="adopted",
+                    variation_ids=action.variation_ids, accepted=accepted,
+                )  # fmt: skip
             else:
                 self.ledger.record_link(
                     self.target, self.links[action.address], action="adopted",
-                    link_id=action.link_id,
+                    link_id=action.link_id, accepted=accepted,
                 )  # fmt: skip
             self.result.adopted.append(action.address)
 

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "apply": "reconciler.commands.reconcile:apply",
     "schema": "reconciler.commands.validate:schema",
     "export": "reconciler.commands.export:export",
+    "ledger": "reconciler.commands.ledger:ledger",
     "github": "reconciler.commands.github:github",
     "emulator": "reconciler.emulator.cli:emulator",
 }

@@ -27,6 +27,7 @@ from reconciler.plan.saved import SavedPlan
 from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
+from reconciler.settlement import refresh
 from reconciler.state.ledger import Ledger
 from reconciler.state.lock import ledger_lock
 
@@ -142,14 +143,16 @@ def _emulator(desired: DesiredState, command: str, lock_wait: float | None) -> I
         yield emu.base_url
 
 
-def build_plan(desired: DesiredState, connection: Connection, ledger: Ledger) -> Plan:
+def build_plan(
+    desired: DesiredState, connection: Connection, ledger: Ledger, *, adopt_drifted: bool = False
+) -> Plan:
     """Observe (live when there is a client) and plan."""
     existing: ExistingState
     if connection.client is None:
         existing = observe_offline()
     else:
         existing = observe_live(connection.client, desired, ledger, connection.target)
-    return make_plan(desired, existing, ledger, connection.target)
+    return make_plan(desired, existing, ledger, connection.target, adopt_drifted=adopt_drifted)
 
 
 @dataclass(frozen=True)
@@ -160,26 +163,33 @@ class PlanRun:
     note: str = ""
 
 
-def plan_run(paths: Sequence[str], endpoint: Endpoint, *, offline: bool = False) -> PlanRun:
+def plan_run(
+    paths: Sequence[str], endpoint: Endpoint, *, offline: bool = False, adopt_drifted: bool = False
+) -> PlanRun:
     """Load the flag files, connect (live when there is a token, unless ``offline``) and plan.
+    A plan writes nothing, not even the records a live plan finds out of date (see
+    ``reconciler.settlement``): like Terraform's, only an apply writes state.
 
     Raises ``ValidationFailed`` with every finding when the files have any.
     """
     desired = load_desired(paths)
     command = "ld-reconciler plan --emulator"
     with connect(desired, endpoint, offline=offline, command=command) as connection:
-        plan = build_plan(desired, connection, Ledger.load(connection.ledger_path))
+        ledger = Ledger.load(connection.ledger_path)
+        plan = build_plan(desired, connection, ledger, adopt_drifted=adopt_drifted)
     return PlanRun(plan, connection.note)
 
 
 @dataclass(frozen=True)
 class ApplyRun:
     """What ``apply_run`` did: the plan it made, and what applying it did (None when
-    nothing was applied: the plan has blocked actions, nothing to create, or ``declined``)."""
+    nothing was applied: the plan has blocked actions, nothing to create, or ``declined``);
+    ``refreshed``, the records brought up to date because the files and LaunchDarkly agree."""
 
     plan: Plan
     outcome: ApplyResult | None = None
     declined: bool = False
+    refreshed: tuple[str, ...] = ()
 
 
 def apply_run(
@@ -192,6 +202,7 @@ def apply_run(
     show_plan: Callable[[Plan], object] = lambda plan: None,
     confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None,
+    adopt_drifted: bool = False,
 ) -> ApplyRun:
     """Apply the flag files at ``paths``: plan live, show the plan, confirm, create.
 
@@ -201,7 +212,9 @@ def apply_run(
     A ``saved_plan`` is checked before any call (target, mode, inputs), then against the plan
     made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
     every plan made; ``confirm`` (None: do not ask) is asked only when there is something to
-    create, and nothing is created unless it says yes.
+    create, and nothing is created unless it says yes. ``adopt_drifted`` adopts what exists
+    with other settings, recording its differences as accepted. Unless the plan is blocked or
+    declined, the records of what the files and LaunchDarkly now agree on are refreshed.
     """
     desired = load_desired(paths)
     saved = SavedPlan.read(saved_plan) if saved_plan is not None else None
@@ -220,19 +233,22 @@ def apply_run(
         try:
             if saved is not None:  # before observing: a stale plan costs no call
                 saved.check_inputs(desired, ledger, connection.target)
-            plan = build_plan(desired, connection, ledger)
+            plan = build_plan(desired, connection, ledger, adopt_drifted=adopt_drifted)
             if saved is not None:
                 saved.check(plan)
             show_plan(plan)
-            if plan.of(Kind.BLOCKED) or not plan.has_changes:
+            if plan.of(Kind.BLOCKED):
                 return ApplyRun(plan)
+            if not plan.has_changes:
+                return ApplyRun(plan, refreshed=refresh(plan, ledger))
             if confirm is not None and not confirm(plan):
                 return ApplyRun(plan, declined=True)
             outcome = apply_plan(
                 plan, desired, connection.client, ledger, concurrency=concurrency,
                 progress=progress,
             )  # fmt: skip
+            refreshed = refresh(plan, ledger)
         finally:
             ledger.compact()
             ledger.close()
-    return ApplyRun(plan, outcome)
+    return ApplyRun(plan, outcome, refreshed=refreshed)

@@ -21,39 +21,60 @@ from reconciler.remote.secret import scrub
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+TARGET_OPTIONS = (
+    click.option(
+        "--base-url",
+        envvar="LAUNCHDARKLY_BASE_URL",
+        help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default "
+        f"{reconcile.DEFAULT_BASE_URL}].",
+    ),
+    click.option(
+        "--ledger",
+        "ledger_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The ledger file [default {reconcile.DEFAULT_LEDGER}; "
+        f"{reconcile.EMULATOR_LEDGER} with --emulator].",
+    ),
+    click.option(
+        "--emulator",
+        is_flag=True,
+        help="Run against the bundled emulator in-process (data kept under .ld-reconciler/).",
+    ),
+)
+"""The options that choose the LaunchDarkly instance and its ledger."""
+
+TIMEOUT_OPTION = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each response.",
+)
+
+
+def options(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
+    """One decorator of click ``decorators``, the first the outermost (shown first)."""
+
+    def decorate(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
 def common_options(func: F) -> F:
     """The options every command that talks to LaunchDarkly shares."""
-    options = [
-        click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS),
-        click.option(
-            "--base-url",
-            envvar="LAUNCHDARKLY_BASE_URL",
-            help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default "
-            f"{reconcile.DEFAULT_BASE_URL}].",
-        ),
-        click.option(
-            "--ledger",
-            "ledger_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help=f"The ledger file [default {reconcile.DEFAULT_LEDGER}; "
-            f"{reconcile.EMULATOR_LEDGER} with --emulator].",
-        ),
-        click.option(
-            "--emulator",
-            is_flag=True,
-            help="Run against the bundled emulator in-process (data kept under .ld-reconciler/).",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1),
-            default=30.0,
-            show_default=True,
-            help="Seconds to wait for each response.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    paths = click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS)
+    return options(paths, *TARGET_OPTIONS, TIMEOUT_OPTION)(func)
+
+
+ADOPT_DRIFTED_OPTION = click.option(
+    "--adopt-drifted",
+    is_flag=True,
+    help="Adopt flags and links that exist in LaunchDarkly with other settings than the "
+    "files say, recording their differences as accepted (default: report them as drift).",
+)
 
 
 def _findings(error: ValidationFailed) -> int:
@@ -81,6 +102,7 @@ def _findings(error: ValidationFailed) -> int:
     show_default=True,
     help="How to show the plan.",
 )
+@ADOPT_DRIFTED_OPTION
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -95,12 +117,13 @@ def plan(
     offline: bool,
     out: Path | None,
     fmt: str,
+    adopt_drifted: bool,
     detailed_exitcode: bool,
 ) -> int:
     """Show what apply would create, adopt, and what drifted."""
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
     try:
-        run = reconcile.plan_run(paths, endpoint, offline=offline)
+        run = reconcile.plan_run(paths, endpoint, offline=offline, adopt_drifted=adopt_drifted)
     except ValidationFailed as e:
         return _findings(e)
     result = run.plan
@@ -147,6 +170,7 @@ def plan(
     help="Seconds to wait for another apply to release the ledger (and, with --emulator, "
     "another --emulator run to release the emulator's data).",
 )
+@ADOPT_DRIFTED_OPTION
 def apply(
     paths: tuple[str, ...],
     base_url: str | None,
@@ -157,6 +181,7 @@ def apply(
     saved_plan: Path | None,
     concurrency: int,
     lock_wait: float,
+    adopt_drifted: bool,
 ) -> int:
     """Create what is missing in LaunchDarkly, then record it in the ledger."""
     try:
@@ -169,6 +194,7 @@ def apply(
             show_plan=_show,
             confirm=None if yes else _confirm,
             progress=_LineProgress(sys.stdout.isatty()),
+            adopt_drifted=adopt_drifted,
         )
     except ValidationFailed as e:
         return _findings(e)
@@ -177,6 +203,11 @@ def apply(
     if run.plan.of(Kind.BLOCKED):
         click.echo("Apply refused: blocked actions cannot be created.", err=True)
         return 1
+    if run.refreshed:
+        click.echo(
+            f"Updated the ledger's record of {len(run.refreshed)} resource(s) whose files "
+            "and LaunchDarkly agree again."
+        )
     if run.outcome is None:
         click.echo("Nothing to create: LaunchDarkly already has everything declared.")
         return 0

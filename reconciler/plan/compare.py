@@ -5,7 +5,11 @@ LaunchDarkly's to choose). LaunchDarkly's representation is first projected onto
 declared shape (``_purpose`` is ``purpose``, variations lose their ``_id``, link fields
 lose their underscore), digests are compared, and only when they differ does
 deepdiff describe the difference. ``flag_differences`` and ``link_differences`` are the
-comparisons plan, apply and export make; ``variation_ids`` reads a flag's variation ids.
+comparisons plan, apply and export make; ``recorded_flag_differences`` and
+``recorded_link_differences`` compare a file with what the ledger recorded (the offline
+fallback), in the same comparable shape, so tags compare as a set everywhere.
+``differences_digest`` names a set of differences (what ``ledger accept`` and
+``apply --adopt-drifted`` record); ``variation_ids`` reads a flag's variation ids.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model import canonical_json
+from reconciler.model import canonical_json, digest
 
 # Fields that cannot be read back from a flag's summary representation, or that only
 # matter at the moment of creation.
@@ -127,6 +131,33 @@ def flag_differences(declared: Mapping[str, Any], live: Mapping[str, Any]) -> tu
 def link_differences(declared: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
     """How LaunchDarkly's link ``live`` differs from the link fields ``declared`` (empty: alike)."""
     return differences(_declared_link_view(declared), _link_view(declared, live))
+
+
+def recorded_flag_differences(
+    recorded: Mapping[str, Any], declared: Mapping[str, Any]
+) -> tuple[FieldDiff, ...]:
+    """How the flag ``declared`` differs from the spec the ledger ``recorded``, as a live plan
+    would see it: the fields a live plan does not compare (``isFlagOn``, ...) and tag order
+    do not count."""
+    return differences(_declared_flag_view(recorded), _declared_flag_view(declared))
+
+
+def recorded_link_differences(
+    recorded: Mapping[str, Any], declared: Mapping[str, Any]
+) -> tuple[FieldDiff, ...]:
+    """How the link ``declared`` differs from the link the ledger ``recorded``."""
+    return differences(_declared_link_view(recorded), _declared_link_view(declared))
+
+
+def reversed_differences(diff: tuple[FieldDiff, ...]) -> tuple[FieldDiff, ...]:
+    """The same differences seen from the other side (``before`` and ``after`` swapped)."""
+    return tuple(FieldDiff(d.path, d.after, d.before) for d in diff)
+
+
+def differences_digest(diff: tuple[FieldDiff, ...]) -> str:
+    """A digest of a set of differences between a file and LaunchDarkly, in the file ->
+    LaunchDarkly direction: an accepted difference stays accepted while it is the same."""
+    return digest([d.data for d in sorted(diff, key=lambda d: d.path)])
 
 
 def variation_ids(flag: Mapping[str, Any]) -> tuple[str, ...]:

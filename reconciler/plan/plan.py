@@ -17,9 +17,8 @@ address, so its JSON, its fingerprint and its text follow deterministically.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -28,12 +27,11 @@ from reconciler.model import (
     DesiredState,
     FlagSpec,
     LinkSpec,
-    canonical_json,
     flag_address,
     link_address,
-    netstring_line,
 )
 from reconciler.plan import compare
+from reconciler.plan.fingerprint import desired_fingerprint, ledger_fingerprint, plan_fingerprint
 from reconciler.remote.observe import ExistingState
 
 if TYPE_CHECKING:
@@ -141,7 +139,7 @@ class Plan:
     @functools.cached_property
     def fingerprint(self) -> str:
         """A digest of everything the plan rests on: a saved plan must match it exactly."""
-        return _fingerprint(self.target, self.live, self.ledger_fingerprint, self.actions)
+        return plan_fingerprint(self.target, self.live, self.ledger_fingerprint, self.actions)
 
     def of(self, *kinds: Kind) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.kind in kinds)
@@ -177,55 +175,37 @@ class Plan:
         }
 
 
-def make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, target: str) -> Plan:
-    """Compare what the files declare with what exists and what was recorded."""
+def make_plan(
+    desired: DesiredState,
+    existing: ExistingState,
+    ledger: Ledger,
+    target: str,
+    *,
+    adopt_drifted: bool = False,
+) -> Plan:
+    """Compare what the files declare with what exists and what was recorded.
+
+    With ``adopt_drifted``, a resource that exists in LaunchDarkly with other settings and
+    is not recorded is adopted with its differences instead of reported as drift.
+    """
     actions: list[Action] = []
     declared_links: set[str] = set()
     for spec in desired.flags:
-        flag_action = _flag_action(spec, existing, ledger, target)
+        flag_action = _flag_action(spec, existing, ledger, target, adopt_drifted)
         actions.append(flag_action)
         for link in spec.links:
             declared_links.add(link.address)
-            actions.append(_link_action(link, flag_action, existing, ledger, target))
+            actions.append(
+                _link_action(link, flag_action, existing, ledger, target, adopt_drifted)
+            )
     actions.extend(_orphans(desired, declared_links, ledger, target))
     actions.sort(key=lambda a: a.sort_key)
     return Plan(target, existing.live, tuple(actions), desired, ledger, ledger.records)
 
 
-def _fingerprint(target: str, live: bool, ledger: str, actions: Sequence[Action]) -> str:
-    """A digest of everything a plan rests on: its target and mode, what the ledger
-    records, and every action with all of its data (so every declared spec's digest).
-
-    Hashed as one line per action rather than as one JSON document: JSON-encoding the
-    data of 40,000 actions took longer than making them.
-    """
-    mode = "live" if live else "offline"
-    h = hashlib.sha256(netstring_line(("ld-reconciler-plan", target, mode, ledger)).encode())
-    for a in actions:
-        diff = canonical_json([d.data for d in a.diff]) if a.diff else None
-        fields = (a.kind.value, a.resource, a.project, a.flag_key, a.link_key, a.source)
-        line = netstring_line((*fields, a.digest, a.reason, diff, *a.depends_on))
-        h.update(line.encode())
-    return "sha256:" + h.hexdigest()
-
-
-def desired_fingerprint(desired: DesiredState) -> str:
-    """A digest of every declared flag and link: its address, source and spec digest."""
-    h = hashlib.sha256(netstring_line(("ld-reconciler-desired",)).encode())
-    for spec in desired.flags:
-        h.update(netstring_line(("flag", spec.address, str(spec.location), spec.digest)).encode())
-        for link in spec.links:
-            fields = ("link", link.address, str(link.location), link.digest)
-            h.update(netstring_line(fields).encode())
-    return "sha256:" + h.hexdigest()
-
-
-def ledger_fingerprint(desired: DesiredState, ledger: Ledger, target: str) -> str:
-    """A digest of what the ledger records for the target's declared and recorded projects."""
-    return ledger.fingerprint(target, sorted({*desired.projects, *ledger.projects(target)}))
-
-
-def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str) -> Action:
+def _flag_action(
+    spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str, adopt_drifted: bool
+) -> Action:
     recorded = ledger.get_flag(target, spec.project, spec.key)
     base: dict[str, Any] = {
         "resource": "flag",
@@ -274,13 +254,20 @@ def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target
         return _recorded_flag(spec, recorded, live.data, base, live.variation_ids)
     diff = compare.flag_differences(spec.fields, live.data)
     if diff:
-        return Action(
-            Kind.DRIFT,
-            reason="exists in LaunchDarkly with other settings; not adopted",
-            diff=diff,
-            **base,
-        )
+        return _differing(diff, adopt_drifted, base, variation_ids=live.variation_ids)
     return Action(Kind.ADOPT, variation_ids=live.variation_ids, **base)
+
+
+def _differing(
+    diff: tuple[compare.FieldDiff, ...], adopt: bool, base: dict[str, Any], **ids: Any
+) -> Action:
+    """A resource that exists in LaunchDarkly with other settings and is not recorded."""
+    what = "a link with this key exists" if base["resource"] == "link" else "exists in LaunchDarkly"
+    if adopt:
+        reason = f"{what} with other settings; adopted with its differences (--adopt-drifted)"
+        return Action(Kind.ADOPT, reason=reason, diff=diff, **ids, **base)
+    reason = f"{what} with other settings; not adopted (apply --adopt-drifted adopts it as it is)"
+    return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
 
 
 def _recorded_flag(
@@ -290,31 +277,75 @@ def _recorded_flag(
     base: dict[str, Any],
     variation_ids: tuple[str, ...] = (),
 ) -> Action:
-    ids = variation_ids or recorded.variation_ids
-    if recorded.digest != spec.digest:
-        diff = compare.differences(recorded.spec, spec.spec)
-        return Action(
-            Kind.DRIFT,
-            reason="the file changed since the flag was created; LaunchDarkly is not updated",
-            diff=diff,
-            variation_ids=ids,
-            **base,
-        )
-    if live is not None:
-        diff = compare.flag_differences(spec.fields, live)
+    ids = {"variation_ids": variation_ids or recorded.variation_ids}
+    if live is None:
+        return _offline_recorded(spec.spec, recorded, base, compare.recorded_flag_differences, ids)
+    return _live_recorded(
+        recorded,
+        compare.flag_differences(spec.fields, live),
+        lambda: compare.recorded_flag_differences(recorded.spec, spec.spec),
+        base,
+        ids,
+    )
+
+
+def _offline_recorded(
+    declared: Mapping[str, Any],
+    recorded: LedgerEntry,
+    base: dict[str, Any],
+    differences: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[compare.FieldDiff, ...]],
+    ids: dict[str, Any],
+) -> Action:
+    """Offline, what the ledger last recorded (at creation, or refreshed since) stands for
+    LaunchDarkly: only a difference between it and the file is drift."""
+    if recorded.digest != base["digest"]:
+        diff = differences(recorded.spec, declared)
         if diff:
-            return Action(
-                Kind.DRIFT,
-                reason="changed in LaunchDarkly since it was created",
-                diff=diff,
-                variation_ids=ids,
-                **base,
+            reason = (
+                f"the file changed since the {base['resource']} was created; "
+                "LaunchDarkly is not updated"
             )
-    return Action(Kind.UNCHANGED, variation_ids=ids, **base)
+            return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
+    return Action(Kind.UNCHANGED, **ids, **base)
+
+
+def _live_recorded(
+    recorded: LedgerEntry,
+    diff: tuple[compare.FieldDiff, ...],
+    file_changed: Callable[[], tuple[compare.FieldDiff, ...]],
+    base: dict[str, Any],
+    ids: dict[str, Any],
+) -> Action:
+    """Live, the file is compared with LaunchDarkly: they agree (unchanged, and apply
+    refreshes a stale record), differ as a user accepted (unchanged, the difference shown),
+    or differ (drift). ``diff`` goes from the file to LaunchDarkly; shown, it goes from the
+    side that stayed to the side that changed."""
+    if not diff:
+        reason = ""
+        if recorded.digest != base["digest"] or recorded.accepted:
+            reason = "the file and LaunchDarkly agree again; apply updates the ledger's record"
+        return Action(Kind.UNCHANGED, reason=reason, **ids, **base)
+    if recorded.accepted == compare.differences_digest(diff):
+        reason = "differs from LaunchDarkly as accepted with `ld-reconciler ledger accept`"
+        return Action(Kind.UNCHANGED, reason=reason, diff=diff, **ids, **base)
+    if recorded.digest != base["digest"] and file_changed():
+        reason = (
+            f"the file changed since the {base['resource']} was created; "
+            "LaunchDarkly is not updated"
+        )
+        diff = compare.reversed_differences(diff)
+    else:
+        reason = "changed in LaunchDarkly since it was created"
+    return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
 
 
 def _link_action(
-    spec: LinkSpec, flag: Action, existing: ExistingState, ledger: Ledger, target: str
+    spec: LinkSpec,
+    flag: Action,
+    existing: ExistingState,
+    ledger: Ledger,
+    target: str,
+    adopt_drifted: bool,
 ) -> Action:
     recorded = ledger.get_link(target, spec.project, spec.flag_key, spec.key)
     base: dict[str, Any] = {
@@ -350,32 +381,25 @@ def _link_action(
         return _recorded_link(spec, recorded, live, base)
     diff = compare.link_differences(spec.fields, live)
     if diff:
-        return Action(
-            Kind.DRIFT,
-            reason="a link with this key exists with other settings; not adopted",
-            diff=diff,
-            **base,
-        )
+        return _differing(diff, adopt_drifted, base, link_id=str(live.get("_id")))
     return Action(Kind.ADOPT, link_id=str(live.get("_id")), **base)
 
 
 def _recorded_link(
     spec: LinkSpec, recorded: LedgerEntry, live: Mapping[str, Any] | None, base: dict[str, Any]
 ) -> Action:
-    if recorded.digest != spec.digest:
-        return Action(
-            Kind.DRIFT,
-            reason="the file changed since the link was created; LaunchDarkly is not updated",
-            diff=compare.differences(recorded.spec, spec.fields),
-            **base,
+    ids = {"link_id": recorded.id}
+    if live is None:
+        return _offline_recorded(
+            spec.fields, recorded, base, compare.recorded_link_differences, ids
         )
-    if live is not None:
-        diff = compare.link_differences(spec.fields, live)
-        if diff:
-            return Action(
-                Kind.DRIFT, reason="changed in LaunchDarkly since it was created", diff=diff, **base
-            )
-    return Action(Kind.UNCHANGED, link_id=recorded.id, **base)
+    return _live_recorded(
+        recorded,
+        compare.link_differences(spec.fields, live),
+        lambda: compare.recorded_link_differences(recorded.spec, spec.fields),
+        base,
+        ids,
+    )
 
 
 def _orphans(
@@ -386,7 +410,9 @@ def _orphans(
     orphan = functools.partial(
         Action, Kind.ORPHAN, reason="recorded in the ledger but no longer declared; never deleted"
     )
-    for project in ledger.projects(target):
+    # Only the projects the files declare: a plan of one project's files says nothing of
+    # what the ledger records for another.
+    for project in sorted(set(desired.projects) & set(ledger.projects(target))):
         for key, entry in ledger.flags(target, project).items():
             if flag_address(project, key) not in declared_flags:
                 orphans.append(orphan("flag", project, key, source=entry.source))

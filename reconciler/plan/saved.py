@@ -24,7 +24,8 @@ from reconciler import __version__
 from reconciler.errors import ConfigError, InputError, StalePlanError
 from reconciler.model import DesiredState
 from reconciler.plan.compare import ABSENT, FieldDiff
-from reconciler.plan.plan import Action, Kind, Plan, desired_fingerprint, ledger_fingerprint
+from reconciler.plan.fingerprint import desired_fingerprint, ledger_fingerprint
+from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.state import durable
 
 if TYPE_CHECKING:
