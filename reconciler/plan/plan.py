@@ -1,16 +1,21 @@
-"""Planning: desired state against what exists, as sorted, immutable actions.
+"""The plan: desired state against what exists, as sorted, immutable actions.
 
 | action    | meaning                                                        | on apply       |
 |-----------|----------------------------------------------------------------|----------------|
 | create    | declared, does not exist                                       | 1 POST         |
-| adopt     | declared, exists with matching settings, not yet recorded      | ledger only    |
-| unchanged | declared, exists, recorded, nothing differs                    | nothing        |
-| drift     | declared and exists, but the file or LaunchDarkly differs from | nothing: the   |
-|           | what was created (or it was deleted/archived since)            | UI owns it     |
-| orphan    | recorded in the ledger, no longer declared                     | nothing        |
+| adopt     | declared, exists with matching settings (or, with              | ledger only    |
+|           | --adopt-drifted, other settings), not yet recorded             |                |
+| unchanged | declared, exists, recorded, the file and LaunchDarkly agree    | a stale record |
+|           | (or differ only as a user accepted)                            | is refreshed   |
+| drift     | declared and exists, but the file and LaunchDarkly differ      | nothing: the   |
+|           | (offline: the file and the ledger's record), or it was         | UI owns it     |
+|           | deleted/archived since                                         |                |
+| orphan    | recorded in the ledger, no longer declared (in a project the   | nothing        |
+|           | files declare)                                                 |                |
 | blocked   | cannot be created (the key belongs to an archived flag)        | apply refuses  |
 
-A plan is data: its actions are frozen values with a ``.data`` dict, sorted by
+This module owns the values (``Kind``, ``Action``, ``Plan``); ``planner`` makes the
+actions, ``fingerprint`` the digests a saved plan is checked against. A plan is data: its actions are frozen values with a ``.data`` dict, sorted by
 address, so its JSON, its fingerprint and its text follow deterministically.
 """
 
@@ -18,15 +23,12 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconciler.model import (
     DesiredState,
-    FlagSpec,
-    LinkSpec,
     flag_address,
     link_address,
 )
@@ -35,7 +37,7 @@ from reconciler.plan.fingerprint import desired_fingerprint, ledger_fingerprint,
 from reconciler.remote.observe import ExistingState
 
 if TYPE_CHECKING:
-    from reconciler.state.ledger import Ledger, LedgerEntry
+    from reconciler.state.ledger import Ledger
 
 
 class Kind(str, Enum):
@@ -183,241 +185,13 @@ def make_plan(
     *,
     adopt_drifted: bool = False,
 ) -> Plan:
-    """Compare what the files declare with what exists and what was recorded.
+    """Compare what the files declare with what exists and what was recorded (the
+    comparisons are the planner's: ``reconciler.plan.planner``).
 
     With ``adopt_drifted``, a resource that exists in LaunchDarkly with other settings and
     is not recorded is adopted with its differences instead of reported as drift.
     """
-    actions: list[Action] = []
-    declared_links: set[str] = set()
-    for spec in desired.flags:
-        flag_action = _flag_action(spec, existing, ledger, target, adopt_drifted)
-        actions.append(flag_action)
-        for link in spec.links:
-            declared_links.add(link.address)
-            actions.append(
-                _link_action(link, flag_action, existing, ledger, target, adopt_drifted)
-            )
-    actions.extend(_orphans(desired, declared_links, ledger, target))
-    actions.sort(key=lambda a: a.sort_key)
-    return Plan(target, existing.live, tuple(actions), desired, ledger, ledger.records)
+    from reconciler.plan.planner import plan_actions  # it builds on this module's values
 
-
-def _flag_action(
-    spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str, adopt_drifted: bool
-) -> Action:
-    recorded = ledger.get_flag(target, spec.project, spec.key)
-    base: dict[str, Any] = {
-        "resource": "flag",
-        "project": spec.project,
-        "flag_key": spec.key,
-        "source": str(spec.location),
-        "digest": spec.digest,
-    }
-    prerequisites = tuple(flag_address(spec.project, p.key) for p in spec.prerequisites)
-    if not existing.live:
-        if recorded is None:
-            return Action(Kind.CREATE, depends_on=prerequisites, **base)
-        return _recorded_flag(spec, recorded, None, base)
-    live = existing.flag(spec.project, spec.key)
-    if live is None:
-        if recorded is None:
-            archived = [
-                p.key
-                for p in spec.prerequisites
-                if (found := existing.flag(spec.project, p.key)) is not None and found.archived
-            ]
-            if archived:
-                return Action(
-                    Kind.BLOCKED,
-                    reason=f"its prerequisite flag {archived[0]!r} is archived in LaunchDarkly; "
-                    "restore it or remove the prerequisite",
-                    **base,
-                )
-            return Action(Kind.CREATE, depends_on=prerequisites, **base)
-        return Action(
-            Kind.DRIFT,
-            reason="deleted in LaunchDarkly since it was created; not re-created "
-            "(remove it from the files, or from the ledger to create it again)",
-            **base,
-        )
-    if live.archived:
-        if recorded is None:
-            return Action(
-                Kind.BLOCKED,
-                reason="the key belongs to an archived flag; restore that flag in "
-                "LaunchDarkly or choose another key",
-                **base,
-            )
-        return Action(Kind.DRIFT, reason="archived in LaunchDarkly since it was created", **base)
-    if recorded is not None:
-        return _recorded_flag(spec, recorded, live.data, base, live.variation_ids)
-    diff = compare.flag_differences(spec.fields, live.data)
-    if diff:
-        return _differing(diff, adopt_drifted, base, variation_ids=live.variation_ids)
-    return Action(Kind.ADOPT, variation_ids=live.variation_ids, **base)
-
-
-def _differing(
-    diff: tuple[compare.FieldDiff, ...], adopt: bool, base: dict[str, Any], **ids: Any
-) -> Action:
-    """A resource that exists in LaunchDarkly with other settings and is not recorded."""
-    what = "a link with this key exists" if base["resource"] == "link" else "exists in LaunchDarkly"
-    if adopt:
-        reason = f"{what} with other settings; adopted with its differences (--adopt-drifted)"
-        return Action(Kind.ADOPT, reason=reason, diff=diff, **ids, **base)
-    reason = f"{what} with other settings; not adopted (apply --adopt-drifted adopts it as it is)"
-    return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
-
-
-def _recorded_flag(
-    spec: FlagSpec,
-    recorded: LedgerEntry,
-    live: Mapping[str, Any] | None,
-    base: dict[str, Any],
-    variation_ids: tuple[str, ...] = (),
-) -> Action:
-    ids = {"variation_ids": variation_ids or recorded.variation_ids}
-    if live is None:
-        return _offline_recorded(spec.spec, recorded, base, compare.recorded_flag_differences, ids)
-    return _live_recorded(
-        recorded,
-        compare.flag_differences(spec.fields, live),
-        lambda: compare.recorded_flag_differences(recorded.spec, spec.spec),
-        base,
-        ids,
-    )
-
-
-def _offline_recorded(
-    declared: Mapping[str, Any],
-    recorded: LedgerEntry,
-    base: dict[str, Any],
-    differences: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[compare.FieldDiff, ...]],
-    ids: dict[str, Any],
-) -> Action:
-    """Offline, what the ledger last recorded (at creation, or refreshed since) stands for
-    LaunchDarkly: only a difference between it and the file is drift."""
-    if recorded.digest != base["digest"]:
-        diff = differences(recorded.spec, declared)
-        if diff:
-            reason = (
-                f"the file changed since the {base['resource']} was created; "
-                "LaunchDarkly is not updated"
-            )
-            return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
-    return Action(Kind.UNCHANGED, **ids, **base)
-
-
-def _live_recorded(
-    recorded: LedgerEntry,
-    diff: tuple[compare.FieldDiff, ...],
-    file_changed: Callable[[], tuple[compare.FieldDiff, ...]],
-    base: dict[str, Any],
-    ids: dict[str, Any],
-) -> Action:
-    """Live, the file is compared with LaunchDarkly: they agree (unchanged, and apply
-    refreshes a stale record), differ as a user accepted (unchanged, the difference shown),
-    or differ (drift). ``diff`` goes from the file to LaunchDarkly; shown, it goes from the
-    side that stayed to the side that changed."""
-    if not diff:
-        reason = ""
-        if recorded.digest != base["digest"] or recorded.accepted:
-            reason = "the file and LaunchDarkly agree again; apply updates the ledger's record"
-        return Action(Kind.UNCHANGED, reason=reason, **ids, **base)
-    if recorded.accepted == compare.differences_digest(diff):
-        reason = "differs from LaunchDarkly as accepted with `ld-reconciler ledger accept`"
-        return Action(Kind.UNCHANGED, reason=reason, diff=diff, **ids, **base)
-    if recorded.digest != base["digest"] and file_changed():
-        reason = (
-            f"the file changed since the {base['resource']} was created; "
-            "LaunchDarkly is not updated"
-        )
-        diff = compare.reversed_differences(diff)
-    else:
-        reason = "changed in LaunchDarkly since it was created"
-    return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
-
-
-def _link_action(
-    spec: LinkSpec,
-    flag: Action,
-    existing: ExistingState,
-    ledger: Ledger,
-    target: str,
-    adopt_drifted: bool,
-) -> Action:
-    recorded = ledger.get_link(target, spec.project, spec.flag_key, spec.key)
-    base: dict[str, Any] = {
-        "resource": "link",
-        "project": spec.project,
-        "flag_key": spec.flag_key,
-        "link_key": spec.key,
-        "source": str(spec.location),
-        "digest": spec.digest,
-    }
-    if flag.kind is Kind.BLOCKED:
-        return Action(Kind.BLOCKED, reason=f"its flag {flag.address} is blocked", **base)
-    if flag.kind is Kind.CREATE:
-        return Action(Kind.CREATE, depends_on=(flag.address,), **base)
-    listed = existing.links.get((spec.project, spec.flag_key))
-    if listed is None:  # links known from the ledger alone (offline, or all recorded)
-        if existing.live and existing.flag(spec.project, spec.flag_key) is None:
-            # Its flag was deleted since: the link went with it, recorded or not.
-            return Action(Kind.DRIFT, reason=f"its flag {flag.address} no longer exists", **base)
-        if recorded is None:
-            return Action(Kind.CREATE, **base)
-        return _recorded_link(spec, recorded, None, base)
-    live = listed.get(spec.key)
-    if live is None:
-        if recorded is None:
-            return Action(Kind.CREATE, **base)
-        return Action(
-            Kind.DRIFT,
-            reason="deleted in LaunchDarkly since it was created; not re-created",
-            **base,
-        )
-    if recorded is not None:
-        return _recorded_link(spec, recorded, live, base)
-    diff = compare.link_differences(spec.fields, live)
-    if diff:
-        return _differing(diff, adopt_drifted, base, link_id=str(live.get("_id")))
-    return Action(Kind.ADOPT, link_id=str(live.get("_id")), **base)
-
-
-def _recorded_link(
-    spec: LinkSpec, recorded: LedgerEntry, live: Mapping[str, Any] | None, base: dict[str, Any]
-) -> Action:
-    ids = {"link_id": recorded.id}
-    if live is None:
-        return _offline_recorded(
-            spec.fields, recorded, base, compare.recorded_link_differences, ids
-        )
-    return _live_recorded(
-        recorded,
-        compare.link_differences(spec.fields, live),
-        lambda: compare.recorded_link_differences(recorded.spec, spec.fields),
-        base,
-        ids,
-    )
-
-
-def _orphans(
-    desired: DesiredState, declared_links: set[str], ledger: Ledger, target: str
-) -> list[Action]:
-    declared_flags = {f.address for f in desired.flags}
-    orphans: list[Action] = []
-    orphan = functools.partial(
-        Action, Kind.ORPHAN, reason="recorded in the ledger but no longer declared; never deleted"
-    )
-    # Only the projects the files declare: a plan of one project's files says nothing of
-    # what the ledger records for another.
-    for project in sorted(set(desired.projects) & set(ledger.projects(target))):
-        for key, entry in ledger.flags(target, project).items():
-            if flag_address(project, key) not in declared_flags:
-                orphans.append(orphan("flag", project, key, source=entry.source))
-        for entry in ledger.links(target, project).values():
-            flag_key = entry.flag_key or ""
-            if link_address(project, flag_key, entry.key) not in declared_links:
-                orphans.append(orphan("link", project, flag_key, entry.key, source=entry.source))
-    return orphans
+    actions = plan_actions(desired, existing, ledger, target, adopt_drifted=adopt_drifted)
+    return Plan(target, existing.live, actions, desired, ledger, ledger.records)
