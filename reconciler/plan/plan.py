@@ -15,8 +15,9 @@
 | blocked   | cannot be created (the key belongs to an archived flag)        | apply refuses  |
 
 This module owns the values (``Kind``, ``Action``, ``Plan``); ``planner`` makes the
-actions, ``fingerprint`` the digests a saved plan is checked against. A plan is data: its actions are frozen values with a ``.data`` dict, sorted by
-address, so its JSON, its fingerprint and its text follow deterministically.
+actions, ``fingerprint`` the digests a saved plan is checked against. A plan is data:
+its actions are frozen values with a ``.data`` dict, sorted by address, so its JSON,
+its fingerprint and its text follow deterministically.
 """
 
 from __future__ import annotations

@@ -35,6 +35,13 @@ _SYMBOL = {
     Kind.BLOCKED: ("!", "red"),
 }
 _SHOWN = (Kind.BLOCKED, Kind.CREATE, Kind.ADOPT, Kind.DRIFT, Kind.ORPHAN)
+# An unchanged action is shown, last, only with a note: differences a user accepted, or a
+# record an apply will refresh.
+_ORDER = (*_SHOWN, Kind.UNCHANGED)
+
+
+def _shown(action: Action) -> bool:
+    return action.kind in _SHOWN or bool(action.reason)
 
 
 class Renderer(Protocol):
@@ -78,8 +85,8 @@ class TextRenderer:
             return click.style(text, fg=fg, bold=bold) if color and fg else text
 
         lines = [mode_line(plan), ""]
-        shown = [a for a in plan.actions if a.kind in _SHOWN]
-        for action in sorted(shown, key=lambda a: (_SHOWN.index(a.kind), a.sort_key)):
+        shown = [a for a in plan.actions if _shown(a)]
+        for action in sorted(shown, key=lambda a: (_ORDER.index(a.kind), a.sort_key)):
             symbol, fg = _SYMBOL[action.kind]
             head = f"  {symbol} {action.kind.value:<8} {_describe(action)}"
             if action.source:
@@ -104,8 +111,8 @@ class MarkdownRenderer:
     def render(self, plan: Plan, *, color: bool = False) -> str:
         out = [MARKER, "### ld-reconciler plan", "", f"**{plan.summary}**", ""]
         out.append(f"_{mode_line(plan)}_")
-        for kind in _SHOWN:
-            actions = plan.of(kind)
+        for kind in _ORDER:
+            actions = tuple(a for a in plan.of(kind) if _shown(a))
             if not actions:
                 continue
             symbol = _SYMBOL[kind][0]
