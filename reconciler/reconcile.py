@@ -218,6 +218,7 @@ def apply_run(
     """
     desired = load_desired(paths)
     saved = SavedPlan.read(saved_plan) if saved_plan is not None else None
+    adopt_drifted = adopt_drifted or (saved is not None and saved.adopts_drifted)
     with (
         connect(
             desired,

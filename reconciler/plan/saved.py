@@ -142,6 +142,15 @@ class SavedPlan:
                 "make it with `ld-reconciler plan --out`"
             ) from e
 
+    @property
+    def adopts_drifted(self) -> bool:
+        """Whether the plan was made with ``--adopt-drifted`` (it adopts with differences):
+        applying it repeats the choice, as a saved plan carries what it was made with."""
+        return any(
+            isinstance(a, dict) and a.get("action") == "adopt" and a.get("diff")
+            for a in self.document["actions"]
+        )
+
     def check_inputs(self, desired: DesiredState, ledger: Ledger, target: str) -> None:
         """Refuse the plan, before any call, if made for another target, offline, or on
         flag files or a ledger other than these."""

@@ -264,3 +264,27 @@ def test_forgetting_an_orphan_ends_it_and_orphans_are_only_of_declared_projects(
     settled = cli.live(emu, "plan", "flags")
     assert "orphan" not in settled.stdout
     assert "Plan: nothing to create, 3 unchanged." in settled.stdout
+
+
+def test_a_plan_saved_with_adopt_drifted_is_applied_with_it(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    emu.create_flag("web-app", flag("theirs", description="Set in the UI"))
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
+        flag("theirs", description="Declared in git"),
+    ])  # fmt: skip
+    saved = cli.live(emu, "plan", "flags", "--adopt-drifted", "--out", "plan.json")
+    assert saved.code == 0, saved
+    with no_posts(emu):
+        applied = cli.live(emu, "apply", "flags", "--plan", "plan.json", "--yes")
+    assert applied.code == 0, applied
+    assert "Apply complete: 0 created, 1 adopted." in applied.stdout
+
+
+def test_ledger_is_listed_in_the_help_and_has_its_own(cli: Cli) -> None:
+    top = cli("--help")
+    assert "ledger" in top.stdout
+    assert "Read and settle what the ledger tracks" in top.stdout
+    own = cli("ledger", "--help")
+    for command in ("list", "show", "forget", "accept"):
+        assert command in own.stdout
