@@ -155,10 +155,11 @@ def accept(
             for address in wanted:
                 spec, recorded = specs[address], recorded_now[address]
                 assert recorded is not None  # _unacceptable refused what is not recorded
-                diff = _live_differences(spec, existing)
-                mark = recorded.accepted
-                if existing.live:
-                    mark = compare.differences_digest(diff) if diff else None
+                seen = _live_differences(spec, existing)
+                diff = seen or ()
+                mark = recorded.accepted  # what LaunchDarkly was not read for keeps its mark
+                if seen is not None:
+                    mark = compare.differences_digest(seen) if seen else None
                 new = settled(recorded, spec, mark)
                 if new != recorded:
                     ledger.record(target, new)
@@ -212,10 +213,13 @@ def _unacceptable(address: str, action: Action | None, recorded: LedgerEntry | N
 
 def _live_differences(
     spec: FlagSpec | LinkSpec, existing: ExistingState
-) -> tuple[compare.FieldDiff, ...]:
-    """How LaunchDarkly differs from the file, file -> LaunchDarkly (empty offline)."""
+) -> tuple[compare.FieldDiff, ...] | None:
+    """How LaunchDarkly differs from the file, file -> LaunchDarkly; None when LaunchDarkly
+    was not read for it (offline, or a link the ledger knows from the file's spec)."""
+    if not existing.live:
+        return None
     if isinstance(spec, FlagSpec):
         flag = existing.flag(spec.project, spec.key)
-        return compare.flag_differences(spec.fields, flag.data) if flag is not None else ()
+        return compare.flag_differences(spec.fields, flag.data) if flag is not None else None
     link = existing.links.get((spec.project, spec.flag_key), {}).get(spec.key)
-    return compare.link_differences(spec.fields, link) if link is not None else ()
+    return compare.link_differences(spec.fields, link) if link is not None else None

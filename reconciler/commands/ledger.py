@@ -125,11 +125,15 @@ def forget(
     """
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator)
     gone = tracking.forget(endpoint, addresses, lock_wait=lock_wait)
+    links = 0
     for e in gone.entries:
-        given = tracking.address_of(e) in addresses
-        click.echo(f"forgot {e.kind} {tracking.address_of(e)}" + ("" if given else " (its flag's)"))
-    links = sum(e.kind == "link" for e in gone.entries if tracking.address_of(e) not in addresses)
-    also = f", with {links} link(s) of the forgotten flags" if links else ""
+        address = tracking.address_of(e)
+        if address in addresses:
+            click.echo(f"forgot {e.kind} {address}")
+        else:
+            links += 1
+            click.echo(f"forgot {e.kind} {address} (a link of a forgotten flag)")
+    also = f", {links} of them link(s) of the forgotten flags" if links else ""
     click.echo(
         f"Forgot {len(gone.entries)} resource(s){also} in {gone.ledger_path}; "
         "nothing was sent to LaunchDarkly."

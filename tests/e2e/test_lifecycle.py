@@ -226,7 +226,9 @@ def test_ledger_list_show_and_forget_and_a_forgotten_flag_is_adopted_again(
     with no_posts(emu):
         forgot = cli.live(emu, "ledger", "forget", "web-app/banner")
     assert forgot.code == 0, forgot
-    assert "forgot link web-app/banner/doc (its flag's)" in forgot.stdout
+    assert "forgot flag web-app/banner\n" in forgot.stdout
+    assert "forgot link web-app/banner/doc (a link of a forgotten flag)" in forgot.stdout
+    assert "Forgot 2 resource(s), 1 of them link(s) of the forgotten flags" in forgot.stdout
     assert "nothing was sent to LaunchDarkly" in forgot.stdout
     assert recorded(load_ledger(tmp_path), target_of(emu), "web-app") == {
         "web-app/steady": "created"
