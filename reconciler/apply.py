@@ -32,7 +32,7 @@ from reconciler.errors import (
     OutcomeStayedUnknown,
     OutcomeUnknownError,
     ReconcilerError,
-    TransportError,
+    went_unanswered,
 )
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
@@ -227,7 +227,7 @@ class _Runner:
                         error = future.exception()
                         if error is not None and not isinstance(error, ReconcilerError):
                             raise error  # a bug stops the apply (see the module docstring)
-                        unanswered = unanswered + 1 if _unanswered(error) else 0
+                        unanswered = unanswered + 1 if went_unanswered(error) else 0
                         if unanswered >= OUTAGE_LIMIT:
                             self.stopping.set()  # before this is reported: no create sends again
                         if error is None:
@@ -397,10 +397,3 @@ class _Runner:
 def _link_id(link: Mapping[str, Any]) -> str | None:
     value = link.get("_id")
     return str(value) if value is not None else None
-
-
-def _unanswered(error: BaseException | None) -> bool:
-    """Whether a create failed because LaunchDarkly gave no usable answer (after retries)."""
-    if isinstance(error, ApiError):
-        return error.status >= 500 or error.status == 429
-    return isinstance(error, (TransportError, OutcomeStayedUnknown))
