@@ -8,4 +8,5 @@
 - ``emulators``: emulators started for a test and stopped after it.
 - ``desired``: flag-file text read into a ``DesiredState``.
 - ``launchdarkly``: a flag as LaunchDarkly's API returns it, for the client's fakes.
+- ``schemas``: every subschema and property of a JSON Schema.
 """
