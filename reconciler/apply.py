@@ -380,10 +380,8 @@ class _Runner:
         return outcome
 
     def _find_link(self, spec: LinkSpec) -> dict[str, Any] | None:
-        for item in self.client.list_links(spec.project, spec.flag_key):
-            if item.get("_key") == spec.key:
-                return item
-        return None
+        links = self.client.list_links(spec.project, spec.flag_key)
+        return next((item for item in links if item.get("_key") == spec.key), None)
 
     def _settle_link(self, spec: LinkSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
         diff = compare.link_differences(spec.fields, found)
