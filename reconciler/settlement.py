@@ -5,13 +5,15 @@ What the ledger recorded at creation is only the offline stand-in for LaunchDark
 live plan finds a file and LaunchDarkly agreeing while the ledger holds an older spec,
 ``refresh`` records the file's spec, so that offline plans settle too. Only an apply (which
 holds the ledger's lock) refreshes: a plan, like Terraform's, writes nothing.
-``ledger accept`` (``reconciler.tracking``) records with ``settled`` as well.
+``ledger accept`` (``reconciler.tracking``) records with ``settled`` as well, and
+``record_adoption`` records what an apply adopts (with accepted differences, if any).
 """
 
 from __future__ import annotations
 
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
-from reconciler.plan.plan import Kind, Plan
+from reconciler.plan import compare
+from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.state.ledger import Ledger, LedgerEntry
 
 
@@ -33,6 +35,22 @@ def recorded_entry(ledger: Ledger, target: str, spec: FlagSpec | LinkSpec) -> Le
     if isinstance(spec, FlagSpec):
         return ledger.get_flag(target, spec.project, spec.key)
     return ledger.get_link(target, spec.project, spec.flag_key, spec.key)
+
+
+def record_adoption(
+    ledger: Ledger, target: str, action: Action, spec: FlagSpec | LinkSpec
+) -> LedgerEntry:
+    """Record an ``adopt`` action; one adopted with differences (``--adopt-drifted``) is
+    recorded with them as accepted."""
+    accepted = compare.differences_digest(action.diff) if action.diff else None
+    if isinstance(spec, FlagSpec):
+        ids = action.variation_ids
+        return ledger.record_flag(
+            target, spec, action="adopted", variation_ids=ids, accepted=accepted
+        )
+    return ledger.record_link(
+        target, spec, action="adopted", link_id=action.link_id, accepted=accepted
+    )
 
 
 def refresh(plan: Plan, ledger: Ledger) -> tuple[str, ...]:
