@@ -12,12 +12,13 @@
 |           | deleted/archived since                                         |                |
 | orphan    | recorded in the ledger, no longer declared (in a project the   | nothing        |
 |           | files declare)                                                 |                |
-| blocked   | cannot be created (the key belongs to an archived flag)        | apply refuses  |
+| blocked   | cannot be created (the key belongs to an archived flag, or the | apply refuses  |
+|           | flag a clone copies is missing or archived: ``clones.py``)     |                |
 
-This module owns the values (``Kind``, ``Action``, ``Plan``); ``planner`` makes the
-actions, ``fingerprint`` the digests a saved plan is checked against. A plan is data:
-its actions are frozen values with a ``.data`` dict, sorted by address, so its JSON,
-its fingerprint and its text follow deterministically.
+This module owns the plan (``Plan``; its actions are ``action.py``'s ``Action`` and
+``Kind``); ``planner`` makes the actions, ``fingerprint`` the digests a saved plan is
+checked against. A plan is data: its actions are frozen values with a ``.data`` dict,
+sorted by address, so its JSON, its fingerprint and its text follow deterministically.
 """
 
 from __future__ import annotations
@@ -25,90 +26,20 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from reconciler.model import (
-    DesiredState,
-    flag_address,
-    link_address,
-)
-from reconciler.plan import compare
+from reconciler.model import DesiredState
+
+# Re-exported: callers take Action and Kind from here, where plans are made.
+from reconciler.plan.action import SUMMARY_ORDER as SUMMARY_ORDER
+from reconciler.plan.action import Action as Action
+from reconciler.plan.action import Kind as Kind
 from reconciler.plan.fingerprint import desired_fingerprint, ledger_fingerprint, plan_fingerprint
+from reconciler.plan.planner import plan_actions
 from reconciler.remote.observe import ExistingState
 
 if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger
-
-
-class Kind(str, Enum):
-    CREATE = "create"
-    ADOPT = "adopt"
-    UNCHANGED = "unchanged"
-    DRIFT = "drift"
-    ORPHAN = "orphan"
-    BLOCKED = "blocked"
-
-
-SUMMARY_ORDER = (
-    (Kind.CREATE, "to create"),
-    (Kind.ADOPT, "to adopt"),
-    (Kind.UNCHANGED, "unchanged"),
-    (Kind.DRIFT, "drifted"),
-    (Kind.ORPHAN, "orphaned"),
-    (Kind.BLOCKED, "blocked"),
-)
-
-
-class Action(NamedTuple):
-    """One thing the plan says about one flag or link.
-
-    A NamedTuple rather than a frozen dataclass: a plan makes one or two per declared
-    resource, and a tuple is made in a third of the time.
-    """
-
-    kind: Kind
-    resource: str  # "flag" or "link"
-    project: str
-    flag_key: str
-    link_key: str | None = None
-    source: str = ""
-    digest: str = ""
-    reason: str = ""
-    diff: tuple[compare.FieldDiff, ...] = ()
-    depends_on: tuple[str, ...] = ()
-    variation_ids: tuple[str, ...] = ()
-    link_id: str | None = None
-
-    @property
-    def address(self) -> str:
-        if self.link_key is None:
-            return flag_address(self.project, self.flag_key)
-        return link_address(self.project, self.flag_key, self.link_key)
-
-    @property
-    def sort_key(self) -> tuple[str, str, int, str]:
-        return (self.project, self.flag_key, 0 if self.link_key is None else 1, self.link_key or "")
-
-    @property
-    def data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "action": self.kind.value,
-            "resource": self.resource,
-            "address": self.address,
-            "project": self.project,
-            "flag": self.flag_key,
-        }
-        if self.link_key is not None:
-            data["link"] = self.link_key
-        for name in ("source", "digest", "reason"):
-            if getattr(self, name):
-                data[name] = getattr(self, name)
-        if self.diff:
-            data["diff"] = [d.data for d in self.diff]
-        if self.depends_on:
-            data["depends_on"] = list(self.depends_on)
-        return data
 
 
 @dataclass(frozen=True)
@@ -192,7 +123,5 @@ def make_plan(
     With ``adopt_drifted``, a resource that exists in LaunchDarkly with other settings and
     is not recorded is adopted with its differences instead of reported as drift.
     """
-    from reconciler.plan.planner import plan_actions  # it builds on this module's values
-
     actions = plan_actions(desired, existing, ledger, target, adopt_drifted=adopt_drifted)
     return Plan(target, existing.live, actions, desired, ledger, ledger.records)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.model import DesiredState, FlagSpec, LinkSpec, flag_address, link_address
 from reconciler.plan import compare
-from reconciler.plan.plan import Action, Kind
+from reconciler.plan.action import Action, Kind
+from reconciler.plan.clones import check_source
 from reconciler.remote.observe import ExistingState
 
 if TYPE_CHECKING:
@@ -33,8 +34,10 @@ def plan_actions(
     """Every action of the plan, sorted by address."""
     actions: list[Action] = []
     declared_links: set[str] = set()
+    clones = any(spec.clone is not None for spec in desired.flags)
+    declared = {spec.address for spec in desired.flags} if clones else set()
     for spec in desired.flags:
-        flag_action = _flag_action(spec, existing, ledger, target, adopt_drifted)
+        flag_action = _flag_action(spec, existing, ledger, target, declared, adopt_drifted)
         actions.append(flag_action)
         for link in spec.links:
             declared_links.add(link.address)
@@ -47,7 +50,12 @@ def plan_actions(
 
 
 def _flag_action(
-    spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str, adopt_drifted: bool
+    spec: FlagSpec,
+    existing: ExistingState,
+    ledger: Ledger,
+    target: str,
+    declared: set[str],
+    adopt_drifted: bool,
 ) -> Action:
     recorded = ledger.get_flag(target, spec.project, spec.key)
     base: dict[str, Any] = {
@@ -58,6 +66,15 @@ def _flag_action(
         "digest": spec.digest,
     }
     prerequisites = tuple(flag_address(spec.project, p.key) for p in spec.prerequisites)
+    if spec.clone is not None:
+        base["clone"] = flag_address(spec.project, spec.clone)
+        if base["clone"] in declared:  # created first, like a prerequisite
+            prerequisites = (*prerequisites, base["clone"])
+        if recorded is None and existing.flag(spec.project, spec.key) is None:
+            source = check_source(spec, existing, declared)
+            kind = Kind.BLOCKED if source.blocked else Kind.CREATE
+            deps = () if source.blocked else prerequisites
+            return Action(kind, reason=source.reason, depends_on=deps, **base)
     if not existing.live:
         if recorded is None:
             return Action(Kind.CREATE, depends_on=prerequisites, **base)
