@@ -30,8 +30,12 @@ from reconciler.config.scaffold import init as write_scaffold
     help="Also write the plan and apply workflows and a .pre-commit-config.yaml.",
 )
 def init(directory: Path, project: str, github: bool) -> int:
-    """Start a flag repository in DIRECTORY (default: here): ld-reconciler.yaml, the
-    schemas, an example flag file and the .gitignore lines. Never overwrites a file."""
+    """Start a flag repository: configuration, schemas, an example flag file.
+
+    Writes into DIRECTORY (default: here) ld-reconciler.yaml, the JSON Schemas, an
+    example flag file and the .gitignore lines for the ledger's lock and journal.
+    Never overwrites a file: one that exists is skipped and said so.
+    """
     for outcome in write_scaffold(directory, project, github):
         click.echo(str(outcome))
     if github:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reconciler.errors import InputError
 from reconciler.export.export import ExportFile
-from reconciler.files.loader import YAML_SUFFIXES
+from reconciler.files.discovery import YAML_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.emulator import Emulator, EmulatorConfig
+from support.emulators import Emulators
 
 from .support import EXAMPLE_PROJECTS, EXAMPLES, Cli
 
@@ -20,21 +21,16 @@ def cli(tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
+def make_emulator(emulators: Emulators) -> Callable[..., Emulator]:
     """Start emulators from ``EmulatorConfig`` fields; all are stopped when the test ends."""
-    started: list[Emulator] = []
 
     def make(config: EmulatorConfig | None = None, **fields: Any) -> Emulator:
         if config is None:
             fields.setdefault("projects", EXAMPLE_PROJECTS)
             config = EmulatorConfig(**fields)
-        emu = Emulator(config).start()
-        started.append(emu)
-        return emu
+        return emulators.start(config)
 
-    yield make
-    for emu in started:
-        emu.stop()
+    return make
 
 
 @pytest.fixture

@@ -16,45 +16,23 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from click.testing import CliRunner
 
-from reconciler.cli import main
 from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.remote.client import normalise_base_url
 from reconciler.state.ledger import Ledger
+from support.cli import Result, run_child, run_main
+from support.process import host_free_env
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "flags"
 EXAMPLE_PROJECTS = ("mobile-app", "web-app")
-
-# Variables of the host that would change what the CLI does; every run starts without them.
-HOST_VARIABLES = (
-    "LAUNCHDARKLY_ACCESS_TOKEN",
-    "LD_ACCESS_TOKEN",
-    "LAUNCHDARKLY_BASE_URL",
-    "GITHUB_STEP_SUMMARY",
-    "GITHUB_ACTIONS",
-    "NO_COLOR",
-    "FORCE_COLOR",
-    "CLICOLOR_FORCE",
-    "LD_RECONCILER_CA_BUNDLE",
-    "SSL_CERT_FILE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 
 LIST_FLAGS = "GET /api/v2/flags/{projectKey}"
 CREATE_FLAG = "POST /api/v2/flags/{projectKey}"
@@ -63,22 +41,6 @@ LIST_LINKS = "GET /api/v2/flag-links/projects/{projectKey}/flags/{featureFlagKey
 CREATE_LINK = "POST /api/v2/flag-links/projects/{projectKey}/flags/{featureFlagKey}"
 
 LEDGER = Path(".ld-reconciler/ledger.json")
-
-
-@dataclass(frozen=True)
-class Result:
-    """What one run of the CLI printed and returned."""
-
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def __str__(self) -> str:  # shown by pytest when an assertion about a run fails
-        return f"exit {self.code}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
 
 
 class Cli:
@@ -110,32 +72,16 @@ class Cli:
         return self(*args, "--base-url", emu.base_url, env=full_env, subprocess=subprocess)
 
     def _in_process(self, args: list[str], env: dict[str, str]) -> Result:
-        overrides: dict[str, str | None] = {name: None for name in HOST_VARIABLES}
-        overrides.update(env)
-        runner = CliRunner()
-        previous = os.getcwd()
-        os.chdir(self.cwd)
-        try:
-            with runner.isolation(env=overrides) as (out, err, _):
-                try:
-                    main(args)
-                except SystemExit as e:
-                    code = e.code
-                else:  # pragma: no cover - main always exits
-                    code = 0
-                finally:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                stdout = out.getvalue().decode()
-                stderr = err.getvalue().decode()
-        finally:
-            os.chdir(previous)
-        assert isinstance(code, int), f"exit code {code!r}"
-        return Result(code, stdout, stderr)
+        return run_main(self.cwd, args, env)
+
+    def script(self, script: Path, *args: str, env: Mapping[str, str] | None = None) -> Result:
+        """Run ``python script args...`` in a child process, as ``subprocess=True`` runs the CLI
+        (a script that wraps ``reconciler.cli.main``)."""
+        return self._child(list(args), dict(env or {}), program=(str(script),))
 
     def spawn_live(self, emu: Emulator, *args: str) -> subprocess.Popen[str]:
         """Start a command against ``emu`` in a child process, without waiting for it."""
-        env = self._child_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN})
+        env = host_free_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN})
         return subprocess.Popen(
             [sys.executable, "-m", "reconciler", *args, "--base-url", emu.base_url],
             cwd=self.cwd,
@@ -146,24 +92,10 @@ class Cli:
             text=True,
         )
 
-    def _child(self, args: list[str], env: dict[str, str]) -> Result:
-        completed = subprocess.run(
-            [sys.executable, "-m", "reconciler", *args],
-            cwd=self.cwd,
-            env=self._child_env(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        return Result(completed.returncode, completed.stdout, completed.stderr)
-
-    @staticmethod
-    def _child_env(env: Mapping[str, str]) -> dict[str, str]:
-        child_env = {k: v for k, v in os.environ.items() if k not in HOST_VARIABLES}
-        child_env.update(env)
-        return child_env
+    def _child(
+        self, args: list[str], env: dict[str, str], program: Sequence[str] = ("-m", "reconciler")
+    ) -> Result:
+        return run_child(self.cwd, args, env, program=program)
 
 
 # -- flag files --------------------------------------------------------------------------------

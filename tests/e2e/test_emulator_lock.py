@@ -7,18 +7,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
 from reconciler.emulator.datafile import Claim, lock
 from reconciler.state.lock import LedgerLock
+from support.emulators import data_file_refusal
+from support.process import default_sigint, host_free_env
 
 from .support import Cli, flag, write_flags
 
@@ -41,8 +42,8 @@ def holder(tmp_path: Path) -> Iterator[LedgerLock]:
 
 
 class Child:
-    """``python -m reconciler ARGS`` in ``cwd``. Its stdout (``watch="stdout"``) or stderr is
-    read on a thread, so that the test can wait for ``marker`` (a log line, a prompt) in it."""
+    """``python -m reconciler ARGS`` in ``cwd``. Its stdout and stderr are read on threads, so
+    that the test can wait for ``marker`` (a log line, a prompt) in the ``watch``ed one."""
 
     def __init__(
         self, cwd: Path, args: list[str], *, watch: str, marker: str, **popen: Any
@@ -50,43 +51,70 @@ class Child:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reconciler", *args],
             cwd=cwd,
-            env=Cli._child_env({}),
+            env=host_free_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,
             **popen,
         )
         assert self.process.stdout is not None
         assert self.process.stderr is not None
-        self._stdout = watch == "stdout"
-        streams = (self.process.stdout, self.process.stderr)
-        self._watched, self._other = streams if self._stdout else streams[::-1]
         self.marker = marker
-        self.text = ""
+        self._watch = watch
+        self.texts = {"stdout": "", "stderr": ""}
         self._seen = threading.Event()  # the marker came, or the stream ended without it
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self._output = threading.Event()  # the child wrote something, or closed its pipes
+        self._readers = [
+            threading.Thread(target=self._read, args=(name, stream), daemon=True)
+            for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr))
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
-        while char := self._watched.read(1):  # by character: a prompt ends without a newline
-            self.text += char
-            if self.text.endswith(self.marker):
+    @property
+    def text(self) -> str:
+        return self.texts[self._watch]
+
+    def _read(self, name: str, stream: IO[str]) -> None:
+        while char := stream.read(1):  # by character: a prompt ends without a newline
+            self.texts[name] += char
+            self._output.set()
+            if name == self._watch and self.texts[name].endswith(self.marker):
                 self._seen.set()
-        self._seen.set()
+        stream.close()
+        self._output.set()
+        if name == self._watch:
+            self._seen.set()
 
     def wait_for_marker(self) -> None:
         assert self._seen.wait(TIMEOUT), f"no {self.marker!r} within {TIMEOUT} s"
         assert self.marker in self.text, f"the child ended without {self.marker!r}:\n{self.text}"
         assert self.process.poll() is None, "the child ended after the marker"
 
+    def interrupt(self) -> None:
+        """Ctrl-C, again until the child reacts (writes or ends). A prompt shows before the
+        child reads its answer: a SIGINT that comes in between is only noted, and the read it
+        would have interrupted then waits for input, so one signal alone may be lost."""
+        for _ in range(TIMEOUT):
+            self._output.clear()
+            self.process.send_signal(signal.SIGINT)
+            if self._output.wait(1.0):
+                return
+        pytest.fail(f"the child did not react to SIGINT within {TIMEOUT} s")
+
     def finish(self) -> tuple[int, str, str]:
         """The exit code, stdout and stderr."""
-        other = self._other.read()
-        code = self.process.wait(TIMEOUT)
-        self._reader.join(TIMEOUT)
-        self._watched.close()
-        self._other.close()
-        return (code, self.text, other) if self._stdout else (code, other, self.text)
+        try:
+            code = self.process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(TIMEOUT)
+            pytest.fail(f"the child did not end within {TIMEOUT} s: {self.texts}")
+        for reader in self._readers:
+            reader.join(TIMEOUT)
+            assert not reader.is_alive(), "a pipe of the child stayed open after it ended"
+        return code, self.texts["stdout"], self.texts["stderr"]
 
 
 def test_apply_emulator_with_lock_wait_waits_for_the_data_file_then_applies(
@@ -128,11 +156,7 @@ def test_an_emulator_run_while_another_has_the_data_file_is_refused_at_once_in_o
     result = cli(*args)
     assert result.code == 1, result
     assert result.stdout == ""
-    [line] = result.stderr.splitlines()
-    assert line.startswith(
-        f"Error: the emulator's data file {DATA} is in use by pid {os.getpid()} on "
-        f"{socket.gethostname()} since "
-    )
+    line = data_file_refusal(result.stderr, DATA, os.getpid())
     assert line.endswith(
         f" (another run): one emulator at a time may use it; {advice}. If no emulator is "
         f"running, delete {LOCK}"
@@ -165,7 +189,7 @@ def test_an_apply_emulator_interrupted_at_its_prompt_leaves_the_data_file_to_the
             child.process.pid,
             "ld-reconciler apply --emulator",
         )
-        child.process.send_signal(signal.SIGINT)
+        child.interrupt()
         code, _, err = child.finish()
     finally:
         os.close(terminal)

@@ -202,7 +202,7 @@ def test_apply_killed_midway_is_finished_by_the_next_apply_without_duplicates(
         with lock:
             commits += 1
             if commits == kill_after:
-                spawned.wait()
+                assert spawned.wait(60)
                 child[0].kill()
 
     emu = Emulator(EmulatorConfig(projects=(PROJECT,)), log=on_request).start()

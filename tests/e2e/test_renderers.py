@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.emulator import DEV_TOKEN, Emulator
+from support.process import host_free_env
 
 from .support import Cli, flag, target_of, write_flags
 
@@ -145,7 +146,7 @@ def _on_a_terminal(cli: Cli, emu: Emulator, env: dict[str, str]) -> str:
         child = subprocess.run(
             [sys.executable, "-m", "reconciler", "plan", "flags", "--base-url", emu.base_url],
             cwd=cli.cwd,
-            env=cli._child_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN, **env}),
+            env=host_free_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN, **env}),
             stdin=subprocess.DEVNULL,
             stdout=secondary,
             stderr=subprocess.PIPE,

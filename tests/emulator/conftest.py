@@ -3,7 +3,7 @@
 Every response that reaches a test through the ``http`` client is checked against the contract
 on the way: JSON with ``Content-Type: application/json``, and a body valid against the schema the
 spec declares for that operation and status (or LaunchDarkly's error shape for the statuses the
-spec does not list). The contract is LaunchDarkly's OpenAPI excerpt in ``shared/`` beside the repo.
+spec does not list). The contract is LaunchDarkly's OpenAPI excerpt in ``tests/data/launchdarkly``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from referencing.jsonschema import DRAFT7
 
 from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
 from reconciler.emulator.responses import BETA_MESSAGE
+from support.emulators import Emulators
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared/launchdarkly/openapi-excerpt.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "launchdarkly" / "openapi-excerpt.json"
 SPEC_URI = "urn:launchdarkly:openapi-excerpt"
 ERROR_SCHEMA = {
     "type": "object",
@@ -37,11 +38,6 @@ class Contract:
     """LaunchDarkly's OpenAPI excerpt, as JSON Schema validators for response bodies."""
 
     def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"the API contract {path} is missing: the emulator tests need shared/ "
-                "checked out beside the repository (../shared/launchdarkly/openapi-excerpt.json)"
-            )
         self.doc = json.loads(path.read_text(encoding="utf-8"))
         # OpenAPI 3.0 schemas are close to draft 7 (a $ref's siblings are ignored); the whole
         # document is one resource so that "#/components/schemas/..." refs resolve inside it.
@@ -94,25 +90,20 @@ def contract() -> Contract:
 
 
 @pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
+def make_emulator(emulators: Emulators) -> Callable[..., Emulator]:
     """Start emulators (stopped at the end of the test) from config fields or a config.
 
     ``clock`` and ``log`` are passed to ``Emulator`` itself; the rest build the config.
     """
-    started: list[Emulator] = []
 
     def make(config: EmulatorConfig | None = None, **kwargs: Any) -> Emulator:
         options = {k: kwargs.pop(k) for k in ("clock", "log") if k in kwargs}
         if config is None:
             kwargs.setdefault("projects", ("demo", "other"))
             config = EmulatorConfig(**kwargs)
-        emu = Emulator(config, **options)
-        started.append(emu.start())
-        return emu
+        return emulators.start(config, **options)
 
-    yield make
-    for emu in started:
-        emu.stop()
+    return make
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
+from support.emulators import data_file_refusal
+from support.process import default_sigint
 
 URL_PREFIX = "LaunchDarkly emulator listening on "
 STARTUP_TIMEOUT = 30
@@ -32,6 +34,7 @@ class Running:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,  # it is stopped by SIGINT in a test
         )
         self.url = self._read_url()
 
@@ -59,7 +62,7 @@ def running() -> Iterator[list[Running]]:
     for r in started:
         if r.process.poll() is None:
             r.process.kill()
-            r.process.communicate()
+            r.process.communicate(timeout=STARTUP_TIMEOUT)
 
 
 def lock(data: Path) -> Path:
@@ -240,11 +243,7 @@ def test_a_second_emulator_on_a_data_file_exits_1_with_one_line_naming_the_first
     )
     assert second.returncode == 1
     assert second.stdout == ""
-    [line] = second.stderr.splitlines()
-    assert line.startswith(
-        f"Error: the emulator's data file {data} is in use by pid {first.process.pid} on "
-        f"{socket.gethostname()} since "
-    )
+    line = data_file_refusal(second.stderr, data, first.process.pid)
     assert line.endswith(
         " (ld-reconciler emulator): one emulator at a time may use it; stop that one or wait "
         f"for it to finish, or use another data file. If no emulator is running, delete {data}.lock"

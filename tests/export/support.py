@@ -11,45 +11,18 @@ them as a prerequisite.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-
-from reconciler.cli import main
 from reconciler.emulator import DEV_TOKEN, Emulator
+from support.cli import Result, run_child, run_main
 
 PROJECT = "shop"
 LIST_FLAGS = "GET /api/v2/flags/{projectKey}"
 GET_FLAG = "GET /api/v2/flags/{projectKey}/{featureFlagKey}"
 LIST_LINKS = "GET /api/v2/flag-links/projects/{projectKey}/flags/{featureFlagKey}"
-HOST_VARIABLES = (
-    "LAUNCHDARKLY_ACCESS_TOKEN",
-    "LD_ACCESS_TOKEN",
-    "LAUNCHDARKLY_BASE_URL",
-    "GITHUB_STEP_SUMMARY",
-    "GITHUB_ACTIONS",
-    "NO_COLOR",
-    "FORCE_COLOR",
-    "LD_RECONCILER_CA_BUNDLE",
-    "SSL_CERT_FILE",
-)
 LINK_TIMESTAMP = 1_700_000_000_000  # a link associated before it was created
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def __str__(self) -> str:  # shown by pytest when an assertion about a run fails
-        return f"exit {self.code}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
 
 
 class Cli:
@@ -59,24 +32,7 @@ class Cli:
         self.cwd = cwd
 
     def __call__(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
-        overrides: dict[str, str | None] = dict.fromkeys(HOST_VARIABLES)
-        overrides.update(env or {})
-        previous = os.getcwd()
-        os.chdir(self.cwd)
-        try:
-            with CliRunner().isolation(env=overrides) as (out, err, _):
-                try:
-                    main(list(args))
-                except SystemExit as e:
-                    code = e.code
-                finally:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
-        finally:
-            os.chdir(previous)
-        assert isinstance(code, int), f"exit code {code!r}"
-        return Result(code, stdout, stderr)
+        return run_main(self.cwd, args, env)
 
     def live(self, emu: Emulator, *args: str) -> Result:
         env = {"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN}
@@ -84,19 +40,8 @@ class Cli:
 
     def child(self, emu: Emulator, *args: str) -> Result:
         """The same, in a child process (``python -m reconciler``)."""
-        env = {k: v for k, v in os.environ.items() if k not in HOST_VARIABLES}
-        env["LAUNCHDARKLY_ACCESS_TOKEN"] = DEV_TOKEN
-        done = subprocess.run(
-            [sys.executable, "-m", "reconciler", *args, "--base-url", emu.base_url],
-            cwd=self.cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=120,
-            check=False,
-        )
-        return Result(done.returncode, done.stdout, done.stderr)
+        env = {"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN}
+        return run_child(self.cwd, [*args, "--base-url", emu.base_url], env)
 
 
 def seed_shop(emu: Emulator) -> None:

@@ -8,7 +8,7 @@ validate, plan as nothing but ``adopt``, and apply with no create at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -18,6 +18,7 @@ import yaml
 
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.state.ledger import Ledger
+from support.emulators import Emulators
 
 from .support import (
     GET_FLAG,
@@ -456,13 +457,12 @@ Edit = Callable[[dict[str, Any]], None]
 
 
 @pytest.fixture
-def make_emulator(tmp_path: Path) -> Iterator[Callable[[Seed, Edit], Emulator]]:
+def make_emulator(tmp_path: Path, emulators: Emulators) -> Callable[[Seed, Edit], Emulator]:
     """Start an emulator for ``shop``: created by ``seed``, then its data file changed by ``edit``
     (to hold what no create can make). Stopped when the test ends."""
-    started: list[Emulator] = []
 
     def make(seed: Seed, edit: Edit) -> Emulator:
-        data = tmp_path / f"emulator-{len(started)}.json"
+        data = tmp_path / f"emulator-{len(emulators.started)}.json"
         config = EmulatorConfig(projects=(PROJECT,), data_path=data)
         seeding = Emulator(config)
         seed(seeding)
@@ -471,13 +471,9 @@ def make_emulator(tmp_path: Path) -> Iterator[Callable[[Seed, Edit], Emulator]]:
             document = json.loads(data.read_text(encoding="utf-8"))
             edit(document["projects"][PROJECT])
             data.write_text(json.dumps(document), encoding="utf-8")
-        emu = Emulator(config).start()
-        started.append(emu)
-        return emu
+        return emulators.start(config)
 
-    yield make
-    for emu in started:
-        emu.stop()
+    return make
 
 
 def test_export_exits_1_when_flags_exist_but_none_can_be_exported(

@@ -25,33 +25,13 @@ from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.model import derive_link_key
 from reconciler.remote.client import normalise_base_url
 from reconciler.state.ledger import Ledger
+from support.process import host_free_env
 
 REPO = Path(__file__).resolve().parents[2]
 LEDGER = Path(".ld-reconciler/ledger.json")
 
 CREATE_FLAG = "POST /api/v2/flags/{projectKey}"
 CREATE_LINK = "POST /api/v2/flag-links/projects/{projectKey}/flags/{featureFlagKey}"
-
-# Variables of the host that would change what the CLI does; every child starts without them.
-HOST_VARIABLES = (
-    "LAUNCHDARKLY_ACCESS_TOKEN",
-    "LD_ACCESS_TOKEN",
-    "LAUNCHDARKLY_BASE_URL",
-    "GITHUB_STEP_SUMMARY",
-    "GITHUB_ACTIONS",
-    "NO_COLOR",
-    "FORCE_COLOR",
-    "CLICOLOR_FORCE",
-    "LD_RECONCILER_CA_BUNDLE",
-    "SSL_CERT_FILE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
-
 
 @dataclass(frozen=True)
 class Run:
@@ -76,7 +56,7 @@ class Run:
 
 def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The host's environment without LaunchDarkly, colour, GitHub or proxy variables."""
-    full = {k: v for k, v in os.environ.items() if k not in HOST_VARIABLES}
+    full = host_free_env()
     full["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     full.update(env or {})
     return full

@@ -24,6 +24,7 @@ from reconciler.emulator import Emulator, EmulatorConfig, Faults
 from reconciler.remote.client import normalise_base_url
 from reconciler.state.ledger import Ledger
 from reconciler.state.lock import LockHolder
+from support.process import read_line
 
 from .support import (
     LEDGER,
@@ -77,7 +78,7 @@ def test_a_second_apply_fails_fast_naming_the_first_which_finishes_alone(
 ) -> None:
     first = spawn(*APPLY, cwd=workdir, env=live_env(emu))
     assert first.stdout is not None
-    assert first.stdout.readline().startswith("Planned live")  # it holds the lock by now
+    assert read_line(first.stdout, 120).startswith("Planned live")  # it holds the lock by now
     first.send_signal(signal.SIGSTOP)  # however slow the second is to start, the first waits
     try:
         second = run(*APPLY, cwd=workdir, env=live_env(emu))
@@ -142,6 +143,7 @@ fcntl.flock(fd, fcntl.LOCK_EX)
 os.write(fd, b'{"pid": %d, "host": "ci", "since": "2026-01-01T00:00:00Z", "command": "held"}'
          % os.getpid())
 print("held", flush=True)
+sys.stdin.readline()  # held until the test has been refused, then for argv[2] seconds more
 time.sleep(float(sys.argv[2]))
 """
 
@@ -153,12 +155,17 @@ def test_an_apply_waits_for_a_live_holder_with_lock_wait_and_names_it_without(
     (workdir / LOCK).parent.mkdir(parents=True)
     with subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(workdir / LOCK), "1.5"],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     ) as holder:
+        assert holder.stdin is not None
         assert holder.stdout is not None
-        assert holder.stdout.readline() == "held\n"
+        assert read_line(holder.stdout, 60) == "held\n"
+        # However slowly the refused run starts (seconds on a loaded machine), the lock is held.
         refused = run(*APPLY, cwd=workdir, env=live_env(emu))
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
         waited = run(*APPLY, "--lock-wait", "30", cwd=workdir, env=live_env(emu))
     assert refused.code == 1, refused
     assert f"is locked by pid {holder.pid} on ci since 2026-01-01T00:00:00Z (held)" in (

@@ -119,15 +119,20 @@ def _echoing(seen: Seen) -> Reply:
     return Reply(reply.status, reply.body, {**reply.headers, "X-Echo": token})
 
 
+def _plan_then_apply(server: FakeServer, token: str, workdir: Path) -> list[Run]:
+    """``-vv plan`` then ``-vv apply`` against ``server`` with ``token``: debug logs show all."""
+    env = live_env(server.base_url, token)
+    return [
+        run("-vv", "plan", "flags", cwd=workdir, env=env),
+        run("-vv", "apply", "flags", "--yes", cwd=workdir, env=env),
+    ]
+
+
 def test_a_token_echoed_in_headers_codes_and_long_messages_is_scrubbed_whole(
     workdir: Path,
 ) -> None:
     with FakeServer(_echoing) as server:
-        env = live_env(server.base_url, SECRET)
-        runs = [
-            run("-vv", "plan", "flags", cwd=workdir, env=env),
-            run("-vv", "apply", "flags", "--yes", cwd=workdir, env=env),
-        ]
+        runs = _plan_then_apply(server, SECRET, workdir)
     assert server.seen[0].headers["Authorization"] == SECRET  # sent, as it must be
     assert runs[0].code == 0, runs[0]
     assert "X-Echo" in runs[0].stderr  # httpcore's debug log shows the response headers
@@ -154,11 +159,7 @@ def _echoing_encoded(seen: Seen) -> Reply:
 
 def test_a_token_echoed_url_encoded_json_escaped_or_as_bytes_is_scrubbed(workdir: Path) -> None:
     with FakeServer(_echoing_encoded) as server:
-        env = live_env(server.base_url, HOSTILE)
-        runs = [
-            run("-vv", "plan", "flags", cwd=workdir, env=env),
-            run("-vv", "apply", "flags", "--yes", cwd=workdir, env=env),
-        ]
+        runs = _plan_then_apply(server, HOSTILE, workdir)
     assert server.seen[0].headers["Authorization"] == HOSTILE  # sent, as it must be
     assert runs[0].code == 0, runs[0]
     assert "X-Echo-Json" in runs[0].stderr  # httpcore's debug log shows the response headers

@@ -13,14 +13,13 @@ import pytest
 
 from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, SilentProgress, apply_plan
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
-from reconciler.files.loader import load_text
-from reconciler.files.validator import validate_documents
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Action, make_plan
 from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.observe import ExistingFlag, ExistingState
 from reconciler.state.ledger import Ledger
 from reconciler.state.lock import ledger_lock
+from support.desired import desired_state
 
 TARGET = "https://app.launchdarkly.com"
 
@@ -90,9 +89,7 @@ class FakeLaunchDarkly:
 
 
 def desired(text: str = FILE) -> DesiredState:
-    state, findings = validate_documents([load_text(text, "flags/web.yaml")])
-    assert findings == []
-    return state
+    return desired_state(text)
 
 
 def run(

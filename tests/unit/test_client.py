@@ -19,42 +19,12 @@ import pytest
 from reconciler.errors import ApiError, ConfigError, OutcomeUnknownError, TransportError
 from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.ratelimit import WAKE_JITTER
+from support.clock import T0, FakeTime, FixedRandom
 
 TOKEN = "api-0123456789abcdef-secret"
 BASE = "https://ld.example"
-T0 = 1_700_000_000.0
 Handler = Callable[[httpx.Request], httpx.Response]
 
-
-class FakeTime:
-    """A clock that moves only when slept on; a sleep ends ``seconds`` after the sleeping
-    thread last read the clock, so concurrent sleepers do not add up."""
-
-    def __init__(self) -> None:
-        self.now = T0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-        self._local = threading.local()
-
-    def clock(self) -> float:
-        with self._lock:
-            self._local.read = self.now
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            base = getattr(self._local, "read", self.now)
-            self.now = max(self.now, base + seconds)
-
-
-class FixedRandom(random.Random):
-    def __init__(self, value: float) -> None:
-        super().__init__(0)
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
 
 
 class Recorder:

@@ -26,6 +26,7 @@ from reconciler.state.lock import (
     LockHolder,
     ledger_lock,
 )
+from support.process import read_line
 
 REPO = Path(__file__).resolve().parents[2]
 LOCKS = [FlockLock, ExclusiveFileLock] if sys.platform != "win32" else [ExclusiveFileLock]
@@ -54,7 +55,7 @@ class Holder:
             text=True,
         )
         assert self.proc.stdout is not None
-        assert self.proc.stdout.readline() == "locked\n"
+        assert read_line(self.proc.stdout, 60) == "locked\n"
 
     def release(self) -> None:
         assert self.proc.stdin is not None

@@ -8,11 +8,10 @@ from typing import Any
 
 import httpx
 
-from reconciler.files.loader import load_text
-from reconciler.files.validator import validate_documents
 from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.observe import observe_live
 from reconciler.state.ledger import Ledger
+from support.desired import desired_state
 
 TARGET = "https://app.launchdarkly.com"
 
@@ -64,9 +63,7 @@ def declared(keys: list[str], link_keys: tuple[str, ...] = ()) -> Any:
         lines.append(f"  - key: {key}\n    name: {key}")
         if key in link_keys:
             lines.append(f'    links: [{{deepLink: "https://x.example/{key}"}}]')
-    state, findings = validate_documents([load_text("\n".join(lines) + "\n", "f.yaml")])
-    assert findings == []
-    return state
+    return desired_state("\n".join(lines) + "\n", "f.yaml")
 
 
 def test_a_project_mostly_declared_is_read_by_list_pages_not_gets(tmp_path: Path) -> None:

@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from reconciler.files.loader import load_text
-from reconciler.files.validator import validate_documents
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Kind, Plan, make_plan
 from reconciler.remote.observe import ExistingFlag, ExistingState
 from reconciler.state.ledger import Ledger
 from reconciler.state.lock import ledger_lock
+from support.desired import desired_state
 
 TARGET = "https://app.launchdarkly.com"
 
@@ -32,9 +31,7 @@ flags:
 
 
 def desired(text: str = FILE) -> DesiredState:
-    state, findings = validate_documents([load_text(text, "flags/web.yaml")])
-    assert findings == []
-    return state
+    return desired_state(text)
 
 
 def live_flag(key: str, **fields: Any) -> ExistingFlag:

@@ -10,35 +10,11 @@ from collections import Counter
 import pytest
 
 from reconciler.remote.ratelimit import WAKE_JITTER, WINDOW_SECONDS, RatePacer
+from support.clock import T0, FakeTime
 
-T0 = 1_700_000_000.0
 ROUTE = "POST /api/v2/flags/{projectKey}"
 OTHER = "GET /api/v2/flags/{projectKey}"
 
-
-class FakeTime:
-    """A clock that only moves when someone sleeps.
-
-    Threads sleep concurrently: a sleep ends ``seconds`` after that thread last read the
-    clock, so two threads sleeping 10 s side by side move time by 10 s, not 20.
-    """
-
-    def __init__(self, start: float = T0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-        self._local = threading.local()
-
-    def clock(self) -> float:
-        with self._lock:
-            self._local.read = self.now
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            base = getattr(self._local, "read", self.now)
-            self.now = max(self.now, base + seconds)
 
 
 def pacer_with(ft: FakeTime, seed: int = 0) -> RatePacer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from email.utils import formatdate
 
 import httpx
@@ -16,22 +15,13 @@ from reconciler.remote.retry import (
     parse_retry_after,
     throttled_until,
 )
+from support.clock import T0, FixedRandom
 
-T0 = 1_700_000_000.0
 REQUEST = httpx.Request("GET", "https://app.launchdarkly.test/")
 
 
 def ms(t: float) -> str:
     return str(int(t * 1000))
-
-
-class FixedRandom(random.Random):
-    def __init__(self, value: float) -> None:
-        super().__init__(0)
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
 
 
 def test_backoff_doubles_up_to_the_cap_and_full_jitter_stays_below_the_ceiling() -> None:

@@ -21,6 +21,10 @@ from .fake_github import BOT, PAT, PR_NUMBER, REPOSITORY, FakeGitHub, pull_reque
 from .runner import Run, Runner
 from .support import REPO
 
+# Longer than the suite's limit per test: each test runs the action's steps, each
+# a child allowed 600 s.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
+
+from support.process import python_module
 
 from .support import REPO
 
@@ -84,28 +84,16 @@ def test_cis_pytest_command_collects_the_chaos_run_and_the_slow_perf_smoke_run(
 ) -> None:
     args = dict(pytest_commands(ci))["test"]
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", *args, "--collect-only", "-q", PERF_SMOKE, CHAOS],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = python_module(
+        "pytest", *args, "--collect-only", "-q", PERF_SMOKE, CHAOS, cwd=REPO, env=env
     )
     assert done.returncode == 0, done.stdout + done.stderr
     collected = [line for line in done.stdout.splitlines() if "::" in line]
     assert any(line.startswith(f"{PERF_SMOKE}::") for line in collected), done.stdout
     assert sum(line.startswith(f"{CHAOS}::") for line in collected) >= 3, done.stdout
     assert "deselected" not in done.stdout
-    marked = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow", PERF_SMOKE],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    marked = python_module(
+        "pytest", "--collect-only", "-q", "-m", "slow", PERF_SMOKE, cwd=REPO, env=env
     )
     # The smoke run is the slow one a `-m 'not slow'` would have dropped.
     assert any(line.startswith(f"{PERF_SMOKE}::") for line in marked.stdout.splitlines())

@@ -8,6 +8,7 @@ import pytest
 from e2e.support import Cli
 
 from reconciler.plan.render import MARKER
+from support.cli import Result
 
 from .fake_github import BOT, PAT, PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
 from .support import saved_and_rendered
@@ -29,6 +30,17 @@ def _calls(fake: FakeGitHub) -> list[str]:
 
 
 LIST = f"/repos/{REPOSITORY}/issues/{PR_NUMBER}/comments"
+
+
+def _create_then_update(cli: Cli, tmp_path: Path, env: dict[str, str]) -> tuple[Result, Result]:
+    """Comment "Plan: 2.", which creates our comment, then "Plan: 3.", which updates it."""
+    first = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 2."), env=env)
+    assert first.code == 0, first
+    assert first.stdout.startswith("Created the plan comment")
+    second = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 3."), env=env)
+    assert second.code == 0, second
+    assert second.stdout.startswith("Updated the plan comment")
+    return first, second
 
 
 def test_the_first_run_creates_the_comment_and_the_second_updates_it(
@@ -66,12 +78,7 @@ def test_a_persons_comment_carrying_the_marker_is_left_alone_and_ours_is_updated
     fake_github.add_comment(REPOSITORY, PR_NUMBER, quoted, user="octocat")
     env = step_env(fake_github, pr_event)
 
-    first = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 2."), env=env)
-    assert first.code == 0, first
-    assert first.stdout.startswith("Created the plan comment")
-    second = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 3."), env=env)
-    assert second.code == 0, second
-    assert second.stdout.startswith("Updated the plan comment")
+    first, second = _create_then_update(cli, tmp_path, env)
     assert "note:" not in first.stderr + second.stderr
 
     comments = fake_github.comments_of(REPOSITORY, PR_NUMBER)
@@ -109,12 +116,7 @@ def test_with_a_personal_token_the_author_is_the_tokens_user_asked_of_github(
     fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nPlan: 1.", user=BOT)  # not hers
     env = step_env(fake_github, pr_event, token=PAT)
 
-    first = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 2."), env=env)
-    assert first.code == 0, first
-    assert first.stdout.startswith("Created the plan comment")
-    second = cli("github", "comment", "--body-file", _body(tmp_path, "Plan: 3."), env=env)
-    assert second.code == 0, second
-    assert second.stdout.startswith("Updated the plan comment")
+    first, second = _create_then_update(cli, tmp_path, env)
     assert first.stderr + second.stderr == ""  # no note: the comment was found by its author
 
     comments = fake_github.comments_of(REPOSITORY, PR_NUMBER)

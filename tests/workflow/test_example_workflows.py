@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,8 +21,12 @@ from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.plan.render import MARKER
 
 from .fake_github import PR_NUMBER, REPOSITORY, FakeGitHub, pull_request_event
-from .runner import Runner
+from .runner import Run, Runner
 from .support import REPO
+
+# Longer than the suite's limit per test: each test runs whole workflows, each step
+# a child allowed 600 s.
+pytestmark = pytest.mark.timeout(900)
 
 WORKFLOWS = REPO / "examples" / "github-workflows"
 ACTION = "your-org/ld-reconciler"
@@ -88,20 +93,35 @@ def workflow_runner(
 # --- plan.yml -------------------------------------------------------------------------------------
 
 
-def test_plan_workflow_comments_the_plan_and_keeps_the_json_plan(
-    tmp_path: Path, runner_temp: Path, emu: Emulator, fake_github: FakeGitHub
-) -> None:
+def _plan_workflow_on_a_pull_request(
+    tmp_path: Path,
+    runner_temp: Path,
+    emu: Emulator,
+    fake_github: FakeGitHub,
+    event: dict[str, Any],
+    reader_token: str | None,
+) -> Run:
+    """plan.yml run on ``event`` over a copy of the examples; the reader token is its secret."""
     shutil.copytree(EXAMPLES, tmp_path / "ws" / "flags")
+    secrets = {} if reader_token is None else {"LAUNCHDARKLY_READER_TOKEN": reader_token}
     runner = workflow_runner(
         tmp_path / "ws",
         runner_temp,
         emu,
         event_name="pull_request",
-        event=pull_request_event(),
-        secrets={"LAUNCHDARKLY_READER_TOKEN": DEV_TOKEN},
+        event=event,
+        secrets=secrets,
         fake=fake_github,
     )
-    run = runner.run_workflow(WORKFLOWS / "plan.yml")
+    return runner.run_workflow(WORKFLOWS / "plan.yml")
+
+
+def test_plan_workflow_comments_the_plan_and_keeps_the_json_plan(
+    tmp_path: Path, runner_temp: Path, emu: Emulator, fake_github: FakeGitHub
+) -> None:
+    run = _plan_workflow_on_a_pull_request(
+        tmp_path, runner_temp, emu, fake_github, pull_request_event(), DEV_TOKEN
+    )
     assert run.ok, run.log
     (comment,) = [c["body"] for c in fake_github.comments_of(REPOSITORY, PR_NUMBER)]
     assert comment.startswith(MARKER)
@@ -114,17 +134,9 @@ def test_plan_workflow_comments_the_plan_and_keeps_the_json_plan(
 def test_plan_workflow_on_a_fork_plans_offline_and_posts_nothing(
     tmp_path: Path, runner_temp: Path, emu: Emulator, fake_github: FakeGitHub
 ) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "ws" / "flags")
-    runner = workflow_runner(
-        tmp_path / "ws",
-        runner_temp,
-        emu,
-        event_name="pull_request",
-        event=pull_request_event(head="someone/flags"),
-        secrets={},  # a fork's pull request gets no secrets
-        fake=fake_github,
-    )
-    run = runner.run_workflow(WORKFLOWS / "plan.yml")
+    run = _plan_workflow_on_a_pull_request(
+        tmp_path, runner_temp, emu, fake_github, pull_request_event(head="someone/flags"), None
+    )  # a fork's pull request gets no secrets
     assert run.ok, run.log
     assert "so this plan is offline" in run.log
     assert fake_github.requests == []

@@ -12,13 +12,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from e2e.support import EXAMPLES
 
+from support.process import python_module
+
 from .support import REPO
+
+# Longer than the suite's limit per test: pre-commit builds the hook's environment
+# (a pip install) in a child allowed 600 s.
+pytestmark = pytest.mark.timeout(900)
 
 HOOK = "ld-reconciler-validate"
 _GIT_ENV = {
@@ -79,8 +84,9 @@ def flag_repo(tmp_path: Path) -> Path:
 def _pre_commit(
     cwd: Path, home: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pre_commit", *args],
+    return python_module(
+        "pre_commit",
+        *args,
         cwd=cwd,
         env={
             **os.environ,
@@ -89,10 +95,7 @@ def _pre_commit(
             "PRE_COMMIT_COLOR": "never",
             **(env or {}),
         },
-        capture_output=True,
-        text=True,
         timeout=600,
-        check=False,
     )
 
 

@@ -7,10 +7,11 @@ check-jsonschema carries GitHub's workflow and action schemas (SchemaStore's) in
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from support.process import python_module
 
 from .support import REPO
 
@@ -29,14 +30,7 @@ def check_jsonschema(*args: str | Path) -> subprocess.CompletedProcess[str]:
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "HTTP_PROXY": "http://127.0.0.1:9",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--no-cache", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return python_module("check_jsonschema", "--no-cache", *args, env=env)
 
 
 def test_there_are_workflows_to_check() -> None:
@@ -64,12 +58,5 @@ def test_the_check_rejects_an_invalid_workflow(tmp_path: Path) -> None:
 
 
 def test_pre_commit_hooks_manifest_is_valid() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "validate-manifest", ".pre-commit-hooks.yaml"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = python_module("pre_commit", "validate-manifest", ".pre-commit-hooks.yaml", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
