@@ -11,7 +11,9 @@ import click
 
 from reconciler import reconcile
 from reconciler.apply import ApplyResult
+from reconciler.commands.configuration import command_config, command_paths
 from reconciler.commands.validate import FLAG_PATHS
+from reconciler.config.configuration import CONFIG_NAME
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import RENDERERS, use_color
@@ -24,19 +26,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 def common_options(func: F) -> F:
     """The options every command that talks to LaunchDarkly shares."""
     options = [
-        click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS),
+        click.argument("paths", nargs=-1, type=FLAG_PATHS),
         click.option(
             "--base-url",
             envvar="LAUNCHDARKLY_BASE_URL",
-            help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default "
-            f"{reconcile.DEFAULT_BASE_URL}].",
+            help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default: baseUrl in "
+            f"{CONFIG_NAME}, else {reconcile.DEFAULT_BASE_URL}].",
         ),
         click.option(
             "--ledger",
             "ledger_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help=f"The ledger file [default {reconcile.DEFAULT_LEDGER}; "
-            f"{reconcile.EMULATOR_LEDGER} with --emulator].",
+            help=f"The ledger file [default: ledger in {CONFIG_NAME}, else "
+            f"{reconcile.DEFAULT_LEDGER}; {reconcile.EMULATOR_LEDGER} with --emulator; "
+            f"both next to {CONFIG_NAME}].",
         ),
         click.option(
             "--emulator",
@@ -97,10 +100,16 @@ def plan(
     fmt: str,
     detailed_exitcode: bool,
 ) -> int:
-    """Show what apply would create, adopt, and what drifted."""
+    """Show what apply would create, adopt, and what drifted.
+
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    """
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
+    config = command_config()
     try:
-        run = reconcile.plan_run(paths, endpoint, offline=offline)
+        run = reconcile.plan_run(
+            command_paths(paths, config), endpoint, offline=offline, config=config
+        )
     except ValidationFailed as e:
         return _findings(e)
     result = run.plan
@@ -158,10 +167,14 @@ def apply(
     concurrency: int,
     lock_wait: float,
 ) -> int:
-    """Create what is missing in LaunchDarkly, then record it in the ledger."""
+    """Create what is missing in LaunchDarkly, then record it in the ledger.
+
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    """
+    config = command_config()
     try:
         run = reconcile.apply_run(
-            paths,
+            command_paths(paths, config),
             reconcile.Endpoint(base_url, ledger_path, emulator, timeout),
             saved_plan=saved_plan,
             concurrency=concurrency,
@@ -169,6 +182,7 @@ def apply(
             show_plan=_show,
             confirm=None if yes else _confirm,
             progress=_LineProgress(sys.stdout.isatty()),
+            config=config,
         )
     except ValidationFailed as e:
         return _findings(e)

@@ -6,8 +6,7 @@ from typing import Any
 
 import click
 
-from reconciler.commands.configuration import command_config
-from reconciler.config.configuration import CONFIG_NAME
+from reconciler.commands.configuration import command_config, command_paths
 from reconciler.files.report import REPORTERS
 from reconciler.files.schema import schema_path
 from reconciler.files.validator import validate_paths
@@ -48,14 +47,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
     one-line summary and exits 0.
     """
     config = command_config()
-    paths = paths or config.flag_paths()
-    if not paths and not config.findings:
-        raise click.MissingParameter(
-            f"Give a flag file or directory, or set paths in {CONFIG_NAME}.",
-            param_hint="'PATHS...'",
-            param_type="argument",
-        )
-    result = validate_paths(paths, config)
+    result = validate_paths(command_paths(paths, config), config)
     click.echo(REPORTERS[fmt].render(result), nl=False)
     return 0 if result.ok else 1
 
