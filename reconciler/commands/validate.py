@@ -1,4 +1,4 @@
-"""``ld-reconciler validate`` and ``ld-reconciler schema``: no token, no network."""
+"""``ld-reconciler validate`` and ``ld-reconciler schema`` (either schema): no token, no network."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from reconciler.commands.configuration import command_config, command_paths
+from reconciler.config.configuration import CONFIG_SCHEMA_NAME
 from reconciler.files.report import REPORTERS
-from reconciler.files.schema import schema_path
+from reconciler.files.schema import SCHEMA_NAME, schema_path
 from reconciler.files.validator import validate_paths
 
 
@@ -52,11 +53,19 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
     return 0 if result.ok else 1
 
 
+SCHEMAS = {"flag-file": SCHEMA_NAME, "config": CONFIG_SCHEMA_NAME}
+
+
 @click.command()
+@click.argument("which", type=click.Choice(sorted(SCHEMAS)), default="flag-file")
 @click.option("--path", "show_path", is_flag=True, help="Print where the installed schema lives.")
-def schema(show_path: bool) -> int:
-    """Print the flag-file JSON Schema, for editors and other tools."""
-    location = schema_path()
+def schema(which: str, show_path: bool) -> int:
+    """Print the flag-file (or the config) JSON Schema, or its path.
+
+    For editors and other tools. WHICH: flag-file (the default), or config for
+    ld-reconciler.yaml's.
+    """
+    location = schema_path(SCHEMAS[which])
     if show_path:
         click.echo(str(location))
     else:
