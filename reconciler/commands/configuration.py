@@ -18,13 +18,16 @@ def command_config() -> Config:
     return load_config(explicit)
 
 
-def command_paths(paths: tuple[str, ...], config: Config) -> tuple[str, ...]:
-    """The flag paths a command reads: those given, or else the configuration's.
+def command_paths(
+    paths: tuple[str, ...], config: Config, fallback: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """The flag paths a command reads: those given, or else the configuration's, or
+    else ``fallback``.
 
     None at all is wrong usage, unless the configuration has mistakes: they are what the
     command reports then (its ``paths`` may be one of them).
     """
-    paths = paths or config.flag_paths()
+    paths = paths or config.flag_paths() or fallback
     if not paths and not config.findings:
         raise click.MissingParameter(
             f"Give a flag file or directory, or set paths in {CONFIG_NAME}.",

@@ -30,7 +30,7 @@ from reconciler.config.scaffold import init as write_scaffold
     help="Also write the plan and apply workflows and a .pre-commit-config.yaml.",
 )
 def init(directory: Path, project: str, github: bool) -> int:
-    """Start a flag repository: its configuration and an example flag file.
+    """Start a flag repository (configuration, example flag file).
 
     Writes into DIRECTORY (default: here) ld-reconciler.yaml, the JSON Schemas, an
     example flag file and the .gitignore lines for the ledger's lock and journal.

@@ -40,7 +40,15 @@ FLAG_PATHS = _FlagPath(readable=False)
     show_default=True,
     help="How to report: text, json, or github (workflow annotations).",
 )
-def validate(paths: tuple[str, ...], fmt: str) -> int:
+@click.option(
+    "--fallback",
+    multiple=True,
+    metavar="PATH",
+    type=FLAG_PATHS,
+    help="What to read when no PATH is given and ld-reconciler.yaml sets no paths "
+    "(the pre-commit hook's is flags).",
+)
+def validate(paths: tuple[str, ...], fmt: str, fallback: tuple[str, ...]) -> int:
     """Check flag files (files or directories, searched for *.yaml and *.yml; none
     given: the paths ld-reconciler.yaml sets).
 
@@ -48,7 +56,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
     one-line summary and exits 0.
     """
     config = command_config()
-    result = validate_paths(command_paths(paths, config), config)
+    result = validate_paths(command_paths(paths, config, fallback), config)
     click.echo(REPORTERS[fmt].render(result), nl=False)
     return 0 if result.ok else 1
 
