@@ -16,7 +16,7 @@ from reconciler.commands.validate import FLAG_PATHS
 from reconciler.config.configuration import CONFIG_NAME
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.render import RENDERERS, use_color
+from reconciler.plan.render import RENDERERS, configuration_listing, use_color
 from reconciler.plan.saved import save_plan
 from reconciler.remote.secret import scrub
 
@@ -116,6 +116,8 @@ def plan(
     if run.note:
         click.echo(run.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
+    if fmt == "text" and _verbose():
+        click.echo(configuration_listing(result), nl=False)
     if out is not None:
         save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
@@ -200,6 +202,14 @@ def apply(
 
 def _show(result: Plan) -> None:
     click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
+    if _verbose():
+        click.echo(configuration_listing(result), nl=False)
+
+
+def _verbose() -> bool:
+    """Whether the global ``-v`` was given: the text plan then lists the created flags
+    that differ from the current configuration."""
+    return bool(click.get_current_context().find_root().params.get("verbose"))
 
 
 def _confirm(result: Plan) -> bool:

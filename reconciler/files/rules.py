@@ -71,7 +71,8 @@ class RuleChecker:
         links = link_specs(flag, findings)
         if ok and links is not None:
             fields = {k: v for k, v in data.items() if k not in _NOT_SENT}
-            flag.spec = FlagSpec(project, data["key"], fields, flag.at(), (), links)
+            own = doc.source.own_fields(index)
+            flag.spec = FlagSpec(project, data["key"], fields, flag.at(), (), links, own)
 
     def finish(self) -> list[FlagSpec]:
         """Apply the cross-file rules; the specs of every flag that passed them all."""
@@ -88,6 +89,7 @@ class RuleChecker:
                     flag.spec.location,
                     prerequisites,
                     flag.spec.links,
+                    flag.spec.own,
                 )
         cyclic = cycles(self._flags, self.findings)
         return [spec for k, spec in sorted(resolved.items()) if k not in cyclic]

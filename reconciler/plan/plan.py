@@ -291,7 +291,8 @@ def _recorded_flag(
     variation_ids: tuple[str, ...] = (),
 ) -> Action:
     ids = variation_ids or recorded.variation_ids
-    if recorded.digest != spec.digest:
+    configured = compare.configured_changes(recorded, spec)  # not drift: compare.CONFIGURED
+    if recorded.digest != spec.digest and not configured:
         diff = compare.differences(recorded.spec, spec.spec)
         return Action(
             Kind.DRIFT,
@@ -301,7 +302,7 @@ def _recorded_flag(
             **base,
         )
     if live is not None:
-        diff = compare.flag_differences(spec.fields, live)
+        diff = compare.flag_differences(compare.created_fields(recorded, spec), live)
         if diff:
             return Action(
                 Kind.DRIFT,
@@ -310,7 +311,8 @@ def _recorded_flag(
                 variation_ids=ids,
                 **base,
             )
-    return Action(Kind.UNCHANGED, variation_ids=ids, **base)
+    reason = compare.CONFIGURED if configured else ""
+    return Action(Kind.UNCHANGED, reason=reason, diff=configured, variation_ids=ids, **base)
 
 
 def _link_action(
