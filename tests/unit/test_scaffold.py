@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.config.configuration import load_config
+from reconciler.config.configuration import CONFIG_NAME, load_config
 from reconciler.config.scaffold import WORKFLOWS, ignored_lines, init, scaffold
 from reconciler.errors import InputError
+from reconciler.files.discovery import NOT_FLAG_FILES
 from reconciler.files.validator import validate_paths
 
 
@@ -81,3 +82,14 @@ def test_github_adds_the_shipped_workflows_and_a_pre_commit_configuration() -> N
 def test_a_project_that_is_not_a_key_is_refused() -> None:
     with pytest.raises(InputError, match="'web app' is not a project key"):
         scaffold(project="web app")
+
+
+def test_a_directory_search_never_reads_the_configuration_as_a_flag_file(tmp_path: Path) -> None:
+    assert CONFIG_NAME in NOT_FLAG_FILES
+    init(tmp_path)
+    (tmp_path / "ld-reconciler.yaml").write_text(
+        (tmp_path / "ld-reconciler.yaml").read_text().replace("paths: [flags]", "paths: [.]")
+    )
+    config = load_config(start=tmp_path)
+    result = validate_paths(config.flag_paths(), config)
+    assert result.ok, result.findings
