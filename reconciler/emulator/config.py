@@ -83,12 +83,8 @@ class Faults:
     @property
     def active(self) -> bool:
         return bool(
-            self.fail_rate
-            or self.throttle_rate
-            or self.drop_rate
-            or self.stall_rate
-            or self.latency_ms
-            or self.latency_jitter_ms
+            self.fail_rate or self.throttle_rate or self.drop_rate or self.stall_rate
+            or self.latency_ms or self.latency_jitter_ms
         )
 
 

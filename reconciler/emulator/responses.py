@@ -73,4 +73,6 @@ class Reply:
 
     @classmethod
     def from_problem(cls, problem: ApiProblem, *, close: bool = False) -> Reply:
-        return cls(problem.status, problem.body(), tuple(problem.headers.items()), close=close)
+        return cls(
+            problem.status, problem.body(), tuple(problem.headers.items()), close=close
+        )

@@ -151,7 +151,12 @@ def _first_repeat(items: list[Any]) -> int | None:
 def _choice_finding(error: ValidationError, doc: Document, path: list[Any]) -> Finding:
     branches = error.context or []
     choices: Any = error.validator_value or []
-    options = [req for b in choices if isinstance(b, dict) for req in b.get("required", [])]
+    options = [
+        req
+        for b in choices
+        if isinstance(b, dict)
+        for req in b.get("required", [])
+    ]
     if "is valid under each of" in error.message or (error.validator == "oneOf" and not branches):
         given = [o for o in options if isinstance(error.instance, dict) and o in error.instance]
         return Finding(

@@ -51,7 +51,9 @@ def check_variations(flag: Declared, findings: list[Finding]) -> bool:
             )
         seen.setdefault(identity, i)
     if len(kinds) > 1:
-        (first_kind, _), (other_kind, other_index) = sorted(kinds.items(), key=lambda kv: kv[1])[:2]
+        (first_kind, _), (other_kind, other_index) = sorted(
+            kinds.items(), key=lambda kv: kv[1]
+        )[:2]
         at_value(
             other_index,
             f"this value is {other_kind} but variation 0 is {first_kind}; "
