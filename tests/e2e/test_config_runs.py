@@ -183,3 +183,23 @@ def test_no_path_and_no_configured_paths_is_a_usage_error(tmp_path: Path) -> Non
     result = Cli(tmp_path)("plan")
     assert result.code == 2
     assert "Give a flag file or directory, or set paths in ld-reconciler.yaml." in result.stderr
+
+
+def test_plan_and_apply_report_the_configurations_mistakes_located_and_plan_nothing(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    repo = Path(shutil.copytree(DATA.parent / "repo-with-mistakes", tmp_path / "repo"))
+    for args in (("plan", "--offline"), ("apply", "--yes", "--base-url", emu.base_url)):
+        result = Cli(repo / "flags")(*args, env=TOKEN)
+        assert result.code == 1, result
+        assert result.stderr.splitlines() == [
+            '../ld-reconciler.yaml:8:46: templates["kill-switch"].defaults.offVariation: 2 is '
+            "out of range (the flag has 2 variations, indices 0 to 1); "
+            "affects flag web-app/kill-payments (web-app.yaml:3:5)",
+            '../ld-reconciler.yaml:9:5: templates["kill-switch"].temprary: unknown field '
+            "'temprary'; did you mean 'temporary'?",
+            "web-app.yaml:8:15: flags[1].template: unknown template 'kill-swich'; "
+            "did you mean 'kill-switch'?",
+            "3 problem(s) in the flag files: nothing was planned.",
+        ]
+    assert emu.count(route=CREATE_FLAG) == 0
