@@ -139,7 +139,7 @@ def test_a_changed_default_or_template_is_one_line_not_drift_and_v_lists_it(
             "2 created flags differ from the current configuration (defaults or templates); "
             "ld-reconciler -v plan lists them.\n"
         )
-    listed = cli("-v", "plan", env=TOKEN)
+    listed = cli("-v", "plan", env=TOKEN, subprocess=True)  # -v configures logging
     assert "    unchanged flag web-app/kill-payments  (flags/web-app/checkout.yaml:7:5)" in (
         listed.stdout
     )
