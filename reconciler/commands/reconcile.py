@@ -11,10 +11,12 @@ import click
 
 from reconciler import reconcile
 from reconciler.apply import ApplyResult
+from reconciler.commands.configuration import command_config, command_paths
 from reconciler.commands.validate import FLAG_PATHS
+from reconciler.config.configuration import CONFIG_NAME
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.render import RENDERERS, use_color
+from reconciler.plan.render import RENDERERS, configuration_listing, use_color
 from reconciler.plan.saved import save_plan
 from reconciler.remote.secret import scrub
 
@@ -25,15 +27,16 @@ TARGET_OPTIONS = (
     click.option(
         "--base-url",
         envvar="LAUNCHDARKLY_BASE_URL",
-        help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default "
-        f"{reconcile.DEFAULT_BASE_URL}].",
+        help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default: baseUrl in "
+        f"{CONFIG_NAME}, else {reconcile.DEFAULT_BASE_URL}].",
     ),
     click.option(
         "--ledger",
         "ledger_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        help=f"The ledger file [default {reconcile.DEFAULT_LEDGER}; "
-        f"{reconcile.EMULATOR_LEDGER} with --emulator].",
+        help=f"The ledger file [default: ledger in {CONFIG_NAME}, else "
+        f"{reconcile.DEFAULT_LEDGER}; {reconcile.EMULATOR_LEDGER} with --emulator; "
+        f"both next to {CONFIG_NAME}].",
     ),
     click.option(
         "--emulator",
@@ -65,7 +68,7 @@ def options(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
 
 def common_options(func: F) -> F:
     """The options every command that talks to LaunchDarkly shares."""
-    paths = click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS)
+    paths = click.argument("paths", nargs=-1, type=FLAG_PATHS)
     return options(paths, *TARGET_OPTIONS, TIMEOUT_OPTION)(func)
 
 
@@ -120,16 +123,28 @@ def plan(
     adopt_drifted: bool,
     detailed_exitcode: bool,
 ) -> int:
-    """Show what apply would create, adopt, and what drifted."""
+    """Show what apply would create, adopt, and what drifted.
+
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    """
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
+    config = command_config()
     try:
-        run = reconcile.plan_run(paths, endpoint, offline=offline, adopt_drifted=adopt_drifted)
+        run = reconcile.plan_run(
+            command_paths(paths, config),
+            endpoint,
+            offline=offline,
+            adopt_drifted=adopt_drifted,
+            config=config,
+        )
     except ValidationFailed as e:
         return _findings(e)
     result = run.plan
     if run.note:
         click.echo(run.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
+    if fmt == "text" and _verbose():
+        click.echo(configuration_listing(result), nl=False)
     if out is not None:
         save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
@@ -183,10 +198,14 @@ def apply(
     lock_wait: float,
     adopt_drifted: bool,
 ) -> int:
-    """Create what is missing in LaunchDarkly, then record it in the ledger."""
+    """Create what is missing in LaunchDarkly, then record it in the ledger.
+
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    """
+    config = command_config()
     try:
         run = reconcile.apply_run(
-            paths,
+            command_paths(paths, config),
             reconcile.Endpoint(base_url, ledger_path, emulator, timeout),
             saved_plan=saved_plan,
             concurrency=concurrency,
@@ -195,6 +214,7 @@ def apply(
             confirm=None if yes else _confirm,
             progress=_LineProgress(sys.stdout.isatty()),
             adopt_drifted=adopt_drifted,
+            config=config,
         )
     except ValidationFailed as e:
         return _findings(e)
@@ -217,6 +237,14 @@ def apply(
 
 def _show(result: Plan) -> None:
     click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
+    if _verbose():
+        click.echo(configuration_listing(result), nl=False)
+
+
+def _verbose() -> bool:
+    """Whether the global ``-v`` was given: the text plan then lists the created flags
+    that differ from the current configuration."""
+    return bool(click.get_current_context().find_root().params.get("verbose"))
 
 
 def _confirm(result: Plan) -> bool:

@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler.model import canonical_json, digest
+from reconciler.model import FlagSpec, canonical_json, digest
+
+if TYPE_CHECKING:
+    from reconciler.state.ledger import LedgerEntry
 
 # Fields that cannot be read back from a flag's summary representation, or that only
 # matter at the moment of creation.
@@ -202,3 +205,37 @@ def _readable(raw: str) -> str:
         else:
             out += f"[{step}]"
     return out or raw
+
+
+CONFIGURED = (
+    "created before a change to the configuration's defaults or templates; "
+    "LaunchDarkly is not updated"
+)
+"""The reason of an unchanged flag that differs from what it now resolves to only in
+fields the repository configuration gives it. Create-only: a changed default or template
+changes no flag already created; shown as drift, hundreds of such flags would drown the
+real drift, so the plan counts them in one line and ``-v`` lists them."""
+
+
+def configured_changes(recorded: LedgerEntry, spec: FlagSpec) -> tuple[FieldDiff, ...]:
+    """How ``spec`` differs from what was created, when every field that differs is one
+    the configuration gives it (a default's or the template's), not one the flag sets
+    itself; otherwise (also when nothing differs) none."""
+    if recorded.digest == spec.digest or spec.own is None:
+        return ()
+    created, now = recorded.spec, spec.spec
+    changed = [
+        name
+        for name in {*created, *now}
+        if canonical_json(created.get(name)) != canonical_json(now.get(name))
+    ]
+    if not all(spec.configured(name) for name in changed):
+        return ()
+    return differences(created, now)
+
+
+def created_fields(recorded: LedgerEntry, spec: FlagSpec) -> Mapping[str, Any]:
+    """The flag fields a recorded flag was created with (its prerequisites compared apart)."""
+    if recorded.digest == spec.digest:
+        return spec.fields
+    return {name: value for name, value in recorded.spec.items() if name != "initialPrerequisites"}

@@ -137,7 +137,15 @@ def _recorded_flag(
     base: dict[str, Any],
     variation_ids: tuple[str, ...] = (),
 ) -> Action:
-    ids = {"variation_ids": variation_ids or recorded.variation_ids}
+    ids: dict[str, Any] = {"variation_ids": variation_ids or recorded.variation_ids}
+    configured = compare.configured_changes(recorded, spec)
+    if configured:  # not drift: only the configuration's defaults or templates changed
+        if live is not None:
+            diff = compare.flag_differences(compare.created_fields(recorded, spec), live)
+            if diff:
+                reason = "changed in LaunchDarkly since it was created"
+                return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
+        return Action(Kind.UNCHANGED, reason=compare.CONFIGURED, diff=configured, **ids, **base)
     if live is None:
         return _offline_recorded(spec.spec, recorded, base, compare.recorded_flag_differences, ids)
     return _live_recorded(
