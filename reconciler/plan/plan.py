@@ -78,6 +78,8 @@ class Action(NamedTuple):
     depends_on: tuple[str, ...] = ()
     variation_ids: tuple[str, ...] = ()
     link_id: str | None = None
+    body: Mapping[str, Any] | None = None  # a create's: what its POST sends (``post_body``)
+    clone: str | None = None  # a create's: the key of the flag it is cloned from
 
     @property
     def address(self) -> str:
@@ -100,7 +102,7 @@ class Action(NamedTuple):
         }
         if self.link_key is not None:
             data["link"] = self.link_key
-        for name in ("source", "digest", "reason"):
+        for name in ("source", "digest", "reason", "clone", "body"):
             if getattr(self, name):
                 data[name] = getattr(self, name)
         if self.diff:
@@ -235,9 +237,10 @@ def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target
         "digest": spec.digest,
     }
     prerequisites = tuple(flag_address(spec.project, p.key) for p in spec.prerequisites)
+    create = functools.partial(Action, Kind.CREATE, depends_on=prerequisites, clone=spec.clone)
     if not existing.live:
         if recorded is None:
-            return Action(Kind.CREATE, depends_on=prerequisites, **base)
+            return create(body=spec.post_body(), **base)
         return _recorded_flag(spec, recorded, None, base)
     live = existing.flag(spec.project, spec.key)
     if live is None:
@@ -254,7 +257,7 @@ def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target
                     "restore it or remove the prerequisite",
                     **base,
                 )
-            return Action(Kind.CREATE, depends_on=prerequisites, **base)
+            return create(body=spec.post_body(), **base)
         return Action(
             Kind.DRIFT,
             reason="deleted in LaunchDarkly since it was created; not re-created "
@@ -328,19 +331,19 @@ def _link_action(
     if flag.kind is Kind.BLOCKED:
         return Action(Kind.BLOCKED, reason=f"its flag {flag.address} is blocked", **base)
     if flag.kind is Kind.CREATE:
-        return Action(Kind.CREATE, depends_on=(flag.address,), **base)
+        return Action(Kind.CREATE, depends_on=(flag.address,), body=spec.post_body(), **base)
     listed = existing.links.get((spec.project, spec.flag_key))
     if listed is None:  # links known from the ledger alone (offline, or all recorded)
         if existing.live and existing.flag(spec.project, spec.flag_key) is None:
             # Its flag was deleted since: the link went with it, recorded or not.
             return Action(Kind.DRIFT, reason=f"its flag {flag.address} no longer exists", **base)
         if recorded is None:
-            return Action(Kind.CREATE, **base)
+            return Action(Kind.CREATE, body=spec.post_body(), **base)
         return _recorded_link(spec, recorded, None, base)
     live = listed.get(spec.key)
     if live is None:
         if recorded is None:
-            return Action(Kind.CREATE, **base)
+            return Action(Kind.CREATE, body=spec.post_body(), **base)
         return Action(
             Kind.DRIFT,
             reason="deleted in LaunchDarkly since it was created; not re-created",

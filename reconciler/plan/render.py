@@ -20,6 +20,7 @@ import click
 from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
+from reconciler.plan.attributes import Attribute, attributes
 from reconciler.plan.compare import FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.saved import plan_json
@@ -69,7 +70,26 @@ def _value(value: Any) -> str:
 
 
 def _describe(action: Action) -> str:
-    return f"{action.resource} {action.address}"
+    head = f"{action.resource} {action.address}"
+    if action.clone is not None:
+        head += f" (clone of {action.project}/{action.clone})"
+    return head
+
+
+def _change(d: FieldDiff) -> str:
+    """One field difference, both sides: ``path: before -> after``."""
+    return f"{d.path}: {_value(d.before)} -> {_value(d.after)}"
+
+
+def attribute_lines(shown: list[Attribute], indent: str) -> list[str]:
+    """``name = value (note)`` per attribute, the ``=`` aligned as Terraform aligns them."""
+    width = max((len(a.name) for a in shown), default=0)
+    return [
+        f"{indent}{a.name:<{width}} = {a.value} ({a.note})"
+        if a.note
+        else f"{indent}{a.name:<{width}} = {a.value}"
+        for a in shown
+    ]
 
 
 class TextRenderer:
@@ -88,7 +108,9 @@ class TextRenderer:
             if action.reason:
                 lines.append(f"      {action.reason}")
             for d in action.diff:
-                lines.append(f"      {d.path}: {_value(d.before)} -> {_value(d.after)}")
+                lines.append(f"      {_change(d)}")
+            if action.body is not None:
+                lines += attribute_lines(attributes(action), "      ")
         if shown:
             lines.append("")
         lines.append(style(plan.summary, "green" if plan.has_changes else None, bold=True))
@@ -118,8 +140,26 @@ class MarkdownRenderer:
                 source = _code(a.source) if a.source else ""
                 cells = (symbol, a.resource, _code(a.address), source, "<br>".join(notes))
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            for a in actions:
+                if a.body is not None:
+                    out += _markdown_attributes(a)
             out += ["", "</details>"]
         return "\n".join(out) + "\n"
+
+
+def _markdown_attributes(action: Action) -> list[str]:
+    """What a create will send: its attribute lines as a code block, under its kind's
+    collapsed ``<details>`` (one per kind, so a large plan stays one click from its summary)."""
+    text = "\n".join(attribute_lines(attributes(action), ""))
+    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    return [
+        "",
+        f"{_code(_SYMBOL[action.kind][0] + ' ' + _describe(action))} will be created with:",
+        "",
+        fence,
+        text,
+        fence,
+    ]
 
 
 def _markdown_change(d: FieldDiff) -> str:
