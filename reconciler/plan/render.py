@@ -83,12 +83,12 @@ def _change(d: FieldDiff) -> str:
 
 def attribute_lines(shown: list[Attribute], indent: str) -> list[str]:
     """``name = value (note)`` per attribute, the ``=`` aligned as Terraform aligns them."""
-    width = max((len(a.name) for a in shown), default=0)
+    width = max([len(a[0]) for a in shown], default=0)
     return [
-        f"{indent}{a.name:<{width}} = {a.value} ({a.note})"
-        if a.note
-        else f"{indent}{a.name:<{width}} = {a.value}"
-        for a in shown
+        f"{indent}{name.ljust(width)} = {value} ({note})"
+        if note
+        else f"{indent}{name.ljust(width)} = {value}"
+        for name, value, note in shown
     ]
 
 
