@@ -11,6 +11,8 @@ One failure does not stop independent creates; what depended on it is skipped. B
 when ``OUTAGE_LIMIT`` creates in a row fail for want of an answer (LaunchDarkly down or
 unreachable, each after its own retries), the creates not yet started are skipped: one
 more would only wait out the same retries, and a thousand of them would take hours.
+An exception that is not a ``ReconcilerError`` is a bug: it stops the apply (the creates
+already running finish, and each success is in the ledger) and propagates as it is.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError, TransportError
+from reconciler.errors import (
+    ApiError,
+    CreateFailed,
+    OutcomeStayedUnknown,
+    OutcomeUnknownError,
+    ReconcilerError,
+    TransportError,
+)
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
 from reconciler.plan.plan import Action, Kind, Plan
@@ -72,14 +81,6 @@ class SilentProgress:
 
     def finished(self) -> None:
         pass
-
-
-class CreateFailed(Exception):
-    """A create that cannot succeed; the message says why."""
-
-
-class OutcomeStayedUnknown(CreateFailed):
-    """Every send of a create failed without a usable answer, and looking found nothing."""
 
 
 @dataclass
@@ -224,6 +225,8 @@ class _Runner:
                         action = running.pop(future)
                         in_flight[action.resource] -= 1
                         error = future.exception()
+                        if error is not None and not isinstance(error, ReconcilerError):
+                            raise error  # a bug stops the apply (see the module docstring)
                         unanswered = unanswered + 1 if _unanswered(error) else 0
                         if unanswered >= OUTAGE_LIMIT:
                             self.stopping.set()  # before this is reported: no create sends again
@@ -239,7 +242,7 @@ class _Runner:
                                     if not waiting_on[child]:
                                         make_ready(child)
                         else:
-                            self.result.failed.append((action.address, _reason(error)))
+                            self.result.failed.append((action.address, str(error)))
                             self.progress.finished_one(action, "failed")
                             self._skip_dependents(action.address, dependents, waiting_on)
                     if unanswered >= OUTAGE_LIMIT:
@@ -401,9 +404,3 @@ def _unanswered(error: BaseException | None) -> bool:
     if isinstance(error, ApiError):
         return error.status >= 500 or error.status == 429
     return isinstance(error, (TransportError, OutcomeStayedUnknown))
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, (CreateFailed, ReconcilerError)):
-        return str(error)
-    return f"unexpected {type(error).__name__}: {error}"

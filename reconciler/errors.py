@@ -2,7 +2,8 @@
 
 Expected failures (a bad file, a bad token, a stale plan, a locked ledger) derive from
 ``ReconcilerError``: the CLI prints their message as one line and exits 1, without a
-traceback. Anything else that escapes is a bug and is reported as "unexpected error".
+traceback. Anything else that escapes is a bug and is reported as "unexpected error"
+(exit 3, with the traceback); inside an apply it stops the apply, as a bug should.
 Third-party exceptions are translated at the boundary with ``raise ... from e``.
 
     ReconcilerError
@@ -13,6 +14,8 @@ Third-party exceptions are translated at the boundary with ``raise ... from e``.
     │   ├── LedgerCorruptError    unreadable, foreign or of an unknown version
     │   └── LedgerLockedError     another apply holds the lock
     ├── StalePlanError        a saved plan no longer matches its inputs or target
+    ├── CreateFailed          one create of an apply cannot succeed (the others go on)
+    │   └── OutcomeStayedUnknown  every send failed without an answer, and looking found nothing
     └── RemoteError           talking to LaunchDarkly or GitHub failed
         ├── ApiError              LaunchDarkly answered with an error status
         ├── TransportError        no usable answer (connection, timeout, bad body)
@@ -63,6 +66,14 @@ class LedgerLockedError(LedgerError):
 
 class StalePlanError(ReconcilerError):
     """A saved plan no longer matches its inputs or its target."""
+
+
+class CreateFailed(ReconcilerError):
+    """A create that cannot succeed; the message says why. Apply reports it and goes on."""
+
+
+class OutcomeStayedUnknown(CreateFailed):
+    """Every send of a create failed without a usable answer, and looking found nothing."""
 
 
 class RemoteError(ReconcilerError):

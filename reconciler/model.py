@@ -30,15 +30,25 @@ class Location:
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem found in the flag files."""
+    """One problem found in the flag files.
+
+    ``severity`` is ``error`` (fails validate, blocks plan and apply) or ``warning``
+    (shown, fails nothing); only policies make warnings, so every other finding keeps
+    the default and reads as before.
+    """
 
     location: Location
     message: str
     path: str = ""
+    severity: str = "error"
 
     def __str__(self) -> str:
         prefix = f"{self.path}: " if self.path else ""
         return f"{self.location}: {prefix}{self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def sort_key(self) -> tuple[str, int, int, str]:
         loc = self.location

@@ -1,29 +1,34 @@
-"""Reconciling: the pipeline from flag files to a plan, and from a plan to creates.
+"""Reconciling, as a library: connect, plan, apply.
 
+``apply_run`` is a whole apply: it loads the flag files, connects, holds the ledger's lock
+and keeps the ledger open for the run (compacted and closed whatever happens), checks a
+saved plan, plans, asks ``confirm`` and applies. ``plan_run`` is a whole plan. Their parts:
 ``connect`` builds what a run talks to (the API client, the target's name, the ledger
 path; the in-process emulator for ``--emulator``); ``load_desired`` loads and validates,
 ``build_plan`` observes and plans. ``save_plan`` and ``SavedPlan`` (writing a plan file,
-and checking one) are the saved plan's, in ``plan/saved.py``. The CLI only wires these.
+and checking one) are the saved plan's, in ``plan/saved.py``. The CLI turns options into
+their arguments and their results into output and exit codes.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.apply import ApplyResult, Progress, apply_plan
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.files.validator import validate_paths
 from reconciler.model import DesiredState
-from reconciler.plan.plan import Plan, make_plan
-from reconciler.plan.saved import SavedPlan as SavedPlan
-from reconciler.plan.saved import save_plan as save_plan
+from reconciler.plan.plan import Kind, Plan, make_plan
+from reconciler.plan.saved import SavedPlan
 from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
 from reconciler.state.ledger import Ledger
+from reconciler.state.lock import ledger_lock
 
 if TYPE_CHECKING:
     from reconciler.remote.client import LaunchDarklyClient
@@ -46,6 +51,17 @@ class Connection:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a run goes: LaunchDarkly at ``base_url`` (None: the default) or the bundled
+    emulator, and the ledger that records what was created there (None: the default)."""
+
+    base_url: str | None = None
+    ledger_path: Path | None = None
+    emulator: bool = False
+    timeout: float = 30.0
+
+
 def load_desired(paths: Sequence[str]) -> DesiredState:
     """Load and validate the flag files; every finding at once, or the desired state."""
     result = validate_paths(paths)
@@ -57,12 +73,9 @@ def load_desired(paths: Sequence[str]) -> DesiredState:
 @contextlib.contextmanager
 def connect(
     desired: DesiredState,
+    endpoint: Endpoint,
     *,
-    base_url: str | None,
-    ledger_path: Path | None,
-    emulator: bool,
-    offline: bool,
-    timeout: float = 30.0,
+    offline: bool = False,
     need_token: bool = False,
     command: str = "ld-reconciler",
     lock_wait: float | None = None,
@@ -72,7 +85,8 @@ def connect(
     ``command`` names the run to another that finds the emulator's data file in use; the run
     waits ``lock_wait`` seconds for it (None: the command has no ``--lock-wait``, and waits not).
     """
-    if emulator:
+    base_url, ledger_path, timeout = endpoint.base_url, endpoint.ledger_path, endpoint.timeout
+    if endpoint.emulator:
         if base_url is not None:
             raise ConfigError("--emulator and --base-url cannot be used together")
         with _emulator(desired, command, lock_wait) as url:
@@ -136,3 +150,89 @@ def build_plan(desired: DesiredState, connection: Connection, ledger: Ledger) ->
     else:
         existing = observe_live(connection.client, desired, ledger, connection.target)
     return make_plan(desired, existing, ledger, connection.target)
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """What ``plan_run`` made: the plan, and a note for the user (why it is offline)."""
+
+    plan: Plan
+    note: str = ""
+
+
+def plan_run(paths: Sequence[str], endpoint: Endpoint, *, offline: bool = False) -> PlanRun:
+    """Load the flag files, connect (live when there is a token, unless ``offline``) and plan.
+
+    Raises ``ValidationFailed`` with every finding when the files have any.
+    """
+    desired = load_desired(paths)
+    command = "ld-reconciler plan --emulator"
+    with connect(desired, endpoint, offline=offline, command=command) as connection:
+        plan = build_plan(desired, connection, Ledger.load(connection.ledger_path))
+    return PlanRun(plan, connection.note)
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    """What ``apply_run`` did: the plan it made, and what applying it did (None when
+    nothing was applied: the plan has blocked actions, nothing to create, or ``declined``)."""
+
+    plan: Plan
+    outcome: ApplyResult | None = None
+    declined: bool = False
+
+
+def apply_run(
+    paths: Sequence[str],
+    endpoint: Endpoint,
+    *,
+    saved_plan: Path | None = None,
+    concurrency: int = 4,
+    lock_wait: float = 0.0,
+    show_plan: Callable[[Plan], object] = lambda plan: None,
+    confirm: Callable[[Plan], bool] | None = None,
+    progress: Progress | None = None,
+) -> ApplyRun:
+    """Apply the flag files at ``paths``: plan live, show the plan, confirm, create.
+
+    The ledger's lock is held (waiting up to ``lock_wait`` seconds for another apply) and the
+    ledger open from before planning until the end, and the ledger is compacted and closed
+    whatever happens: a create recorded before an error, an interrupt or a bug stays recorded.
+    A ``saved_plan`` is checked before any call (target, mode, inputs), then against the plan
+    made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
+    every plan made; ``confirm`` (None: do not ask) is asked only when there is something to
+    create, and nothing is created unless it says yes.
+    """
+    desired = load_desired(paths)
+    saved = SavedPlan.read(saved_plan) if saved_plan is not None else None
+    with (
+        connect(
+            desired,
+            endpoint,
+            need_token=True,
+            command="ld-reconciler apply --emulator",
+            lock_wait=lock_wait,
+        ) as connection,
+        ledger_lock(connection.ledger_path, lock_wait, command="ld-reconciler apply") as lock,
+    ):
+        assert connection.client is not None  # need_token: connect gives a client or raises
+        ledger = Ledger.load(connection.ledger_path, lock=lock)
+        try:
+            if saved is not None:  # before observing: a stale plan costs no call
+                saved.check_inputs(desired, ledger, connection.target)
+            plan = build_plan(desired, connection, ledger)
+            if saved is not None:
+                saved.check(plan)
+            show_plan(plan)
+            if plan.of(Kind.BLOCKED) or not plan.has_changes:
+                return ApplyRun(plan)
+            if confirm is not None and not confirm(plan):
+                return ApplyRun(plan, declined=True)
+            outcome = apply_plan(
+                plan, desired, connection.client, ledger, concurrency=concurrency,
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            ledger.compact()
+            ledger.close()
+    return ApplyRun(plan, outcome)

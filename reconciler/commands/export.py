@@ -84,11 +84,7 @@ def export(
     """
     with reconcile.connect(
         DesiredState(()),
-        base_url=base_url,
-        ledger_path=None,
-        emulator=emulator,
-        offline=False,
-        timeout=timeout,
+        reconcile.Endpoint(base_url, emulator=emulator, timeout=timeout),
         command="ld-reconciler export --emulator",
     ) as connection:
         if connection.client is None:

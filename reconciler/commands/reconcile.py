@@ -10,14 +10,13 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import reconcile
-from reconciler.apply import ApplyResult, apply_plan
+from reconciler.apply import ApplyResult
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import RENDERERS, use_color
+from reconciler.plan.saved import save_plan
 from reconciler.remote.secret import scrub
-from reconciler.state.ledger import Ledger
-from reconciler.state.lock import ledger_lock
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,26 +98,17 @@ def plan(
     detailed_exitcode: bool,
 ) -> int:
     """Show what apply would create, adopt, and what drifted."""
+    endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
     try:
-        desired = reconcile.load_desired(paths)
+        run = reconcile.plan_run(paths, endpoint, offline=offline)
     except ValidationFailed as e:
         return _findings(e)
-    with reconcile.connect(
-        desired,
-        base_url=base_url,
-        ledger_path=ledger_path,
-        emulator=emulator,
-        offline=offline,
-        timeout=timeout,
-        command="ld-reconciler plan --emulator",
-    ) as connection:
-        ledger = Ledger.load(connection.ledger_path)
-        result = reconcile.build_plan(desired, connection, ledger)
-    if connection.note:
-        click.echo(connection.note, err=True)
+    result = run.plan
+    if run.note:
+        click.echo(run.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
     if out is not None:
-        reconcile.save_plan(out, result)
+        save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
         click.echo(
             f"Saved the plan to {out}; apply it with: ld-reconciler apply --plan {out} ...",
@@ -170,57 +160,35 @@ def apply(
 ) -> int:
     """Create what is missing in LaunchDarkly, then record it in the ledger."""
     try:
-        desired = reconcile.load_desired(paths)
+        run = reconcile.apply_run(
+            paths,
+            reconcile.Endpoint(base_url, ledger_path, emulator, timeout),
+            saved_plan=saved_plan,
+            concurrency=concurrency,
+            lock_wait=lock_wait,
+            show_plan=_show,
+            confirm=None if yes else _confirm,
+            progress=_LineProgress(sys.stdout.isatty()),
+        )
     except ValidationFailed as e:
         return _findings(e)
-    saved = reconcile.SavedPlan.read(saved_plan) if saved_plan is not None else None
-    with (
-        reconcile.connect(
-            desired,
-            base_url=base_url,
-            ledger_path=ledger_path,
-            emulator=emulator,
-            offline=False,
-            timeout=timeout,
-            need_token=True,
-            command="ld-reconciler apply --emulator",
-            lock_wait=lock_wait,
-        ) as connection,
-        ledger_lock(connection.ledger_path, lock_wait, command="ld-reconciler apply") as lock,
-    ):
-        assert connection.client is not None
-        ledger = Ledger.load(connection.ledger_path, lock=lock)
-        try:
-            if saved is not None:  # before observing: a stale plan costs no call
-                saved.check_inputs(desired, ledger, connection.target)
-            result = reconcile.build_plan(desired, connection, ledger)
-            if saved is not None:
-                saved.check(result)
-            click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
-            if result.of(Kind.BLOCKED):
-                click.echo("Apply refused: blocked actions cannot be created.", err=True)
-                return 1
-            if not result.has_changes:
-                click.echo("Nothing to create: LaunchDarkly already has everything declared.")
-                return 0
-            if not yes:
-                _confirm(result)
-            outcome = apply_plan(
-                result,
-                desired,
-                connection.client,
-                ledger,
-                concurrency=concurrency,
-                progress=_progress(),
-            )
-        finally:
-            ledger.compact()
-            ledger.close()
-    _report(outcome)
-    return 0 if outcome.ok else 1
+    if run.declined:
+        raise click.exceptions.Abort()
+    if run.plan.of(Kind.BLOCKED):
+        click.echo("Apply refused: blocked actions cannot be created.", err=True)
+        return 1
+    if run.outcome is None:
+        click.echo("Nothing to create: LaunchDarkly already has everything declared.")
+        return 0
+    _report(run.outcome)
+    return 0 if run.outcome.ok else 1
 
 
-def _confirm(result: Plan) -> None:
+def _show(result: Plan) -> None:
+    click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
+
+
+def _confirm(result: Plan) -> bool:
     if not sys.stdin.isatty():
         raise ConfigError("not on a terminal: pass --yes to apply without confirmation")
     counts = result.counts
@@ -228,8 +196,7 @@ def _confirm(result: Plan) -> None:
         f"Create {counts[Kind.CREATE]} and adopt {counts[Kind.ADOPT]} resource(s) "
         f"in {result.target}?"
     )
-    if not click.confirm(question, default=False):
-        raise click.exceptions.Abort()
+    return click.confirm(question, default=False)
 
 
 class _LineProgress:
@@ -254,10 +221,6 @@ class _LineProgress:
     def finished(self) -> None:
         if self.tty and self.total:
             click.echo()
-
-
-def _progress() -> _LineProgress:
-    return _LineProgress(sys.stdout.isatty())
 
 
 def _report(outcome: ApplyResult) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import InputError
-from reconciler.files.loader import SHAPE, Document, SourceMap, load_file
+from reconciler.files.loader import SHAPE, load_file
+from reconciler.files.positions import Document, SourceMap
 from reconciler.files.schema import schema, schema_path, validator_class
 from reconciler.files.schema_errors import findings_for
 from reconciler.model import Finding

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config.configuration import CONFIG_NAME, Config
-from reconciler.files.loader import Document, SourceMap
+from reconciler.files.positions import Document, SourceMap
 from reconciler.files.schema_errors import readable_path
 from reconciler.model import Finding, Location, flag_address
 

@@ -79,7 +79,6 @@ def _tokens(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 
 @click.command(
     "emulator",
-    help="Run a local LaunchDarkly-compatible API server (flags and flag links).",
     epilog=f"Without --token, the development token {DEV_TOKEN!r} is accepted.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -177,6 +176,7 @@ def emulator(
     quiet: bool,
     echo_token_in_errors: bool,
 ) -> int:
+    """Run a local LaunchDarkly-compatible API server (flags and flag links)."""
     if fail_rate + throttle_rate > 1:
         raise click.UsageError("--fail-rate plus --throttle-rate must not exceed 1")
     if drop_rate + stall_rate > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
+from reconciler.files.schema_errors import plural
 from reconciler.files.validator import ValidationResult
 from reconciler.model import Finding
 
@@ -19,17 +20,13 @@ class Reporter(Protocol):
 
 def summary(result: ValidationResult) -> str:
     """``14 flags, 21 links in 5 files: valid`` or ``3 problems in 5 files``."""
-    files = _plural(result.file_count, "file")
+    files = plural(result.file_count, "file")
     if result.ok:
         state = result.state
-        flags = _plural(len(state.flags), "flag")
-        links = _plural(state.link_count, "link")
+        flags = plural(len(state.flags), "flag")
+        links = plural(state.link_count, "link")
         return f"{flags}, {links} in {files}: valid"
-    return f"{_plural(len(result.findings), 'problem')} in {files}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    return f"{plural(len(result.findings), 'problem')} in {files}"
 
 
 class TextReporter:

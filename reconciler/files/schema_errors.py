@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler.files.loader import Document
+from reconciler.files.positions import Document
 from reconciler.model import Finding
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document fails the fast check
@@ -69,8 +69,9 @@ def describe(value: Any) -> str:
     return "a number"
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str) -> str:
+    """``1 item``, ``2 items``, ``1,000 items``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -213,7 +214,7 @@ def _message(error: ValidationError) -> str:
     if kind == "maxLength":
         return f"is {len(instance):,} characters long; at most {value} are allowed"
     if kind == "minItems":
-        return f"has {_count(len(instance), 'item')}; at least {value} are needed"
+        return f"has {plural(len(instance), 'item')}; at least {value} are needed"
     if kind == "maxItems":
         return f"has {len(instance)} items; at most {value} are allowed"
     if kind == "maxProperties":

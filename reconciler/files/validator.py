@@ -15,11 +15,11 @@ from typing import Any
 
 from reconciler.config.configuration import Config, no_config
 from reconciler.config.resolution import attribute, resolve_documents, unresolved_flags
-from reconciler.files.loader import Document, load_paths
+from reconciler.files.loader import load_paths
+from reconciler.files.positions import Document
 from reconciler.files.rules import RuleChecker
 from reconciler.files.schema import compiled_validator, fast_check, fast_refusal
 from reconciler.files.schema_errors import findings_for, readable_path
-from reconciler.gcpause import gc_paused
 from reconciler.model import DesiredState, Finding
 
 MAX_FINDINGS_PER_FILE = 1_000
@@ -140,14 +140,17 @@ def _unexplained_refusal(doc: Document) -> tuple[Finding, list[str | int]] | Non
 
 def validate_paths(paths: Sequence[str], config: Config | None = None) -> ValidationResult:
     """Load every flag file under ``paths``, resolve it against ``config`` (none: the
-    built-in defaults) and validate it; the configuration's own findings come along."""
+    built-in defaults) and validate it; the configuration's own findings come along.
+
+    Loading builds millions of small acyclic containers; whether to pause the cyclic
+    garbage collector meanwhile is the program's choice, made at the CLI's entry.
+    """
     config = config if config is not None else no_config(Path.cwd())
     if not paths:  # nothing to read (the configuration's paths are wrong): what it says
         return ValidationResult(DesiredState(()), config.findings, 0)
-    with gc_paused():
-        documents, load_findings = load_paths(paths)
-        documents, template_findings = resolve_documents(documents, config)
-        state, findings = validate_documents(documents)
+    documents, load_findings = load_paths(paths)
+    documents, template_findings = resolve_documents(documents, config)
+    state, findings = validate_documents(documents)
     all_findings = sorted(
         [*load_findings, *config.findings, *template_findings, *attribute(findings, config)],
         key=Finding.sort_key,

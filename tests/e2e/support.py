@@ -74,6 +74,11 @@ class Cli:
     def _in_process(self, args: list[str], env: dict[str, str]) -> Result:
         return run_main(self.cwd, args, env)
 
+    def script(self, script: Path, *args: str, env: Mapping[str, str] | None = None) -> Result:
+        """Run ``python script args...`` in a child process, as ``subprocess=True`` runs the CLI
+        (a script that wraps ``reconciler.cli.main``)."""
+        return self._child(list(args), dict(env or {}), program=(str(script),))
+
     def spawn_live(self, emu: Emulator, *args: str) -> subprocess.Popen[str]:
         """Start a command against ``emu`` in a child process, without waiting for it."""
         env = host_free_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN})
@@ -87,8 +92,10 @@ class Cli:
             text=True,
         )
 
-    def _child(self, args: list[str], env: dict[str, str]) -> Result:
-        return run_child(self.cwd, args, env)
+    def _child(
+        self, args: list[str], env: dict[str, str], program: Sequence[str] = ("-m", "reconciler")
+    ) -> Result:
+        return run_child(self.cwd, args, env, program=program)
 
 
 # -- flag files --------------------------------------------------------------------------------

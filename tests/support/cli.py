@@ -62,11 +62,16 @@ def run_main(cwd: Path, args: Sequence[str], env: Mapping[str, str] | None = Non
 
 
 def run_child(
-    cwd: Path, args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 120
+    cwd: Path,
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    program: Sequence[str] = ("-m", "reconciler"),
 ) -> Result:
-    """``python -m reconciler ARGS`` in a child process, in ``cwd``; it may take ``timeout`` s."""
+    """``python -m reconciler ARGS`` (or ``python PROGRAM ARGS``) in a child process, in
+    ``cwd``; it may take ``timeout`` s."""
     completed = subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
+        [sys.executable, *program, *args],
         cwd=cwd,
         env=host_free_env(env),
         stdin=subprocess.DEVNULL,

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from reconciler.errors import InputError
-from reconciler.files.loader import (
-    MAX_FILE_BYTES,
-    Document,
-    find_files,
-    load_file,
-    load_paths,
-    load_text,
-)
+from reconciler.files.discovery import find_files
+from reconciler.files.loader import MAX_FILE_BYTES, load_file, load_paths, load_text
+from reconciler.files.positions import Document
 from reconciler.model import Finding, Location
 
 BLOCK = """\
@@ -456,3 +453,18 @@ def test_load_paths_returns_documents_and_findings_together(tmp_path: Path) -> N
     documents, findings = load_paths([str(tmp_path)])
     assert [Path(d.file).name for d in documents] == ["good.yaml"]
     assert [Path(f.location.file).name for f in findings] == ["bad.yaml"]
+
+
+def _pyyaml_loaders() -> dict[str, dict[str, Any]]:
+    classes = (yaml.SafeLoader, yaml.CSafeLoader, yaml.resolver.Resolver, yaml.Loader)
+    return {c.__name__: {**vars(c), "implicit": repr(c.yaml_implicit_resolvers)} for c in classes}
+
+
+def test_loading_leaves_pyyaml_s_own_loaders_as_they_were() -> None:
+    # The loader's speed-ups (cached tags, no-op path hooks) live on a private subclass;
+    # another library in the same process still reads YAML 1.1 through PyYAML's loaders.
+    before = _pyyaml_loaders()
+    load_text("project: p\nflags:\n  - key: a\n    n: 010\n    b: &x on\n    c: *x\n", "f.yaml")
+    assert _pyyaml_loaders() == before
+    assert yaml.safe_load("a: 010\nb: on\n") == {"a": 8, "b": True}
+    assert yaml.load("a: 010\nb: on\n", Loader=yaml.CSafeLoader) == {"a": 8, "b": True}

@@ -12,7 +12,7 @@ from textwrap import dedent, indent
 import pytest
 
 from reconciler.files.loader import load_text
-from reconciler.files.rules import MIGRATION_STAGES
+from reconciler.files.migration import MIGRATION_STAGES
 from reconciler.files.validator import validate_documents
 from reconciler.model import DesiredState, FlagSpec, Location, PrerequisiteSpec, derive_link_key
 

@@ -10,7 +10,8 @@ import jsonschema_rs
 import pytest
 
 from reconciler.files import validator
-from reconciler.files.loader import Document, load_file, load_text
+from reconciler.files.loader import load_file, load_text
+from reconciler.files.positions import Document
 from reconciler.files.schema import (
     IntegerFields,
     compiled_validator,
