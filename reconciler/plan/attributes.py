@@ -51,6 +51,7 @@ _FLAG_SHOWN = frozenset(_FLAG_ORDER)
 _LINK_SHOWN = frozenset(_LINK_ORDER)
 # What a clone takes from its source rather than from the body (see emulator/clone.py).
 _CLONED = ("variations", "defaults", "purpose", "migrationSettings", "clientSideAvailability")
+_COPIED = frozenset((*_CLONED, "isFlagOn"))  # on/off is part of the targeting it copies
 _DEFAULT_VARIATIONS: list[dict[str, Any]] = [{"value": True}, {"value": False}]
 # What LaunchDarkly fills in for a field the body leaves out (variations and defaults aside).
 _CREATE_DEFAULTS = {
@@ -108,7 +109,7 @@ def _flag(body: Mapping[str, Any], project: str, clone: str | None) -> list[Attr
                 lines += [_prerequisite(i, p) for i, p in enumerate(body[name])]
             else:
                 lines.append((name, value_text(body[name]), ""))
-        elif name in _CREATE_DEFAULTS and (clone is None or name not in _CLONED):
+        elif name in _CREATE_DEFAULTS and (clone is None or name not in _COPIED):
             lines.append((name, _CREATE_DEFAULTS[name], DEFAULTED))
     lines += _rest(body, _FLAG_SHOWN)
     if clone is not None:

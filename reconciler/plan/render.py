@@ -195,6 +195,7 @@ class GithubRenderer:
             message = f"{action.kind.value} {_describe(action)}"
             if action.reason:
                 message += f": {action.reason}"
+            message += "".join(f"\n{_change(d)}" for d in action.diff)  # both sides of each
             finding = Finding(Location(file, int(line), int(col)), message)
             lines.append(github_annotation(level, finding, title="ld-reconciler plan"))
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
