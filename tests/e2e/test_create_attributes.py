@@ -152,3 +152,17 @@ def test_drift_shows_both_sides_of_each_field_in_every_format(
     github = cli.live(emu, "plan", "flags", "--format", "github").stdout
     (warning,) = (line for line in github.splitlines() if line.startswith("::warning "))
     assert 'not adopted%0Adescription: "Declared in git" -> "Set in the UI"' in warning
+
+
+def test_the_readme_s_example_of_a_create_is_what_plan_prints_for_the_example_flags(
+    cli: Cli, example_flags: Path
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What a create will send")[1]
+    example = section.split("```text\n")[1].split("```")[0]
+    result = cli("plan", "flags", "--offline")
+    assert result.code == 0, result
+    for head in example.splitlines():
+        if head.startswith("  + create"):
+            assert head in result.stdout.splitlines()
+            assert _block(example, head) == _block(result.stdout, head)
