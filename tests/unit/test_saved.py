@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,32 +108,35 @@ def test_a_create_s_body_and_clone_source_are_saved_and_read_back(tmp_path: Path
     assert "`+ flag web/twin (clone of web/new)` will be created with:" in markdown
 
 
+def _saved_with(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> SavedPlan:
+    """``WITH_BODIES`` saved, its document (as read from the file) changed by ``edit``."""
+    document = json.loads(json.dumps(plan_document(WITH_BODIES)))
+    edit(document)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return SavedPlan.read(path)
+
+
+def _drop_bodies(document: dict[str, Any]) -> None:
+    for action in document["actions"]:
+        del action["body"]
+
+
 def test_a_plan_saved_before_creates_carried_a_body_still_renders_and_checks(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "plan.json"
-    document = plan_document(WITH_BODIES)
-    for action in document["actions"]:
-        del action["body"]
-    path.write_text(json.dumps(document), encoding="utf-8")
-    saved = SavedPlan.read(path)
+    saved = _saved_with(tmp_path, _drop_bodies)
     assert "+ create   flag web/new" in TextRenderer().render(saved.plan())
     saved.check(WITH_BODIES)  # not "edited": there was no body to edit
 
 
 def test_a_saved_plan_whose_body_was_edited_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "plan.json"
-    document = json.loads(json.dumps(plan_document(WITH_BODIES)))  # as read from the file
-    document["actions"][0]["body"]["tags"] = ["reviewed"]
-    path.write_text(json.dumps(document), encoding="utf-8")
+    saved = _saved_with(tmp_path, lambda d: d["actions"][0]["body"].update(tags=["reviewed"]))
     with pytest.raises(StalePlanError, match=r"was edited after it was made \(its actions differ"):
-        SavedPlan.read(path).check(WITH_BODIES)
+        saved.check(WITH_BODIES)
 
 
 def test_a_body_that_is_not_an_object_is_one_message_naming_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "plan.json"
-    document = plan_document(WITH_BODIES)
-    document["actions"][0]["body"] = ["not", "an", "object"]
-    path.write_text(json.dumps(document), encoding="utf-8")
+    saved = _saved_with(tmp_path, lambda d: d["actions"][0].update(body=["not", "an", "object"]))
     with pytest.raises(InputError, match=r"plan\.json is not a saved plan .*body is a list"):
-        SavedPlan.read(path).plan()
+        saved.plan()
