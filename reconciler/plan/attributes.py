@@ -9,7 +9,7 @@ reviewer sees the whole flag that merging makes. The defaults are those of the c
 temporary true, no tags, variations true and false, defaults the first and last variation,
 isFlagOn false, and the project's client-side availability. A clone (``?clone=``) takes its
 variations, defaults, purpose, client-side availability and every environment's targeting from
-its source: those are one ``copied from`` line instead.
+its source: those are left out (the formats say ``copies ... from`` the source instead).
 
 Lines are built only when shown, and only for creates: a 10,000-flag plan must not be slowed
 by attributes of resources that exist.
@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from json.encoder import encode_basestring
 from typing import Any
 
-from reconciler.model import flag_address
 from reconciler.plan.plan import Action
 
 DEFAULTED = "LaunchDarkly's default"
@@ -49,9 +48,9 @@ _FLAG_ORDER = (
 _LINK_ORDER = ("key", "deepLink", "title", "description", "integrationKey", "metadata")
 _FLAG_SHOWN = frozenset(_FLAG_ORDER)
 _LINK_SHOWN = frozenset(_LINK_ORDER)
-# What a clone takes from its source rather than from the body (see emulator/clone.py).
-_CLONED = ("variations", "defaults", "purpose", "migrationSettings", "clientSideAvailability")
-_COPIED = frozenset((*_CLONED, "isFlagOn"))  # on/off is part of the targeting it copies
+# What a clone takes from its source rather than from the body (see emulator/clone.py);
+# on/off is part of the targeting it copies.
+_COPIED = frozenset(("variations", "defaults", "clientSideAvailability", "isFlagOn"))
 _DEFAULT_VARIATIONS: list[dict[str, Any]] = [{"value": True}, {"value": False}]
 # What LaunchDarkly fills in for a field the body leaves out (variations and defaults aside).
 _CREATE_DEFAULTS = {
@@ -88,7 +87,7 @@ def attributes(action: Action) -> list[Attribute]:
     if action.resource == "link":
         lines = [(n, value_text(body[n]), "") for n in _LINK_ORDER if n in body]
         return lines + _rest(body, _LINK_SHOWN)
-    return _flag(body, action.project, action.clone)
+    return _flag(body, action.clone or None)
 
 
 def _rest(body: Mapping[str, Any], shown: frozenset[str]) -> list[Attribute]:
@@ -96,7 +95,7 @@ def _rest(body: Mapping[str, Any], shown: frozenset[str]) -> list[Attribute]:
     return [(n, value_text(v), "") for n, v in body.items() if n not in shown]
 
 
-def _flag(body: Mapping[str, Any], project: str, clone: str | None) -> list[Attribute]:
+def _flag(body: Mapping[str, Any], clone: str | None) -> list[Attribute]:
     lines: list[Attribute] = []
     migration = body.get("purpose") == "migration"
     for name in _FLAG_ORDER:
@@ -111,11 +110,7 @@ def _flag(body: Mapping[str, Any], project: str, clone: str | None) -> list[Attr
                 lines.append((name, value_text(body[name]), ""))
         elif name in _CREATE_DEFAULTS and (clone is None or name not in _COPIED):
             lines.append((name, _CREATE_DEFAULTS[name], DEFAULTED))
-    lines += _rest(body, _FLAG_SHOWN)
-    if clone is not None:
-        copied = ", ".join(_CLONED) + ", and every environment's targeting (on/off included)"
-        lines.append(("copied", f"from {flag_address(project, clone)}: {copied}", ""))
-    return lines
+    return lines + _rest(body, _FLAG_SHOWN)
 
 
 def _variation(

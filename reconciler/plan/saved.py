@@ -82,7 +82,7 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
             diff=tuple(_field_diff(d) for d in a.get("diff", [])),
             depends_on=tuple(a.get("depends_on", ())),
             body=_body(a.get("body")),
-            clone=a.get("clone"),
+            clone=a.get("clone", ""),
         )
         for a in document["actions"]
     )

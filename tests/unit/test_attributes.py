@@ -107,17 +107,14 @@ def test_prerequisites_are_shown_by_key_and_variation_their_id_known_after_apply
     )
 
 
-def test_a_clone_lists_what_it_copies_from_its_source_instead_of_create_defaults() -> None:
+def test_a_clone_shows_no_create_defaults_for_what_it_copies_from_its_source() -> None:
     spec = FlagSpec("web", "copy", {"key": "copy", "name": "Copy"}, AT, clone="original")
-    lines = _lines(spec)
-    copied, _ = lines["copied"]
-    assert copied.startswith("from web/original: variations, defaults, purpose")
-    assert "every environment's targeting" in copied
+    action = Action(Kind.CREATE, "flag", "web", "copy", body=spec.post_body(), clone="web/original")
+    lines = {name: (value, note) for name, value, note in attributes(action)}
     assert not any(name.startswith(("variations", "defaults")) for name in lines)
     assert "clientSideAvailability" not in lines
     assert "isFlagOn" not in lines
     assert lines["temporary"] == ("true", DEFAULTED)  # the new flag's own: a create's default
-    assert _create(spec).data["clone"] == "original"
 
 
 def test_a_link_shows_its_key_url_title_description_and_integration() -> None:

@@ -85,7 +85,12 @@ WITH_BODIES = Plan(
     (
         Action(Kind.CREATE, "flag", "web", "new", source="flags/web.yaml:9:5", body=BODY),
         Action(
-            Kind.CREATE, "flag", "web", "twin", body={"key": "twin", "name": "Twin"}, clone="new"
+            Kind.CREATE,
+            "flag",
+            "web",
+            "twin",
+            body={"key": "twin", "name": "Twin"},
+            clone="web/new",
         ),
         Action(Kind.CREATE, "link", "web", "new", "docs", body={"key": "docs", "deepLink": "u"}),
     ),
@@ -98,7 +103,7 @@ def test_a_create_s_body_and_clone_source_are_saved_and_read_back(tmp_path: Path
     saved = SavedPlan.read(path)
     assert saved.document["format_version"] == 1  # an additive field: no new version
     assert saved.document["actions"][0]["body"] == BODY
-    assert saved.document["actions"][1]["clone"] == "new"
+    assert saved.document["actions"][1]["clone"] == "web/new"
     again = saved.plan()
     assert again.actions == WITH_BODIES.actions
     markdown = MarkdownRenderer().render(again)
