@@ -20,9 +20,12 @@ def prerequisite_specs(
     specs: list[PrerequisiteSpec] = []
     ok = True
     named: set[str] = set()
-    for i, prereq in enumerate(flag.data.get("initialPrerequisites", [])):
+    for i, prereq in enumerate(_prerequisites(flag)):
         path = flag.path("initialPrerequisites", i)
-        key = prereq["key"]
+        key = prereq.get("key") if isinstance(prereq, dict) else None
+        if not isinstance(key, str) or not key:
+            ok = False  # the schema's finding
+            continue
         target = flags.get((flag.project, key))
         if key in named:
             findings.append(
@@ -66,8 +69,12 @@ def _variation_index(
     findings: list[Finding],
 ) -> int | None:
     target_key = prereq["key"]
+    if ("variationIndex" in prereq) == ("variationValue" in prereq):
+        return None  # both or neither: the schema's finding
     if "variationIndex" in prereq:
-        index: int = prereq["variationIndex"]
+        index = prereq["variationIndex"]
+        if type(index) is not int or index < 0:
+            return None  # the schema's finding
         if index < len(values):
             return index
         findings.append(
@@ -94,9 +101,7 @@ def _variation_index(
 def cycles(flags: Mapping[FlagKey, Declared], findings: list[Finding]) -> set[FlagKey]:
     """Report each prerequisite cycle once; the flags on a cycle."""
     graph = {
-        k: [(k[0], p["key"]) for p in f.data.get("initialPrerequisites", [])]
-        for k, f in flags.items()
-        if f.checked
+        k: [(k[0], key) for key in _prerequisite_keys(f)] for k, f in flags.items() if f.checked
     }
     state: dict[FlagKey, int] = {}  # 1 on the stack, 2 done
     on_cycle: set[FlagKey] = set()
@@ -135,7 +140,9 @@ def _cycle_finding(cycle: list[FlagKey], flags: Mapping[FlagKey, Declared]) -> F
     flag = flags[cycle[0]]
     following = cycle[1 % len(cycle)][1]
     index = next(
-        i for i, p in enumerate(flag.data["initialPrerequisites"]) if p["key"] == following
+        i
+        for i, p in enumerate(flag.data["initialPrerequisites"])
+        if isinstance(p, dict) and p.get("key") == following
     )
     if len(cycle) == 1:
         message = f"flag {following!r} cannot be its own prerequisite"
@@ -143,3 +150,17 @@ def _cycle_finding(cycle: list[FlagKey], flags: Mapping[FlagKey, Declared]) -> F
         names = " -> ".join(k[1] for k in [*cycle, cycle[0]])
         message = f"prerequisites form a cycle: {names}"
     return flag.finding(flag.path("initialPrerequisites", index, "key"), message)
+
+
+def _prerequisites(flag: Declared) -> list[Any]:
+    """The flag's prerequisites as written; none if the schema refused their list."""
+    prerequisites = flag.data.get("initialPrerequisites", [])
+    return prerequisites if isinstance(prerequisites, list) else []
+
+
+def _prerequisite_keys(flag: Declared) -> list[str]:
+    """The keys the flag's prerequisites name, where their shape gives one."""
+    prerequisites = _prerequisites(flag)
+    return [
+        p["key"] for p in prerequisites if isinstance(p, dict) and isinstance(p.get("key"), str)
+    ]

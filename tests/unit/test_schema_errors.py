@@ -121,7 +121,7 @@ def test_a_prerequisite_with_index_and_value_asks_for_one_of_them() -> None:
 
 
 def test_a_prerequisite_without_index_or_value_asks_for_either() -> None:
-    text = HEAD + "    initialPrerequisites: [{key: b}]\n"
+    text = HEAD + "    initialPrerequisites: [{key: b}]\n  - {key: b, name: B}\n"
     assert findings(text) == [
         f"{at(text, 5, '{key')}: flags[0].initialPrerequisites[0]: needs variationIndex or "
         "variationValue"
