@@ -92,10 +92,21 @@ def _variation_index(
     findings.append(
         flag.finding(
             [*path, "variationValue"],
-            f"flag {target_key!r} has no variation with this value (its values: {shown})",
+            f"flag {target_key!r} has no variation with {_given(prereq['variationValue'], values)} "
+            f"(its values: {shown})",
         )
     )
     return None
+
+
+def _given(value: Any, values: list[Any]) -> str:
+    """The value a prerequisite asked for, named with its type when no variation has that
+    type: ``variationValue: "true"`` reads like true, but is a string."""
+    kind = value_identity(value)[0]
+    if any(value_identity(v)[0] == kind for v in values):
+        return "this value"
+    named = {"boolean": "the boolean", "number": "the number", "string": "the string"}
+    return f"{named.get(kind, 'the JSON value')} {canonical_json(value)}"
 
 
 def cycles(flags: Mapping[FlagKey, Declared], findings: list[Finding]) -> set[FlagKey]:

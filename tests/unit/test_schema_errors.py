@@ -162,7 +162,13 @@ def test_inside_a_chosen_branch_the_precise_error_is_given() -> None:
 @pytest.mark.parametrize(
     ("field", "needle", "message"),
     [
-        ("temporary: 'yes'", "'yes'", "flags[0].temporary: expected true or false, got a string"),
+        ("temporary: maybe", "maybe", "flags[0].temporary: expected true or false, got a string"),
+        (
+            "temporary: 'yes'",
+            "'yes'",
+            'flags[0].temporary: expected true or false, got the string "yes": YAML 1.2 reads '
+            "yes as a string; write true or false",
+        ),
         ("tags: checkout", "checkout", "flags[0].tags: expected a list, got a string"),
         ("description: [a]", "[a]", "flags[0].description: expected a string, got a list"),
         (
