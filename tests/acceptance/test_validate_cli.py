@@ -307,7 +307,7 @@ def test_json_format_carries_every_finding(
     ld: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(MULTIPLE)
-    result = ld("validate", "--format", "json", ".")
+    result = ld("validate", "--format", "json", "web.yaml", "mobile.yaml")
     data = json.loads(result.out)
     assert result.code == 1
     assert {k: data[k] for k in ("valid", "summary", "files", "flags", "links")} == {
@@ -350,7 +350,7 @@ def test_github_format_emits_one_error_annotation_per_finding(
     ld: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(MULTIPLE)
-    lines = ld("validate", "--format", "github", ".").out.splitlines()
+    lines = ld("validate", "--format", "github", "web.yaml", "mobile.yaml").out.splitlines()
     assert lines[0] == (
         "::error file=mobile.yaml,line=5,col=1,title=ld-reconciler::"
         "a tab character cannot indent YAML; use spaces"
