@@ -28,8 +28,7 @@ DRAFT_FINDINGS = [
     "draft/flags.yaml:11:16: flags[0].variations[2].value: this value is a number but "
     "variation 0 is a string; all variations of a flag share one type (boolean, string, "
     "number or JSON)",
-    "draft/flags.yaml:12:29: flags[0].defaults.onVariation: expected an integer; write 1, "
-    "not 1.0",
+    "draft/flags.yaml:12:29: flags[0].defaults.onVariation: expected an integer; write 1, not 1.0",
     "draft/flags.yaml:12:48: flags[0].defaults.offVariation: 5 is out of range (the flag has "
     "3 variations, indices 0 to 2)",
     "draft/flags.yaml:14:5: flags[0].maintainerTeamKey: give maintainerId or "
