@@ -87,7 +87,7 @@ def observe_live(
         except ApiError as e:
             if e.status != 404:
                 raise
-            raise RemoteError(_unknown_project(project, declared, target)) from e
+            raise RemoteError(f"{_unknown_project(project, declared, target)} ({e})") from e
         known_links = ledger.links(target, project)
         for spec in declared:
             existing = state.flag(project, spec.key)

@@ -56,5 +56,6 @@ def test_an_unknown_project_is_named_with_the_file_that_declares_it(
         assert result.stderr == (
             f"Error: project 'web-ap' (declared in flags/typo.yaml) does not exist in "
             f"LaunchDarkly at {emu.base_url}: correct the project key, or create the project "
-            "there first\n"
+            f"there first (GET /api/v2/flags/web-ap?limit=100&offset=0: 404 not_found: Unknown "
+            "project key 'web-ap')\n"
         )
