@@ -213,7 +213,7 @@ def _message(error: ValidationError) -> str:
             # Valid JSON Schema, but LaunchDarkly refuses 2.0 where it wants an integer.
             return f"expected an integer; write {int(instance)}, not {instance!r}"
         words = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in expected)
-        if expected == ["boolean"] and instance in _YAML11_BOOLEANS:
+        if expected == ["boolean"] and isinstance(instance, str) and instance in _YAML11_BOOLEANS:
             return (
                 f"expected {words}, got the string {json.dumps(instance)}: YAML 1.2 reads "
                 f"{instance} as a string; write true or false"

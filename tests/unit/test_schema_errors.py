@@ -159,6 +159,7 @@ def test_an_integration_link_may_leave_metadata_out_as_the_api_allows() -> None:
             'flags[0].temporary: expected true or false, got the string "yes": YAML 1.2 reads '
             "yes as a string; write true or false",
         ),
+        ("isFlagOn: [yes]", "[yes]", "flags[0].isFlagOn: expected true or false, got a list"),
         ("tags: checkout", "checkout", "flags[0].tags: expected a list, got a string"),
         ("description: [a]", "[a]", "flags[0].description: expected a string, got a list"),
         (
