@@ -148,10 +148,19 @@ class FlagSpec:
     prerequisites: tuple[PrerequisiteSpec, ...] = ()
     links: tuple[LinkSpec, ...] = ()
     clone: str | None = None
+    # The fields the flag sets itself, when the repository configuration gave it others
+    # (None: every field is its own). Not part of the spec: it says where a value came from.
+    own: frozenset[str] | None = field(default=None, compare=False)
 
     @property
     def address(self) -> str:
         return flag_address(self.project, self.key)
+
+    def configured(self, name: str) -> bool:
+        """Whether field ``name`` is the configuration's (a default's or the template's):
+        the flag does not set it itself. ``tags`` the flag sets are its own, even when
+        the configuration adds to them."""
+        return self.own is not None and name not in self.own
 
     @property
     def spec(self) -> dict[str, Any]:

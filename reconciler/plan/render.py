@@ -21,7 +21,7 @@ from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
 from reconciler.plan.clones import COPIES
-from reconciler.plan.compare import FieldDiff, is_absent
+from reconciler.plan.compare import CONFIGURED, FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.saved import plan_json
 
@@ -36,6 +36,15 @@ _SYMBOL = {
     Kind.BLOCKED: ("!", "red"),
 }
 _SHOWN = (Kind.BLOCKED, Kind.CREATE, Kind.ADOPT, Kind.DRIFT, Kind.ORPHAN)
+# An unchanged action is shown, last, only with a note: differences a user accepted, or a
+# record an apply will refresh.
+_ORDER = (*_SHOWN, Kind.UNCHANGED)
+
+
+def _shown(action: Action) -> bool:
+    """Every action but an unchanged one, and an unchanged one with a note; not those that
+    differ only by the configuration (counted in one line, listed with ``-v``)."""
+    return action.kind in _SHOWN or bool(action.reason and action.reason != CONFIGURED)
 
 
 class Renderer(Protocol):
@@ -80,23 +89,52 @@ class TextRenderer:
             return click.style(text, fg=fg, bold=bold) if color and fg else text
 
         lines = [mode_line(plan), ""]
-        shown = [a for a in plan.actions if a.kind in _SHOWN]
-        for action in sorted(shown, key=lambda a: (_SHOWN.index(a.kind), a.sort_key)):
-            symbol, fg = _SYMBOL[action.kind]
-            head = f"  {symbol} {action.kind.value:<8} {_describe(action)}"
-            if action.source:
-                head += f"  ({action.source})"
-            lines.append(style(head, fg))
-            if action.reason:
-                lines.append(f"      {action.reason}")
-            if action.clone and action.kind is Kind.CREATE:
-                lines.append(f"      {COPIES} {action.clone}")
-            for d in action.diff:
-                lines.append(f"      {d.path}: {_value(d.before)} -> {_value(d.after)}")
+        shown = [a for a in plan.actions if _shown(a)]
+        for action in sorted(shown, key=lambda a: (_ORDER.index(a.kind), a.sort_key)):
+            lines += _text_action(action, color)
         if shown:
             lines.append("")
         lines.append(style(plan.summary, "green" if plan.has_changes else None, bold=True))
+        note = configuration_note(plan)
+        if note:
+            lines.append(note + "; ld-reconciler -v plan lists them.")
         return "\n".join(lines) + "\n"
+
+
+def _text_action(action: Action, color: bool = False) -> list[str]:
+    symbol, fg = _SYMBOL[action.kind]
+    head = f"  {symbol} {action.kind.value:<8} {_describe(action)}"
+    if action.source:
+        head += f"  ({action.source})"
+    lines = [click.style(head, fg=fg) if color and fg else head]
+    if action.reason:
+        lines.append(f"      {action.reason}")
+    if action.clone and action.kind is Kind.CREATE:
+        lines.append(f"      {COPIES} {action.clone}")
+    for d in action.diff:
+        lines.append(f"      {d.path}: {_value(d.before)} -> {_value(d.after)}")
+    return lines
+
+
+def configuration_changes(plan: Plan) -> tuple[Action, ...]:
+    """The created flags that differ from what they now resolve to only because the
+    configuration's defaults or templates changed since (``compare.CONFIGURED``)."""
+    return tuple(a for a in plan.of(Kind.UNCHANGED) if a.reason == CONFIGURED)
+
+
+def configuration_note(plan: Plan) -> str:
+    """One line for them all, or nothing when there are none."""
+    count = len(configuration_changes(plan))
+    if not count:
+        return ""
+    flags = "1 created flag differs" if count == 1 else f"{count} created flags differ"
+    return f"{flags} from the current configuration (defaults or templates)"
+
+
+def configuration_listing(plan: Plan) -> str:
+    """Each of them, with how it differs (what ``-v`` adds to the text plan)."""
+    lines = [line for a in configuration_changes(plan) for line in _text_action(a)]
+    return "\n".join(["", *lines]) + "\n" if lines else ""
 
 
 class JsonRenderer:
@@ -107,9 +145,12 @@ class JsonRenderer:
 class MarkdownRenderer:
     def render(self, plan: Plan, *, color: bool = False) -> str:
         out = [MARKER, "### ld-reconciler plan", "", f"**{plan.summary}**", ""]
+        note = configuration_note(plan)
+        if note:
+            out += [f"{note}: created once, they are not updated.", ""]
         out.append(f"_{mode_line(plan)}_")
-        for kind in _SHOWN:
-            actions = plan.of(kind)
+        for kind in _ORDER:
+            actions = tuple(a for a in plan.of(kind) if _shown(a))
             if not actions:
                 continue
             symbol = _SYMBOL[kind][0]

@@ -24,7 +24,8 @@ from reconciler import __version__
 from reconciler.errors import ConfigError, InputError, StalePlanError
 from reconciler.model import DesiredState
 from reconciler.plan.compare import ABSENT, FieldDiff
-from reconciler.plan.plan import Action, Kind, Plan, desired_fingerprint, ledger_fingerprint
+from reconciler.plan.fingerprint import desired_fingerprint, ledger_fingerprint
+from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.state import durable
 
 if TYPE_CHECKING:
@@ -141,6 +142,15 @@ class SavedPlan:
                 f"{self.path} is not a saved plan of format_version {FORMAT_VERSION} ({e}); "
                 "make it with `ld-reconciler plan --out`"
             ) from e
+
+    @property
+    def adopts_drifted(self) -> bool:
+        """Whether the plan was made with ``--adopt-drifted`` (it adopts with differences):
+        applying it repeats the choice, as a saved plan carries what it was made with."""
+        return any(
+            isinstance(a, dict) and a.get("action") == "adopt" and a.get("diff")
+            for a in self.document["actions"]
+        )
 
     def check_inputs(self, desired: DesiredState, ledger: Ledger, target: str) -> None:
         """Refuse the plan, before any call, if made for another target, offline, or on
