@@ -74,10 +74,11 @@ def _flag_action(
             source = check_source(spec, existing, declared)
             kind = Kind.BLOCKED if source.blocked else Kind.CREATE
             deps = () if source.blocked else prerequisites
-            return Action(kind, reason=source.reason, depends_on=deps, **base)
+            body = None if source.blocked else spec.post_body()
+            return Action(kind, reason=source.reason, depends_on=deps, body=body, **base)
     if not existing.live:
         if recorded is None:
-            return Action(Kind.CREATE, depends_on=prerequisites, **base)
+            return Action(Kind.CREATE, depends_on=prerequisites, body=spec.post_body(), **base)
         return _recorded_flag(spec, recorded, None, base)
     live = existing.flag(spec.project, spec.key)
     if live is None:
@@ -94,7 +95,7 @@ def _flag_action(
                     "restore it or remove the prerequisite",
                     **base,
                 )
-            return Action(Kind.CREATE, depends_on=prerequisites, **base)
+            return Action(Kind.CREATE, depends_on=prerequisites, body=spec.post_body(), **base)
         return Action(
             Kind.DRIFT,
             reason="deleted in LaunchDarkly since it was created; not re-created "
@@ -227,19 +228,19 @@ def _link_action(
     if flag.kind is Kind.BLOCKED:
         return Action(Kind.BLOCKED, reason=f"its flag {flag.address} is blocked", **base)
     if flag.kind is Kind.CREATE:
-        return Action(Kind.CREATE, depends_on=(flag.address,), **base)
+        return Action(Kind.CREATE, depends_on=(flag.address,), body=spec.post_body(), **base)
     listed = existing.links.get((spec.project, spec.flag_key))
     if listed is None:  # links known from the ledger alone (offline, or all recorded)
         if existing.live and existing.flag(spec.project, spec.flag_key) is None:
             # Its flag was deleted since: the link went with it, recorded or not.
             return Action(Kind.DRIFT, reason=f"its flag {flag.address} no longer exists", **base)
         if recorded is None:
-            return Action(Kind.CREATE, **base)
+            return Action(Kind.CREATE, body=spec.post_body(), **base)
         return _recorded_link(spec, recorded, None, base)
     live = listed.get(spec.key)
     if live is None:
         if recorded is None:
-            return Action(Kind.CREATE, **base)
+            return Action(Kind.CREATE, body=spec.post_body(), **base)
         return Action(
             Kind.DRIFT,
             reason="deleted in LaunchDarkly since it was created; not re-created",

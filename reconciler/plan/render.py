@@ -20,6 +20,7 @@ import click
 from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
+from reconciler.plan.attributes import Attribute, attributes
 from reconciler.plan.clones import COPIES
 from reconciler.plan.compare import CONFIGURED, FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
@@ -83,6 +84,22 @@ def _describe(action: Action) -> str:
     return f"{action.resource} {action.address}{clone}"
 
 
+def _change(d: FieldDiff) -> str:
+    """One field difference, both sides: ``path: before -> after``."""
+    return f"{d.path}: {_value(d.before)} -> {_value(d.after)}"
+
+
+def attribute_lines(shown: list[Attribute], indent: str) -> list[str]:
+    """``name = value (note)`` per attribute, the ``=`` aligned as Terraform aligns them."""
+    width = max([len(a[0]) for a in shown], default=0)
+    return [
+        f"{indent}{name.ljust(width)} = {value} ({note})"
+        if note
+        else f"{indent}{name.ljust(width)} = {value}"
+        for name, value, note in shown
+    ]
+
+
 class TextRenderer:
     def render(self, plan: Plan, *, color: bool = False) -> str:
         def style(text: str, fg: str | None, bold: bool = False) -> str:
@@ -112,7 +129,9 @@ def _text_action(action: Action, color: bool = False) -> list[str]:
     if action.clone and action.kind is Kind.CREATE:
         lines.append(f"      {COPIES} {action.clone}")
     for d in action.diff:
-        lines.append(f"      {d.path}: {_value(d.before)} -> {_value(d.after)}")
+        lines.append(f"      {_change(d)}")
+    if action.body is not None:
+        lines += attribute_lines(attributes(action), "      ")
     return lines
 
 
@@ -166,8 +185,26 @@ class MarkdownRenderer:
                 address = _code(a.address) + (f" (clone of {_code(a.clone)})" if a.clone else "")
                 cells = (symbol, a.resource, address, source, "<br>".join(notes))
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            for a in actions:
+                if a.body is not None:
+                    out += _markdown_attributes(a)
             out += ["", "</details>"]
         return "\n".join(out) + "\n"
+
+
+def _markdown_attributes(action: Action) -> list[str]:
+    """What a create will send: its attribute lines as a code block, under its kind's
+    collapsed ``<details>`` (one per kind, so a large plan stays one click from its summary)."""
+    text = "\n".join(attribute_lines(attributes(action), ""))
+    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    return [
+        "",
+        f"{_code(_SYMBOL[action.kind][0] + ' ' + _describe(action))} will be created with:",
+        "",
+        fence,
+        text,
+        fence,
+    ]
 
 
 def _markdown_change(d: FieldDiff) -> str:
@@ -203,6 +240,7 @@ class GithubRenderer:
             message = f"{action.kind.value} {_describe(action)}"
             if action.reason:
                 message += f": {action.reason}"
+            message += "".join(f"\n{_change(d)}" for d in action.diff)  # both sides of each
             finding = Finding(Location(file, int(line), int(col)), message)
             lines.append(github_annotation(level, finding, title="ld-reconciler plan"))
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
