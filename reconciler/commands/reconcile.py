@@ -229,7 +229,7 @@ def apply(
             "and LaunchDarkly agree again."
         )
     if run.outcome is None:
-        click.echo("Nothing to create: LaunchDarkly already has everything declared.")
+        click.echo(_nothing_to_create(run.plan))
         return 0
     _report(run.outcome)
     return 0 if run.outcome.ok else 1
@@ -288,3 +288,15 @@ def _report(outcome: ApplyResult) -> None:
     for address, reason in outcome.skipped:
         click.echo(f"skipped: {address}: {reason}", err=True)
     click.echo(outcome.summary)
+
+
+def _nothing_to_create(plan: Plan) -> str:
+    """What an apply with nothing to create says: drift is not "everything is there"."""
+    drifted = len(plan.of(Kind.DRIFT))
+    if not drifted:
+        return "Nothing to create: LaunchDarkly already has everything declared."
+    differ = "1 flag or link differs" if drifted == 1 else f"{drifted:,} flags or links differ"
+    return (
+        f"Nothing to create: everything declared exists in LaunchDarkly, but {differ} "
+        "from the files (drift, listed above); apply only creates, so it changes none of them."
+    )

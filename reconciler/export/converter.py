@@ -4,6 +4,8 @@
   default (description "", temporary true, no tags, variations true/false without names,
   defaults first/last, customProperties {}). ``clientSideAvailability`` is always written: a
   create without it gets the *project's* default, which differs between projects.
+- ``isFlagOn: true`` when the flag is on in every environment (``environments.*.on``), as a
+  create with it leaves it; on in some environments only is noted, since no file says that.
 - Prerequisites, by key and variation index: those LaunchDarkly sets alike in every
   environment (``environments.*.prerequisites``, each ``{key, variation}``). LaunchDarkly's list
   leaves ``environments`` out unless filtered by one, or reports just a count per environment
@@ -179,6 +181,7 @@ class Converter:
                 data["customProperties"] = {k: dict(p) for k, p in sorted(props.items())}
         else:
             self.note(key, "customProperties left out: not in the form a file declares")
+        self._on(item, data)
         team, member = _text(item.get("maintainerTeamKey")), _text(item.get("maintainerId"))
         if team:
             data["maintainerTeamKey"] = team
@@ -189,6 +192,20 @@ class Converter:
                 key, f"maintainerId left out: a file names one maintainer; kept team {team!r}"
             )
         return data
+
+    def _on(self, item: Mapping[str, Any], data: dict[str, Any]) -> None:
+        """``isFlagOn: true`` when the flag is on in every environment (as a create with it
+        leaves it); off everywhere is the default; on in some only, no file can say."""
+        states = [env.get("on") for env in _environments(item)]
+        if not states or not all(isinstance(on, bool) for on in states):
+            self.note(item["key"], "isFlagOn left out: LaunchDarkly did not report it")
+        elif all(states):
+            data["isFlagOn"] = True
+        elif any(states):
+            self.note(
+                item["key"],
+                "isFlagOn left out: the flag is on in some environments and off in others",
+            )
 
     def _variations(self, item: Mapping[str, Any], data: dict[str, Any]) -> None:
         variations = []

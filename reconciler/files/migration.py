@@ -20,8 +20,10 @@ def check_migration(flag: Declared, findings: list[Finding]) -> bool:
     """Whether the flag's migration fields are consistent; findings for what is not."""
     data = flag.data
     settings = data.get("migrationSettings")
-    if data.get("purpose") != "migration":
-        if settings is not None:
+    if "purpose" in data and data["purpose"] != "migration":
+        return False  # an unknown purpose is the schema's finding; what it needs is unknown
+    if "purpose" not in data:
+        if "migrationSettings" in data:
             findings.append(
                 flag.finding(
                     flag.path("migrationSettings"),
@@ -42,7 +44,7 @@ def check_migration(flag: Declared, findings: list[Finding]) -> bool:
                 )
             )
             ok = False
-    if settings is None:
+    if "migrationSettings" not in data:
         findings.append(
             flag.finding(
                 flag.path("purpose"),
@@ -50,7 +52,11 @@ def check_migration(flag: Declared, findings: list[Finding]) -> bool:
             )
         )
         return False
+    if not isinstance(settings, dict) or type(settings.get("stageCount")) is not int:
+        return False  # the schema's finding
     stages = settings["stageCount"]
+    if stages not in MIGRATION_STAGES:
+        return False  # the schema's finding
     if stages == 6 and "contextKind" not in settings:
         findings.append(
             flag.finding(

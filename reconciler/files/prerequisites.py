@@ -21,9 +21,12 @@ def prerequisite_specs(
     specs: list[PrerequisiteSpec] = []
     ok = True
     named: set[str] = set()
-    for i, prereq in enumerate(flag.data.get("initialPrerequisites", [])):
+    for i, prereq in enumerate(_prerequisites(flag)):
         path = flag.path("initialPrerequisites", i)
-        key = prereq["key"]
+        key = prereq.get("key") if isinstance(prereq, dict) else None
+        if not isinstance(key, str) or not key:
+            ok = False  # the schema's finding
+            continue
         target = flags.get((flag.project, key))
         if key in named:
             findings.append(
@@ -75,8 +78,12 @@ def _variation_index(
     findings: list[Finding],
 ) -> int | None:
     target_key = prereq["key"]
+    if ("variationIndex" in prereq) == ("variationValue" in prereq):
+        return None  # both or neither: the schema's finding
     if "variationIndex" in prereq:
-        index: int = prereq["variationIndex"]
+        index = prereq["variationIndex"]
+        if type(index) is not int or index < 0:
+            return None  # the schema's finding
         if index < len(values):
             return index
         findings.append(
@@ -94,10 +101,21 @@ def _variation_index(
     findings.append(
         flag.finding(
             [*path, "variationValue"],
-            f"flag {target_key!r} has no variation with this value (its values: {shown})",
+            f"flag {target_key!r} has no variation with {_given(prereq['variationValue'], values)} "
+            f"(its values: {shown})",
         )
     )
     return None
+
+
+def _given(value: Any, values: list[Any]) -> str:
+    """The value a prerequisite asked for, named with its type when no variation has that
+    type: ``variationValue: "true"`` reads like true, but is a string."""
+    kind = value_identity(value)[0]
+    if any(value_identity(v)[0] == kind for v in values):
+        return "this value"
+    named = {"boolean": "the boolean", "number": "the number", "string": "the string"}
+    return f"{named.get(kind, 'the JSON value')} {canonical_json(value)}"
 
 
 def cycles(flags: Mapping[FlagKey, Declared], findings: list[Finding]) -> set[FlagKey]:
@@ -137,7 +155,8 @@ def _edges(flag: Declared) -> list[tuple[str, list[Any]]]:
     its prerequisites first, then the flag it is a clone of."""
     edges: list[tuple[str, list[Any]]] = [
         (p["key"], ["initialPrerequisites", i, "key"])
-        for i, p in enumerate(flag.data.get("initialPrerequisites", []))
+        for i, p in enumerate(_prerequisites(flag))
+        if isinstance(p, dict) and isinstance(p.get("key"), str)  # else the schema's finding
     ]
     if isinstance(flag.data.get("clone"), str):
         edges.append((flag.data["clone"], ["clone"]))
@@ -169,3 +188,9 @@ def _cycle_finding(cycle: list[FlagKey], flags: Mapping[FlagKey, Declared]) -> F
         others = "; ".join(f"{k[1]!r} is at {flags[k].at()}" for k in cycle[1:])
         message = f"{kinds} form a cycle: {names} ({others})"
     return flag.finding(flag.path(*steps[0]), message)
+
+
+def _prerequisites(flag: Declared) -> list[Any]:
+    """The flag's prerequisites as written; none if the schema refused their list."""
+    prerequisites = flag.data.get("initialPrerequisites", [])
+    return prerequisites if isinstance(prerequisites, list) else []

@@ -19,13 +19,18 @@ class Reporter(Protocol):
 
 
 def summary(result: ValidationResult) -> str:
-    """``14 flags, 21 links in 5 files: valid`` or ``3 problems in 5 files``."""
+    """``14 flags, 21 links in 5 files: valid``, ``3 problems in 5 files`` or, when not
+    every file has a problem, ``3 problems in 2 of 5 files``."""
     files = plural(result.file_count, "file")
     if result.ok:
         state = result.state
         flags = plural(len(state.flags), "flag")
         links = plural(state.link_count, "link")
         return f"{flags}, {links} in {files}: valid"
+    # A finding may be in a file not counted (ld-reconciler.yaml): never "3 of 2 files".
+    with_problems = len({f.location.file for f in result.findings})
+    if with_problems < result.file_count:
+        files = f"{with_problems:,} of {files}"
     return f"{plural(len(result.findings), 'problem')} in {files}"
 
 

@@ -1,11 +1,12 @@
 """The semantic rules a JSON Schema cannot express, and the specs they yield.
 
-Runs on flags that passed the schema. Per flag: variation values unique and of one
-type, ``defaults`` in range (``variations``), migration rules (``migration``), one
-maintainer, link keys unique, explicit and derived (``links``). Across files, per
-project: flag keys unique (here), prerequisites naming a declared flag and one of its
-variations, clones declaring nothing their source gives them (``clones``), and no
-cycle through prerequisites and clones (``prerequisites``).
+Runs on every flag, also one whose shape the schema refused (each rule skips what has
+the wrong type: that is the schema's finding), so one run reports every problem. Per
+flag: variation values unique and of one type, ``defaults`` in range (``variations``),
+migration rules (``migration``), one maintainer, link keys unique, explicit and derived
+(``links``). Across files, per project: flag keys unique (here), prerequisites naming a
+declared flag and one of its variations, clones declaring nothing their source gives them
+(``clones``), and no cycle through prerequisites and clones (``prerequisites``).
 """
 
 from __future__ import annotations
@@ -32,24 +33,39 @@ class RuleChecker:
     findings: list[Finding] = field(default_factory=list)
     _flags: dict[FlagKey, Declared] = field(default_factory=dict)
 
-    def add(self, doc: Document, index: int, data: Any, *, checked: bool = True) -> None:
+    def add(
+        self,
+        doc: Document,
+        index: int,
+        data: Any,
+        *,
+        checked: bool = True,
+        shaped: bool = True,
+    ) -> None:
         """Check one flag on its own and remember it for the cross-file rules.
 
-        A flag whose shape the schema refused (``checked`` false) is only remembered,
-        when it has a usable key, so that it still counts for key uniqueness and as a
-        prerequisite target, without a second finding about the same mistake.
+        A flag the rules skip (``checked`` false: its template is unknown) is only
+        remembered, when it has a usable key, so that it still counts for key uniqueness
+        and as a prerequisite target, without a second finding about the same mistake.
+        A flag whose shape the schema refused (``shaped`` false) is checked for all the
+        rest, so that one run reports every problem, but yields no spec.
         """
-        project = doc.data["project"]
+        if not isinstance(data, dict):
+            return  # the schema's finding; nothing in it to check
+        project: Any = doc.data.get("project")
+        key: Any = data.get("key")
+        # A project or flag key of the wrong type (the schema's finding) cannot be
+        # compared across files; the flag's own rules still run.
+        keyed = isinstance(project, str) and isinstance(key, str)
         if not checked:
-            if isinstance(data, dict) and isinstance(data.get("key"), str):
+            if keyed:
                 self._flags.setdefault(
-                    (project, data["key"]),
-                    Declared(doc, index, data, project, None, checked=False),
+                    (project, key), Declared(doc, index, data, project, None, checked=False)
                 )
             return
-        flag = Declared(doc, index, data, project, variation_values(data))
+        flag = Declared(doc, index, data, project if keyed else "", variation_values(data))
         findings = self.findings
-        first = self._flags.get((project, data["key"]))
+        first = self._flags.get((project, key)) if keyed else None
         if first is not None:
             where = first.at("key")
             # An alias (``- *anchor``) repeats a flag: the loader places both copies at the
@@ -62,23 +78,22 @@ class RuleChecker:
             findings.append(
                 flag.finding(
                     flag.path("key"),
-                    f"flag {data['key']!r} is declared twice in project {project!r} {again}",
+                    f"flag {key!r} is declared twice in project {project!r} {again}",
                 )
             )
             return
-        self._flags[(project, data["key"])] = flag
+        if keyed:
+            self._flags[(project, key)] = flag
         ok = check_variations(flag, findings)
         ok = check_migration(flag, findings) and ok
         ok = _check_maintainer(flag, findings) and ok
         ok = check_clone(flag, findings) and ok
         links = link_specs(flag, findings)
-        if ok and links is not None:
+        if ok and shaped and links is not None:
             fields = {k: v for k, v in data.items() if k not in _NOT_SENT}
             clone = clone_source(data)
             own = doc.source.own_fields(index)
-            flag.spec = FlagSpec(
-                project, data["key"], fields, flag.at(), (), links, clone, own
-            )
+            flag.spec = FlagSpec(project, key, fields, flag.at(), (), links, clone, own)
 
     def finish(self) -> list[FlagSpec]:
         """Apply the cross-file rules; the specs of every flag that passed them all."""

@@ -30,6 +30,12 @@ _PATTERN_HINTS = {
 }
 _URL_HINT = "a link's deepLink must be an http:// or https:// URL"
 
+# What YAML 1.1 read as booleans and YAML 1.2 (this loader, like LaunchDarkly's JSON) reads
+# as text: a user writing "isFlagOn: yes" means true and should be told why it is not.
+_YAML11_BOOLEANS = frozenset(
+    v for word in ("yes", "no", "on", "off", "y", "n") for v in (word, word.title(), word.upper())
+)
+
 _JSON_TYPES = {
     "object": "a mapping",
     "array": "a list",
@@ -88,13 +94,19 @@ def findings_for(error: ValidationError, doc: Document) -> Iterator[Finding]:
 
     if kind == "additionalProperties" and isinstance(instance, dict):
         known = sorted(schema.get("properties", {}))
+        # At the top of a flag file (not of ld-reconciler.yaml), a flag's field was
+        # written one level too high.
+        flag_fields = _flag_fields() if not path and "flags" in known else frozenset()
         for key in instance:
             if key in known:
                 continue
             hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            suggestion = (
-                f"; did you mean {hint[0]!r}?" if hint else f"; known fields: {', '.join(known)}"
-            )
+            if key in flag_fields:
+                suggestion = f"; {key!r} is a field of a flag: write it inside one (flags[].{key})"
+            elif hint:
+                suggestion = f"; did you mean {hint[0]!r}?"
+            else:
+                suggestion = f"; known fields: {', '.join(known)}"
             yield Finding(
                 doc.locate([*path, key], key=True),
                 f"unknown field {key!r}{_non_ascii(key)}{suggestion}",
@@ -123,6 +135,13 @@ def findings_for(error: ValidationError, doc: Document) -> Iterator[Finding]:
             path = [*path, repeat]
 
     yield Finding(doc.locate(path), _message(error), readable_path(path))
+
+
+def _flag_fields() -> frozenset[str]:
+    """The fields of a flag, for a hint when one is written at the top of a file."""
+    from reconciler.files.schema import schema
+
+    return frozenset(schema().get("$defs", {}).get("flag", {}).get("properties", {}))
 
 
 def _non_ascii(text: str) -> str:
@@ -194,6 +213,11 @@ def _message(error: ValidationError) -> str:
             # Valid JSON Schema, but LaunchDarkly refuses 2.0 where it wants an integer.
             return f"expected an integer; write {int(instance)}, not {instance!r}"
         words = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in expected)
+        if expected == ["boolean"] and isinstance(instance, str) and instance in _YAML11_BOOLEANS:
+            return (
+                f"expected {words}, got the string {json.dumps(instance)}: YAML 1.2 reads "
+                f"{instance} as a string; write true or false"
+            )
         return f"expected {words}, got {describe(instance)}"
     if kind == "pattern":
         hint = _PATTERN_HINTS.get(str(value), _URL_HINT if "://" in str(value) else "")

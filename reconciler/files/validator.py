@@ -1,8 +1,9 @@
 """Validation: loaded documents to a ``DesiredState``, or every finding at once.
 
-First the JSON Schema (shape), then the semantic rules (``rules.py``) on every flag
-whose shape is right. Findings from all files are collected, sorted by file and
-line, and returned together, so a user fixes everything in one pass.
+First the JSON Schema (shape), then the semantic rules (``rules.py``) on every flag,
+also those of a file or flag whose shape is wrong, each rule checking what still can be.
+Findings from all files are collected, sorted by file and line, and returned together,
+so a user fixes everything in one pass.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
     findings: list[Finding] = []
     rules = RuleChecker(findings)
     for doc in documents:
-        # Flags whose shape is wrong skip the semantic rules; an unknown field alone
-        # does not change the shape, so those flags are still checked.
-        bad_flags = set(unresolved_flags(doc))
-        whole_file_bad = False
+        # Flags whose shape is wrong are still checked, but yield no spec; an unknown
+        # field alone does not change the shape. A flag naming an unknown template is
+        # not checked: what the rules would find follows from the missing template.
+        unresolved = unresolved_flags(doc)
+        bad_flags: set[int] = set()
+        file_level_error = False  # e.g. a wrong project key: no flag of the file is a spec
         # Bounded: a 10 MiB file of five million wrong values once made 23 GB of errors.
         valid = is_valid(doc.data)
         errors = [] if valid else _first_errors(doc)
@@ -61,7 +64,7 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
             finding, where = unexplained
             findings.append(finding)
             if (index := _flag_index(where)) is None:
-                whole_file_bad = True
+                file_level_error = True
             else:
                 bad_flags.add(index)
         kinds_at: dict[tuple[object, ...], set[str]] = {}
@@ -81,7 +84,7 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
             room = MAX_FINDINGS_PER_FILE + 1 - (len(findings) - first)
             findings.extend(islice(findings_for(error, doc), room))
             if (index := _flag_index(path)) is None:
-                whole_file_bad = True
+                file_level_error = True
             elif error.validator != "additionalProperties":
                 bad_flags.add(index)
             if len(findings) - first > MAX_FINDINGS_PER_FILE:
@@ -96,10 +99,20 @@ def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, lis
                 )
             )
             continue
-        if whole_file_bad:
-            continue
-        for index, flag in enumerate(doc.data["flags"]):
-            rules.add(doc, index, flag, checked=index not in bad_flags)
+        data = doc.data
+        if not (isinstance(data, dict) and isinstance(data.get("flags"), list)):
+            continue  # no flags to check: the schema's finding says why
+        # A file-level error (a wrong project key, an unknown top-level field) leaves its
+        # flags checkable, but none of them a spec.
+        shaped = not file_level_error
+        for index, flag in enumerate(data["flags"]):
+            rules.add(
+                doc,
+                index,
+                flag,
+                checked=index not in unresolved,
+                shaped=shaped and index not in bad_flags,
+            )
     specs = rules.finish()
     state = DesiredState(tuple(specs), tuple(doc.file for doc in documents))
     findings.sort(key=Finding.sort_key)

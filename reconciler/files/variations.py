@@ -14,15 +14,25 @@ from reconciler.model import Finding, canonical_json
 
 
 def variation_values(data: dict[str, Any]) -> list[Any] | None:
-    """The values of a flag's variations, in order; None while they are unknown."""
-    if data.get("purpose") == "migration":
+    """The values of a flag's variations, in order; None while they are unknown (also
+    when the schema refused their shape: the schema's finding says what to fix)."""
+    if "purpose" in data:
         settings = data.get("migrationSettings")
-        if settings is None:
+        if data["purpose"] != "migration" or not isinstance(settings, dict):
             return None  # unknown: the flag's own finding asks for migrationSettings
-        return list(MIGRATION_STAGES[settings["stageCount"]])
+        count = settings.get("stageCount")
+        stages = MIGRATION_STAGES.get(count) if type(count) is int else None
+        return list(stages) if stages is not None else None
     if "variations" in data:
-        return [v["value"] for v in data["variations"]]
+        variations = data["variations"]
+        if not isinstance(variations, list) or not all(_has_value(v) for v in variations):
+            return None
+        return [v["value"] for v in variations]
     return [True, False]
+
+
+def _has_value(variation: Any) -> bool:
+    return isinstance(variation, dict) and "value" in variation
 
 
 def check_variations(flag: Declared, findings: list[Finding]) -> bool:
@@ -34,9 +44,13 @@ def check_variations(flag: Declared, findings: list[Finding]) -> bool:
 
     data = flag.data
     variations = data.get("variations", [])
+    if not isinstance(variations, list):
+        return False  # the schema's finding: nothing here to compare or count
     kinds: dict[str, int] = {}
     seen: dict[tuple[str, Any], int] = {}
     for i, variation in enumerate(variations):
+        if not _has_value(variation):
+            continue  # the schema's finding
         value = variation["value"]
         if value is None:
             at_value(i, "a variation value cannot be null")
@@ -51,16 +65,17 @@ def check_variations(flag: Declared, findings: list[Finding]) -> bool:
             )
         seen.setdefault(identity, i)
     if len(kinds) > 1:
-        (first_kind, _), (other_kind, other_index) = sorted(
-            kinds.items(), key=lambda kv: kv[1]
-        )[:2]
+        (first_kind, _), (other_kind, other_index) = sorted(kinds.items(), key=lambda kv: kv[1])[:2]
         at_value(
             other_index,
             f"this value is {other_kind} but variation 0 is {first_kind}; "
             "all variations of a flag share one type (boolean, string, number or JSON)",
         )
     defaults = data.get("defaults")
-    if defaults is not None and "purpose" not in data:
+    # Not counted from variations the schema refused (one too few, one not a variation):
+    # "out of range" would follow from that mistake, not be one of its own.
+    countable = not variations or (len(variations) >= 2 and all(map(_has_value, variations)))
+    if isinstance(defaults, dict) and "purpose" not in data and countable:
         count = len(variations) if variations else 2
         has = (
             f"the flag has {count} variations"
@@ -68,11 +83,13 @@ def check_variations(flag: Declared, findings: list[Finding]) -> bool:
             else "with no variations listed, the flag has 2 (true and false)"
         )
         for name in ("onVariation", "offVariation"):
-            if defaults[name] >= count:
+            index = defaults.get(name)
+            # An index of the wrong type (1.0, "1") is the schema's finding, not a range's.
+            if type(index) is int and index >= count:
                 findings.append(
                     flag.finding(
                         flag.path("defaults", name),
-                        f"{defaults[name]} is out of range ({has}, indices 0 to {count - 1})",
+                        f"{index} is out of range ({has}, indices 0 to {count - 1})",
                     )
                 )
     return len(findings) == before

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from reconciler.errors import ApiError, RemoteError
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan.compare import variation_ids
 
@@ -86,7 +87,12 @@ def observe_live(
     state = ExistingState(live=True)
     for project in desired.projects:
         declared = desired.flags_of(project)
-        _observe_flags(reader, project, declared, state)
+        try:
+            _observe_flags(reader, project, declared, state)
+        except ApiError as e:
+            if e.status != 404:
+                raise
+            raise RemoteError(f"{_unknown_project(project, declared, target)} ({e})") from e
         known_links = ledger.links(target, project)
         for spec in declared:
             existing = state.flag(project, spec.key)
@@ -102,6 +108,17 @@ def observe_live(
                 if item.get("_key")
             }
     return state
+
+
+def _unknown_project(project: str, declared: tuple[FlagSpec, ...], target: str) -> str:
+    """The message for a project LaunchDarkly does not know: named with the files that
+    declare it, since the fix (a typo, a project not yet made) is in one of them."""
+    files = sorted({spec.location.file for spec in declared})
+    where = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return (
+        f"project {project!r} (declared in {where}) does not exist in LaunchDarkly at "
+        f"{target}: correct the project key, or create the project there first"
+    )
 
 
 def _known(recorded: LedgerEntry | None, link: LinkSpec) -> bool:

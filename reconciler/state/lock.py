@@ -192,7 +192,8 @@ class LedgerLock:
         who = holder.describe() if holder else "another process"
         return (
             f"ledger {os.fspath(self.ledger_path)} is locked by {who}; another apply is writing "
-            f"it: wait for it to finish and retry. If no apply is running, delete {self.path}"
+            "it: wait for it to finish and retry, or give apply --lock-wait SECONDS to wait for "
+            f"it. If no apply is running, delete {self.path}"
         )
 
     def _note_stale(self, previous: bytes) -> None:

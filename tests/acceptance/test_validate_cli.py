@@ -47,6 +47,12 @@ class Case:
     finding: str  # "file:line:col: path: message", file relative to INVALID
     file_count: int
 
+    @property
+    def summary(self) -> str:
+        """The summary line: the one finding is in one of the files."""
+        files = _plural(self.file_count, "file")
+        return f"1 problem in {files}" if self.file_count == 1 else f"1 problem in 1 of {files}"
+
 
 def _first_line_expectation(path: Path) -> str | None:
     with path.open("rb") as f:
@@ -145,7 +151,7 @@ def test_invalid_case_exits_1_with_exactly_its_finding(
 ) -> None:
     monkeypatch.chdir(INVALID)
     result = ld("validate", case.name)
-    assert result.out == f"{case.finding}\n1 problem in {_plural(case.file_count, 'file')}\n"
+    assert result.out == f"{case.finding}\n{case.summary}\n"
     assert (result.code, result.err) == (1, "")
 
 
@@ -301,7 +307,7 @@ def test_json_format_carries_every_finding(
     ld: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(MULTIPLE)
-    result = ld("validate", "--format", "json", ".")
+    result = ld("validate", "--format", "json", "web.yaml", "mobile.yaml")
     data = json.loads(result.out)
     assert result.code == 1
     assert {k: data[k] for k in ("valid", "summary", "files", "flags", "links")} == {
@@ -344,7 +350,7 @@ def test_github_format_emits_one_error_annotation_per_finding(
     ld: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(MULTIPLE)
-    lines = ld("validate", "--format", "github", ".").out.splitlines()
+    lines = ld("validate", "--format", "github", "web.yaml", "mobile.yaml").out.splitlines()
     assert lines[0] == (
         "::error file=mobile.yaml,line=5,col=1,title=ld-reconciler::"
         "a tab character cannot indent YAML; use spaces"
@@ -445,7 +451,7 @@ def test_symbolic_link_loops_neither_hang_nor_crash(tmp_path: Path) -> None:
     result = ld_process("validate", "flags", cwd=tmp_path, timeout=30)
     assert result.stdout.splitlines() == [
         "flags/self.yaml:1:1: cannot read the file: Too many levels of symbolic links",
-        "1 problem in 2 files",
+        "1 problem in 1 of 2 files",
     ]
     assert result.returncode == 1
 

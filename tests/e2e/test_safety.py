@@ -43,6 +43,7 @@ def test_apply_fails_fast_while_another_apply_holds_the_ledger_lock(
         applied = cli.live(emu, "apply", "flags", "--yes", subprocess=True)
     assert applied.code == 1, applied
     assert f"locked by pid {os.getpid()}" in applied.stderr
+    assert "or give apply --lock-wait SECONDS to wait for it" in applied.stderr
     assert posts(emu) == 0
     assert cli.live(emu, "apply", "flags", "--yes").code == 0  # released: it runs
 

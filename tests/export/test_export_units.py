@@ -116,8 +116,10 @@ class Project:
         return []
 
 
-def summary(prerequisites: int) -> dict[str, Any]:
-    return {"_summary": {"variations": {}, "prerequisites": prerequisites}}
+def summary(prerequisites: int, *, on: bool = False) -> dict[str, Any]:
+    """An environment as LaunchDarkly's list shows it: whether the flag is on (a required
+    field of ``FeatureFlagConfig``) and a count of prerequisites, not the list."""
+    return {"on": on, "_summary": {"variations": {}, "prerequisites": prerequisites}}
 
 
 NONE_COUNTED = {"production": summary(0), "test": summary(0)}
@@ -222,6 +224,7 @@ def test_prerequisites_not_reported_even_by_the_flag_itself_are_noted_on_that_fl
     result = export_project(project, "p")
     assert [f.key for f in result.flags] == ["gone", "known", "unknown"]
     assert [str(n) for n in result.notes] == [
+        "p/gone: isFlagOn left out: LaunchDarkly did not report it",
         f"p/gone: {UNREPORTED_PREREQUISITES}",
         f"p/unknown: {UNREPORTED_PREREQUISITES}",
     ]
@@ -242,12 +245,13 @@ FULL = {
         "prereqs",
         environments={
             "production": {
+                "on": False,
                 "prerequisites": [
                     {"key": "target", "variation": 1},
                     {"key": "no-prereqs", "variation": 0},
-                ]
+                ],
             },
-            "test": {"prerequisites": [{"key": "target", "variation": 1}]},
+            "test": {"on": False, "prerequisites": [{"key": "target", "variation": 1}]},
         },
     ),
     "no-defaults": live("no-defaults", defaults={"onVariation": 1, "offVariation": 1}),
@@ -384,4 +388,19 @@ def test_an_integration_link_without_metadata_is_exported_not_skipped() -> None:
     assert flag.data["links"] == [
         {"key": "jira-1", "integrationKey": "jira"},
         {"key": "slack-1", "integrationKey": "slack"},
+    ]
+
+
+def test_is_flag_on_is_exported_when_every_environment_is_on_and_noted_when_they_differ() -> None:
+    on = live("on", environments={"production": summary(0, on=True), "test": summary(0, on=True)})
+    off = live("off", environments={"production": summary(0), "test": summary(0)})
+    mixed = live("mixed", environments={"production": summary(0, on=True), "test": summary(0)})
+    result = export_project(Project(on, off, mixed), "p")
+    flags = {f.key: f.data for f in result.flags}
+    assert flags["on"]["isFlagOn"] is True
+    assert list(flags["on"])[-1] == "isFlagOn"  # in the schema's order
+    assert "isFlagOn" not in flags["off"]
+    assert "isFlagOn" not in flags["mixed"]
+    assert [str(n) for n in result.notes] == [
+        "p/mixed: isFlagOn left out: the flag is on in some environments and off in others"
     ]

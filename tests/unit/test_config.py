@@ -176,7 +176,8 @@ def test_a_part_of_the_wrong_type_reads_as_unset_and_is_reported() -> None:
                 f"{CONFIG_NAME}:2:10: baseUrl: 'ftp://app.launchdarkly.com' is not a valid "
                 "base URL: a base URL is http:// or https:// and a host, "
                 "e.g. https://app.launchdarkly.com",
-                f"{CONFIG_NAME}:4:14: defaults.temporary: expected true or false, got a string",
+                f'{CONFIG_NAME}:4:14: defaults.temporary: expected true or false, got the string '
+                '"no": YAML 1.2 reads no as a string; write true or false',
                 f'{CONFIG_NAME}:8:31: projects["web-app"].defaults.defaults.onVariation: '
                 "expected an integer; write 0, not 0.0",
                 f"{CONFIG_NAME}:13:15: policies[0].severity: 'fatal' is not allowed; "

@@ -488,7 +488,18 @@ def test_a_prerequisite_may_name_a_flag_declared_later_or_in_another_file() -> N
     assert flag(state, "a").prerequisites[0].key == "b"
 
 
-def test_a_prerequisite_on_a_broken_flag_adds_no_finding_of_its_own() -> None:
+def test_a_prerequisite_on_a_flag_with_broken_variations_adds_no_finding_of_its_own() -> None:
+    base = (
+        "project: web\nflags:\n  - {key: base, name: Base, variations: yes}\n"
+        "  - key: a\n    name: A\n"
+    )
+    text, _, problems = with_prerequisite("{key: base, variationIndex: 7}", base)
+    assert problems == [
+        f"{at(text, 3, 'yes')}: flags[0].variations: expected a list, got a string"
+    ]
+
+
+def test_a_prerequisite_on_a_flag_with_an_unrelated_shape_error_is_still_checked() -> None:
     base = (
         "project: web\nflags:\n  - {key: base, name: Base, tags: [bad tag]}\n"
         "  - key: a\n    name: A\n"
@@ -496,7 +507,9 @@ def test_a_prerequisite_on_a_broken_flag_adds_no_finding_of_its_own() -> None:
     text, _, problems = with_prerequisite("{key: base, variationIndex: 7}", base)
     assert problems == [
         f"{at(text, 3, 'bad tag')}: flags[0].tags[0]: 'bad tag' is not a valid tag: a tag "
-        "holds only letters, digits, '.', '_' and '-'"
+        "holds only letters, digits, '.', '_' and '-'",
+        f"{at(text, 6, '7')}: flags[1].initialPrerequisites[0].variationIndex: 7 is out of "
+        "range: flag 'base' has 2 variations",
     ]
 
 

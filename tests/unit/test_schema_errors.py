@@ -127,7 +127,8 @@ def test_an_integration_link_may_leave_metadata_out_as_the_api_allows() -> None:
             id="an unknown field unlike any known one lists the known fields",
         ),
         pytest.param(
-            "initialPrerequisites: [{key: b}]",
+            # b is declared: a prerequisite naming no flag would be a finding of its own
+            "initialPrerequisites: [{key: b}]\n  - {key: b, name: B}",
             "{key",
             "flags[0].initialPrerequisites[0]: needs variationIndex or variationValue",
             id="a prerequisite without index or value asks for either",
@@ -151,7 +152,14 @@ def test_an_integration_link_may_leave_metadata_out_as_the_api_allows() -> None:
             "a link's deepLink must be an http:// or https:// URL",
             id="inside a chosen branch the precise error is given",
         ),
-        ("temporary: 'yes'", "'yes'", "flags[0].temporary: expected true or false, got a string"),
+        ("temporary: maybe", "maybe", "flags[0].temporary: expected true or false, got a string"),
+        (
+            "temporary: 'yes'",
+            "'yes'",
+            'flags[0].temporary: expected true or false, got the string "yes": YAML 1.2 reads '
+            "yes as a string; write true or false",
+        ),
+        ("isFlagOn: [yes]", "[yes]", "flags[0].isFlagOn: expected true or false, got a list"),
         ("tags: checkout", "checkout", "flags[0].tags: expected a list, got a string"),
         ("description: [a]", "[a]", "flags[0].description: expected a string, got a list"),
         (
