@@ -68,6 +68,15 @@ def _value_or_error(rule: CompiledPolicy, variables: dict[str, Any]) -> Any:
         return e
 
 
+def _project_value(rule: CompiledPolicy, project: str, views: list[dict[str, Any]]) -> Any:
+    if rule.over_flags is None:
+        return _value_or_error(rule, {"project": project, "flags": views})
+    try:
+        return rule.over_flags.run(views, project)
+    except CelEvaluationError as e:
+        return e
+
+
 def evaluate(
     catalog: Catalog,
     flags: Sequence[FlagSubject],
@@ -100,10 +109,9 @@ def evaluate(
                 findings.append(_flag_finding(rule, subject, value))
     for project, project_views in views.items():
         where = (project_locations or {}).get(project) or Location(first_file[project])
-        variables: dict[str, Any] = {"project": project, "flags": project_views}
         for rule in catalog.project_policies:
             if rule.policy.applies_to(project):
-                value = _value_or_error(rule, variables)
+                value = _project_value(rule, project, project_views)
                 if value is not True:
                     findings.append(
                         _project_finding(rule, project, len(project_views), where, value)

@@ -1,0 +1,195 @@
+"""Project rules in linear time: ``flags.filter(...)`` and ``flags.map(...)`` run here.
+
+The CEL library builds the result of ``filter`` and ``map`` by copying the list it has
+so far for every element: quadratic (``flags.filter(f, f.temporary).size() <= 200``
+took 92 s on 10,000 flags, where ``exists`` and ``all`` take 0.3 s). A project rule
+sees every flag of its project, so each such macro applied to ``flags`` itself is
+hoisted out of the expression: its predicate (or transform) is compiled on its own,
+run once per flag here, and the macro is replaced by a variable holding the list it
+would have made. Only macros whose arguments name nothing but their own variable and
+``project`` are hoisted (one nested in another comprehension may use its variable);
+the rest run as written. Converting the flags into CEL values is the other cost:
+each program is given only the variables it names and only the fields it reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reconciler.policy import expression
+from reconciler.policy.expression import CelEvaluationError
+
+if TYPE_CHECKING:
+    from cel import Program
+
+_MACRO = re.compile(r"(?<![\w.])(flags|__flags_\d+)\s*\.\s*(filter|map)\s*\(")
+_QUOTED = re.compile(r"""[rR]?[bB]?("""
+    r'''"""(?:\\.|[^\\])*?"""|'''
+    r"""'''(?:\\.|[^\\])*?'''|"""
+    r""""(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')""")  # fmt: skip
+_COMMENT = re.compile(r"//[^\n]*")
+_IDENTIFIER = re.compile(r"\s*([A-Za-z_]\w*)\s*$")
+
+
+@dataclass(frozen=True)
+class _Hoisted:
+    """One ``R.filter(v, p)``, ``R.map(v, t)`` or ``R.map(v, p, t)``; ``R`` is ``flags``
+    or the list an earlier one made (``flags.filter(...).map(...)``)."""
+
+    name: str  # the variable that replaces it
+    receiver: str
+    binder: str
+    predicate: Program | None
+    transform: Program | None
+    fields: frozenset[str] | None  # of each flag, what its arguments read (None: any)
+
+    def value(self, items: Sequence[Any], project: str) -> list[Any]:
+        out: list[Any] = []
+        fields = self.fields
+        for item in items:
+            seen = item
+            if fields is not None and isinstance(item, dict):
+                seen = {name: item[name] for name in fields if name in item}
+            variables = {self.binder: seen, "project": project}
+            if self.predicate is not None:
+                kept = expression.run(self.predicate, variables)
+                if not isinstance(kept, bool):
+                    raise CelEvaluationError("a filter's predicate yielded no boolean")
+                if not kept:
+                    continue
+            out.append(expression.run(self.transform, variables) if self.transform else item)
+        return out
+
+
+@dataclass(frozen=True)
+class ProjectProgram:
+    """A project rule's expression with its macros over ``flags`` hoisted out."""
+
+    program: Program
+    hoisted: tuple[_Hoisted, ...]
+    variables: frozenset[str]  # the lists the rewritten expression names
+    sized: frozenset[str]  # of those, the ones it only asks the size of
+
+    def run(self, views: Sequence[dict[str, Any]], project: str) -> Any:
+        lists: dict[str, Sequence[Any]] = {"flags": views}
+        for hoisted in self.hoisted:
+            lists[hoisted.name] = hoisted.value(lists[hoisted.receiver], project)
+        values: dict[str, Any] = {"project": project}
+        for name in self.variables:
+            # Only its size is asked: a list of zeros converts far faster than the flags.
+            values[name] = [0] * len(lists[name]) if name in self.sized else list(lists[name])
+        return expression.run(self.program, values)
+
+
+def project_program(source: str) -> ProjectProgram:
+    """The hoisted form of ``source`` (already compiled once: it parses)."""
+    hoisted: list[_Hoisted] = []
+    while True:  # again after each pass: a chain hoists one macro per pass
+        rewritten = _hoist_pass(source, hoisted)
+        if rewritten == source:
+            break
+        source = rewritten
+    program = expression.compile_expression(source)
+    names = frozenset(expression.free_variables(source)) - {"project"}
+    blank = _blank(source)
+    sized = frozenset(name for name in names if _only_sized(blank, name))
+    return ProjectProgram(program, tuple(hoisted), names, sized)
+
+
+def _hoist_pass(source: str, hoisted: list[_Hoisted]) -> str:
+    blank = _blank(source)
+    pieces: list[str] = []
+    position = 0
+    for match in _MACRO.finditer(blank):
+        if match.start() < position:
+            continue  # inside an argument of one already hoisted
+        end = _closing(blank, match.end())
+        if end is None:
+            continue
+        arguments = _split(source, blank, match.end(), end)
+        made = _hoist(match.group(1), match.group(2), arguments, f"__flags_{len(hoisted) + 1}")
+        if made is None:
+            continue
+        hoisted.append(made)
+        pieces += [source[position : match.start()], made.name]
+        position = end + 1
+    pieces.append(source[position:])
+    return "".join(pieces)
+
+
+def _only_sized(blank: str, name: str) -> bool:
+    """Whether ``name`` appears only as ``name.size()`` or ``size(name)``."""
+    uses = len(re.findall(rf"(?<![\w.]){name}\b", blank))
+    sized = len(re.findall(rf"(?<![\w.]){name}\s*\.\s*size\s*\(\s*\)", blank))
+    sized += len(re.findall(rf"(?<![\w.])size\s*\(\s*{name}\s*\)", blank))
+    return uses == sized
+
+
+def _hoist(receiver: str, kind: str, arguments: list[str], name: str) -> _Hoisted | None:
+    if len(arguments) not in ((2,) if kind == "filter" else (2, 3)):
+        return None
+    binder = _IDENTIFIER.match(arguments[0])
+    if binder is None:
+        return None
+    variable = binder.group(1)
+    rest = arguments[1:]
+    if any(set(expression.free_variables(a)) - {variable, "project"} for a in rest):
+        return None  # names a variable of an enclosing comprehension: run as written
+    try:
+        programs = [expression.compile_expression(a) for a in rest]
+    except expression.CelSyntaxError:
+        return None
+    fields: set[str] | None = set()
+    for argument in rest:
+        read = expression.fields_read(argument, variable)
+        fields = None if read is None or fields is None else fields | read
+    if kind == "map":
+        predicate, transform = (None, programs[0]) if len(rest) == 1 else programs
+    else:  # the result is the items themselves, whole; the predicate sees what it reads
+        predicate, transform = programs[0], None
+    frozen = None if fields is None else frozenset(fields)
+    return _Hoisted(name, receiver, variable, predicate, transform, frozen)
+
+
+def _blank(source: str) -> str:
+    """``source`` with strings and comments blanked, same length (positions still match)."""
+
+    def spaces(match: re.Match[str]) -> str:
+        text = match.group(0)
+        return text[0] + " " * (len(text) - 2) + text[-1] if len(text) >= 2 else " "
+
+    return _COMMENT.sub(lambda m: " " * len(m.group(0)), _QUOTED.sub(spaces, source))
+
+
+def _closing(blank: str, start: int) -> int | None:
+    """The index of the parenthesis closing the one just before ``start``."""
+    depth = 0
+    for index in range(start, len(blank)):
+        char = blank[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return index if char == ")" else None
+            depth -= 1
+    return None
+
+
+def _split(source: str, blank: str, start: int, end: int) -> list[str]:
+    """The arguments between ``start`` and ``end``, split at top-level commas."""
+    arguments: list[str] = []
+    depth, begin = 0, start
+    for index in range(start, end):
+        char = blank[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            arguments.append(source[begin:index])
+            begin = index + 1
+    arguments.append(source[begin:end])
+    return arguments
