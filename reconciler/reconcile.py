@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.apply import ApplyResult, Progress, apply_plan
 from reconciler.errors import ConfigError, ValidationFailed
-from reconciler.files.validator import validate_paths
+from reconciler.files.validator import ValidationResult, validate_paths
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Kind, Plan, make_plan
 from reconciler.plan.saved import SavedPlan
@@ -31,6 +31,7 @@ from reconciler.state.ledger import Ledger
 from reconciler.state.lock import ledger_lock
 
 if TYPE_CHECKING:
+    from reconciler.config.configuration import Config
     from reconciler.remote.client import LaunchDarklyClient
 
 DEFAULT_BASE_URL = "https://app.launchdarkly.com"
@@ -62,12 +63,19 @@ class Endpoint:
     timeout: float = 30.0
 
 
-def load_desired(paths: Sequence[str]) -> DesiredState:
+def load_desired(paths: Sequence[str], config: Config | None = None) -> DesiredState:
     """Load and validate the flag files; every finding at once, or the desired state."""
-    result = validate_paths(paths)
+    return load_checked(paths, config).state
+
+
+def load_checked(paths: Sequence[str], config: Config | None = None) -> ValidationResult:
+    """Load and validate the flag files under ``config``'s policies (None: no
+    configuration): ``ValidationFailed`` with every finding when one is an error, else the
+    result, whose findings are the warnings every run shows."""
+    result = validate_paths(paths, config)
     if not result.ok:
         raise ValidationFailed(result.findings)
-    return result.state
+    return result
 
 
 @contextlib.contextmanager
@@ -160,16 +168,24 @@ class PlanRun:
     note: str = ""
 
 
-def plan_run(paths: Sequence[str], endpoint: Endpoint, *, offline: bool = False) -> PlanRun:
+def plan_run(
+    paths: Sequence[str],
+    endpoint: Endpoint,
+    *,
+    offline: bool = False,
+    config: Config | None = None,
+) -> PlanRun:
     """Load the flag files, connect (live when there is a token, unless ``offline``) and plan.
 
-    Raises ``ValidationFailed`` with every finding when the files have any.
+    Raises ``ValidationFailed`` with every finding when the files have an error (a failing
+    policy included): nothing is sent. The plan carries the policies' warnings.
     """
-    desired = load_desired(paths)
+    checked = load_checked(paths, config)
+    desired = checked.state
     command = "ld-reconciler plan --emulator"
     with connect(desired, endpoint, offline=offline, command=command) as connection:
         plan = build_plan(desired, connection, Ledger.load(connection.ledger_path))
-    return PlanRun(plan, connection.note)
+    return PlanRun(replace(plan, findings=checked.findings), connection.note)
 
 
 @dataclass(frozen=True)
@@ -192,6 +208,7 @@ def apply_run(
     show_plan: Callable[[Plan], object] = lambda plan: None,
     confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None,
+    config: Config | None = None,
 ) -> ApplyRun:
     """Apply the flag files at ``paths``: plan live, show the plan, confirm, create.
 
@@ -200,10 +217,12 @@ def apply_run(
     whatever happens: a create recorded before an error, an interrupt or a bug stays recorded.
     A ``saved_plan`` is checked before any call (target, mode, inputs), then against the plan
     made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
-    every plan made; ``confirm`` (None: do not ask) is asked only when there is something to
-    create, and nothing is created unless it says yes.
+    every plan made (with the policies' warnings); ``confirm`` (None: do not ask) is asked
+    only when there is something to create, and nothing is created unless it says yes. A
+    failing policy under ``config`` is a ``ValidationFailed`` before any connection.
     """
-    desired = load_desired(paths)
+    checked = load_checked(paths, config)
+    desired = checked.state
     saved = SavedPlan.read(saved_plan) if saved_plan is not None else None
     with (
         connect(
@@ -220,7 +239,7 @@ def apply_run(
         try:
             if saved is not None:  # before observing: a stale plan costs no call
                 saved.check_inputs(desired, ledger, connection.target)
-            plan = build_plan(desired, connection, ledger)
+            plan = replace(build_plan(desired, connection, ledger), findings=checked.findings)
             if saved is not None:
                 saved.check(plan)
             show_plan(plan)

@@ -11,8 +11,10 @@ import click
 
 from reconciler import reconcile
 from reconciler.apply import ApplyResult
+from reconciler.commands.configuration import command_config
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.plan import policies
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import RENDERERS, use_color
 from reconciler.plan.saved import save_plan
@@ -57,12 +59,19 @@ def common_options(func: F) -> F:
 
 
 def _findings(error: ValidationFailed) -> int:
-    for finding in error.findings:
-        click.echo(str(finding), err=True)
-    click.echo(
-        f"{len(error.findings)} problem(s) in the flag files: nothing was planned.", err=True
-    )
+    for line in policies.text_lines(error.findings):
+        click.echo(line, err=True)
+    errors = sum(1 for f in error.findings if f.is_error)
+    warnings = len(error.findings) - errors
+    noted = f" and {warnings} warning(s)" if warnings else ""
+    click.echo(f"{errors} problem(s){noted} in the flag files: nothing was planned.", err=True)
     return 1
+
+
+def _warnings(plan: Plan) -> None:
+    """The policies' warnings, on stderr before the plan (stdout may be JSON)."""
+    for line in policies.text_lines(plan.findings):
+        click.echo(line, err=True)
 
 
 @click.command()
@@ -100,10 +109,12 @@ def plan(
     """Show what apply would create, adopt, and what drifted."""
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
     try:
-        run = reconcile.plan_run(paths, endpoint, offline=offline)
+        run = reconcile.plan_run(paths, endpoint, offline=offline, config=command_config())
     except ValidationFailed as e:
         return _findings(e)
     result = run.plan
+    if fmt != "github":  # there, each warning is an annotation of the plan's own
+        _warnings(result)
     if run.note:
         click.echo(run.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
@@ -169,6 +180,7 @@ def apply(
             show_plan=_show,
             confirm=None if yes else _confirm,
             progress=_LineProgress(sys.stdout.isatty()),
+            config=command_config(),
         )
     except ValidationFailed as e:
         return _findings(e)
@@ -185,6 +197,7 @@ def apply(
 
 
 def _show(result: Plan) -> None:
+    _warnings(result)
     click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
 
 

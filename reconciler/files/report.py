@@ -58,12 +58,12 @@ class JsonReporter:
             "files": result.file_count,
             "flags": len(result.state.flags) if result.ok else None,
             "links": result.state.link_count if result.ok else None,
-            "findings": [_finding_data(f) for f in result.findings],
+            "findings": [finding_data(f) for f in result.findings],
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _finding_data(f: Finding) -> dict[str, object]:
+def finding_data(f: Finding) -> dict[str, object]:
     loc = f.location
     return {
         "file": loc.file,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconciler.model import (
     DesiredState,
+    Finding,
     FlagSpec,
     LinkSpec,
     canonical_json,
@@ -123,6 +124,7 @@ class Plan:
     desired: DesiredState | None = field(default=None, repr=False, compare=False)
     ledger: Ledger | None = field(default=None, repr=False, compare=False)
     ledger_records: int = field(default=0, repr=False, compare=False)
+    findings: tuple[Finding, ...] = field(default=(), compare=False)  # policies' warnings
 
     @functools.cached_property
     def desired_fingerprint(self) -> str:

@@ -20,6 +20,7 @@ import click
 from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
+from reconciler.plan import policies
 from reconciler.plan.compare import FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.saved import plan_json
@@ -119,6 +120,7 @@ class MarkdownRenderer:
                 cells = (symbol, a.resource, _code(a.address), source, "<br>".join(notes))
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
             out += ["", "</details>"]
+        out += policies.markdown_section(plan.findings)
         return "\n".join(out) + "\n"
 
 
@@ -157,6 +159,7 @@ class GithubRenderer:
                 message += f": {action.reason}"
             finding = Finding(Location(file, int(line), int(col)), message)
             lines.append(github_annotation(level, finding, title="ld-reconciler plan"))
+        lines += policies.github_annotations(plan.findings)
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_path:
             try:
