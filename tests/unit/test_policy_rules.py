@@ -11,6 +11,10 @@ from typing import Any
 
 import pytest
 
+from support.engine import REASON
+
+pytest.importorskip("cel", reason=REASON)  # before the imports that need it
+
 from reconciler.files.loader import load_text
 from reconciler.model import Location
 from reconciler.policy.catalog import compile_policies
