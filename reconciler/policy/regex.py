@@ -46,6 +46,8 @@ def rewrite(source: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         literal = match.group(2)
+        if "\\?" in literal or "\\`" in literal:
+            return match.group(0)  # CEL's own escapes: Python would read them otherwise
         try:
             pattern = ast.literal_eval(literal)  # CEL's and Python's quoted strings agree here
             if not isinstance(pattern, str) or _RE2_ONLY.search(pattern):
