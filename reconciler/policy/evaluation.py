@@ -2,8 +2,9 @@
 
 A flag rule runs once per flag it applies to, a project rule once per project. Speed:
 each flag's variables are converted into CEL values once, by running all the flag
-rules that apply to its project as one program (a list of their results); only when
-that fails (one rule erred on this flag) are the rules run one by one to tell which.
+rules that apply to its project as one program (a list of their results), and only
+what the rules read of it (``reads.py``); only when that fails (one rule erred on this
+flag) are the rules run one by one to tell which.
 An expression that fails on a flag is a finding on that flag naming the policy.
 """
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from cel import Program
 
 from reconciler.model import Finding, Location
-from reconciler.policy import expression
+from reconciler.policy import expression, reads
 from reconciler.policy.catalog import Catalog, CompiledPolicy
 from reconciler.policy.expression import CelEvaluationError
 from reconciler.policy.subject import FlagSubject
@@ -32,22 +33,12 @@ class _Batch:
         self.program: Program | None = (
             expression.compile_expression(source) if len(self.rules) > 1 else None
         )
-        fields: set[str] = set()
-        for rule in self.rules:
-            read = expression.fields_read(rule.policy.expression, "flag")
-            if read is None:
-                self.fields: frozenset[str] | None = None
-                break
-            fields |= read
-        else:
-            self.fields = frozenset(fields)
+        self.reads = reads.uses(r.policy.expression for r in self.rules)
 
     def view(self, subject: FlagSubject) -> dict[str, Any]:
-        """The flag as the rules see it, with only the fields they read (see ``fields_read``)."""
+        """The flag as the rules see it: only what they read of it (see ``reads.py``)."""
         view = subject.view()
-        if self.fields is None:
-            return view
-        return {name: view[name] for name in self.fields if name in view}
+        return view if self.reads is None else reads.view(view, self.reads)
 
     def results(self, variables: dict[str, Any]) -> list[tuple[CompiledPolicy, Any]]:
         """Each rule with its value, or with the ``CelEvaluationError`` it raised."""

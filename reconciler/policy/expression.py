@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.policy import regex
+from reconciler.policy import regex, scan
 
 if TYPE_CHECKING:
     from cel import Program
@@ -123,13 +123,8 @@ def _first_sentence(text: str) -> str:
 # Identifiers the language gives meaning to, and the comprehension macros whose first
 # argument binds a new variable (``flags.filter(f, f.temporary)``).
 _KEYWORDS = frozenset({"true", "false", "null", "in"})
-_STRING = re.compile(
-    r"""[rR]?[bB]?("""
-    r'''"""(?:\\.|[^\\])*?"""|'''
-    r"""'''(?:\\.|[^\\])*?'''|"""
-    r""""(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')"""
-)
-_COMMENT = re.compile(r"//[^\n]*")
+_STRING = scan.QUOTED
+_COMMENT = scan.COMMENT
 _NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)")
 _BINDER = re.compile(
     r"\.\s*(?:all|exists|exists_one|existsOne|filter|map)\s*\(\s*([A-Za-z_]\w*)\s*,"

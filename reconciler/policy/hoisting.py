@@ -19,19 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reconciler.policy import expression
+from reconciler.policy import expression, scan
 from reconciler.policy.expression import CelEvaluationError
 
 if TYPE_CHECKING:
     from cel import Program
 
 _MACRO = re.compile(r"(?<![\w.])(flags|__flags_\d+)\s*\.\s*(filter|map)\s*\(")
-_QUOTED = re.compile(r"""[rR]?[bB]?("""
-    r'''"""(?:\\.|[^\\])*?"""|'''
-    r"""'''(?:\\.|[^\\])*?'''|"""
-    r""""(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')""")  # fmt: skip
-_COMMENT = re.compile(r"//[^\n]*")
-_IDENTIFIER = re.compile(r"\s*([A-Za-z_]\w*)\s*$")
 
 
 @dataclass(frozen=True)
@@ -94,22 +88,22 @@ def project_program(source: str) -> ProjectProgram:
         source = rewritten
     program = expression.compile_expression(source)
     names = frozenset(expression.free_variables(source)) - {"project"}
-    blank = _blank(source)
+    blank = scan.blank(source)
     sized = frozenset(name for name in names if _only_sized(blank, name))
     return ProjectProgram(program, tuple(hoisted), names, sized)
 
 
 def _hoist_pass(source: str, hoisted: list[_Hoisted]) -> str:
-    blank = _blank(source)
+    blank = scan.blank(source)
     pieces: list[str] = []
     position = 0
     for match in _MACRO.finditer(blank):
         if match.start() < position:
             continue  # inside an argument of one already hoisted
-        end = _closing(blank, match.end())
+        end = scan.closing(blank, match.end())
         if end is None:
             continue
-        arguments = _split(source, blank, match.end(), end)
+        arguments = scan.arguments(source, blank, match.end(), end)
         made = _hoist(match.group(1), match.group(2), arguments, f"__flags_{len(hoisted) + 1}")
         if made is None:
             continue
@@ -131,10 +125,9 @@ def _only_sized(blank: str, name: str) -> bool:
 def _hoist(receiver: str, kind: str, arguments: list[str], name: str) -> _Hoisted | None:
     if len(arguments) not in ((2,) if kind == "filter" else (2, 3)):
         return None
-    binder = _IDENTIFIER.match(arguments[0])
-    if binder is None:
+    variable = scan.binder(arguments[0])
+    if variable is None:
         return None
-    variable = binder.group(1)
     rest = arguments[1:]
     if any(set(expression.free_variables(a)) - {variable, "project"} for a in rest):
         return None  # names a variable of an enclosing comprehension: run as written
@@ -152,44 +145,3 @@ def _hoist(receiver: str, kind: str, arguments: list[str], name: str) -> _Hoiste
         predicate, transform = programs[0], None
     frozen = None if fields is None else frozenset(fields)
     return _Hoisted(name, receiver, variable, predicate, transform, frozen)
-
-
-def _blank(source: str) -> str:
-    """``source`` with strings and comments blanked, same length (positions still match)."""
-
-    def spaces(match: re.Match[str]) -> str:
-        text = match.group(0)
-        return text[0] + " " * (len(text) - 2) + text[-1] if len(text) >= 2 else " "
-
-    return _COMMENT.sub(lambda m: " " * len(m.group(0)), _QUOTED.sub(spaces, source))
-
-
-def _closing(blank: str, start: int) -> int | None:
-    """The index of the parenthesis closing the one just before ``start``."""
-    depth = 0
-    for index in range(start, len(blank)):
-        char = blank[index]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            if depth == 0:
-                return index if char == ")" else None
-            depth -= 1
-    return None
-
-
-def _split(source: str, blank: str, start: int, end: int) -> list[str]:
-    """The arguments between ``start`` and ``end``, split at top-level commas."""
-    arguments: list[str] = []
-    depth, begin = 0, start
-    for index in range(start, end):
-        char = blank[index]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            arguments.append(source[begin:index])
-            begin = index + 1
-    arguments.append(source[begin:end])
-    return arguments

@@ -14,7 +14,7 @@ from support.engine import REASON
 
 pytest.importorskip("cel", reason=REASON)
 
-from reconciler.policy import expression, regex
+from reconciler.policy import expression, reads, regex
 from reconciler.policy.expression import CelEvaluationError
 from reconciler.policy.hoisting import project_program
 
@@ -98,3 +98,45 @@ def test_a_rewritten_matches_on_a_non_string_fails_as_the_librarys() -> None:
     program = expression.compile_expression("flag.key.matches('a')")
     with pytest.raises(CelEvaluationError):
         expression.run(program, {"flag": {"key": 3}})
+
+
+def test_rules_are_read_for_what_they_use_of_each_field() -> None:
+    used = reads.uses(
+        [
+            "flag.key.matches('^[a-z]+$') && flag.variations.size() >= 2",
+            "!flag.temporary || flag.links.exists(l, l.deepLink.startsWith('https://'))",
+            "size(flag.tags) <= 5 && flag.tags.all(t, t in ['web'])",
+            "flag.links.size() > 0",
+        ]
+    )
+    assert used == {
+        "key": reads.WHOLE,
+        "variations": reads.SIZE,
+        "temporary": reads.WHOLE,
+        "links": frozenset({"deepLink"}),
+        "tags": reads.WHOLE,
+    }
+    assert reads.uses(["flag.links[0].deepLink != ''"]) == {"links": reads.WHOLE}
+    assert reads.uses(["flag == {}"]) is None
+
+
+def test_what_is_read_gives_each_rule_the_answer_of_the_whole_flag() -> None:
+    rules = [
+        "flag.variations.size() >= 2",
+        "flag.links.exists(l, l.deepLink.startsWith('https://jira'))",
+        "flag.links.all(l, has(l.title))",
+        "flag.description.size() > 0",
+    ]
+    flag = {
+        "key": "k",
+        "description": "d",
+        "variations": [{"value": 1}, {"value": 2}, {"value": 3}],
+        "links": [{"deepLink": "https://jira/1", "title": "T", "key": "x"}, {"deepLink": "h"}],
+    }
+    seen = reads.view(flag, reads.uses(rules) or {})
+    assert seen["variations"] == [None, None, None]
+    assert seen["links"] == [{"deepLink": "https://jira/1", "title": "T"}, {"deepLink": "h"}]
+    for rule in rules:
+        program = expression.compile_expression(rule)
+        whole = expression.run(program, {"flag": flag})
+        assert expression.run(program, {"flag": seen}) == whole, rule
