@@ -25,6 +25,10 @@ from reconciler.policy.expression import CelEvaluationError
 if TYPE_CHECKING:
     from cel import Program
 
+CHUNK = 16
+"""Items per call of a hoisted argument: the library's ``map`` copies its result so far for
+each item, so a chunk costs CHUNK squared copies; 16 keeps that below one call's cost."""
+
 _MACRO = re.compile(r"(?<![\w.])(flags|__flags_\d+)\s*\.\s*(filter|map)\s*\(")
 
 
@@ -41,21 +45,32 @@ class _Hoisted:
     fields: frozenset[str] | None  # of each flag, what its arguments read (None: any)
 
     def value(self, items: Sequence[Any], project: str) -> list[Any]:
-        out: list[Any] = []
         fields = self.fields
-        for item in items:
-            seen = item
-            if fields is not None and isinstance(item, dict):
-                seen = {name: item[name] for name in fields if name in item}
-            variables = {self.binder: seen, "project": project}
-            if self.predicate is not None:
-                kept = expression.run(self.predicate, variables)
-                if not isinstance(kept, bool):
-                    raise CelEvaluationError("a filter's predicate yielded no boolean")
-                if not kept:
-                    continue
-            out.append(expression.run(self.transform, variables) if self.transform else item)
-        return out
+        seen = [
+            {name: item[name] for name in fields if name in item}
+            if fields is not None and isinstance(item, dict)
+            else item
+            for item in items
+        ]
+        kept = list(range(len(items)))
+        if self.predicate is not None:
+            verdicts = _chunked(self.predicate, seen, project)
+            if not all(isinstance(v, bool) for v in verdicts):
+                raise CelEvaluationError("a filter's predicate yielded no boolean")
+            kept = [i for i, verdict in enumerate(verdicts) if verdict]
+        if self.transform is None:
+            return [items[i] for i in kept]
+        return _chunked(self.transform, [seen[i] for i in kept], project)
+
+
+def _chunked(program: Program, items: list[Any], project: str) -> list[Any]:
+    """``program`` (``__items.map(v, ...)``) run over ``items`` a chunk at a time: one call
+    per flag costs more than the call itself, and ``map`` is quadratic only in a chunk."""
+    out: list[Any] = []
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        out.extend(expression.run(program, {"__items": chunk, "project": project}))
+    return out
 
 
 @dataclass(frozen=True)
@@ -131,8 +146,8 @@ def _hoist(receiver: str, kind: str, arguments: list[str], name: str) -> _Hoiste
     rest = arguments[1:]
     if any(set(expression.free_variables(a)) - {variable, "project"} for a in rest):
         return None  # names a variable of an enclosing comprehension: run as written
-    try:
-        programs = [expression.compile_expression(a) for a in rest]
+    try:  # each run over a chunk of the items (see ``_chunked``)
+        programs = [expression.compile_expression(f"__items.map({variable}, ({a}))") for a in rest]
     except expression.CelSyntaxError:
         return None
     fields: set[str] | None = set()
