@@ -1,14 +1,14 @@
 """Applying a plan: the creates it lists, in dependency order, and nothing else.
 
-A flag is created before its links and before the flags that name it as a
-prerequisite; independent creates run concurrently (the client paces them within the
-rate limits). Every success is recorded in the ledger at once. A create whose outcome
-is unknown (timeout, dropped connection, a gateway error) is never blindly sent again:
-the flag or link is looked up first, and sent again, after a growing pause, only if it
-is not there (at most ``MAX_SENDS`` sends; the last error is kept). A 409 is
-looked up too: adopted if it matches what the file declares, a conflict otherwise.
-One failure does not stop independent creates; what depended on it is skipped. But
-when ``OUTAGE_LIMIT`` creates in a row fail for want of an answer (LaunchDarkly down or
+A flag is created before its links and before the flags that name it as a prerequisite
+or copy it (``clone``); independent creates run concurrently (the client paces them
+within the rate limits). Every success is recorded in the ledger at once. A create whose
+outcome is unknown (timeout, dropped connection, a gateway error) is never blindly sent
+again: the flag or link is looked up first, and sent again, after a growing pause, only
+if it is not there (at most ``MAX_SENDS`` sends; the last error is kept). A 409 is
+looked up too: adopted if it matches what the file declares, a conflict otherwise. One
+failure does not stop independent creates; what depended on it is skipped. But when
+``OUTAGE_LIMIT`` creates in a row fail for want of an answer (LaunchDarkly down or
 unreachable, each after its own retries), the creates not yet started are skipped: one
 more would only wait out the same retries, and a thousand of them would take hours.
 An exception that is not a ``ReconcilerError`` is a bug: it stops the apply (the creates
@@ -32,7 +32,7 @@ from reconciler.errors import (
     OutcomeStayedUnknown,
     OutcomeUnknownError,
     ReconcilerError,
-    TransportError,
+    went_unanswered,
 )
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
@@ -53,7 +53,9 @@ OUTAGE_LIMIT = 3
 class FlagWriter(Protocol):
     """The part of the API client apply uses (``LaunchDarklyClient`` fits)."""
 
-    def create_flag(self, project: str, body: dict[str, Any]) -> dict[str, Any]: ...
+    def create_flag(
+        self, project: str, body: dict[str, Any], clone: str | None = None
+    ) -> dict[str, Any]: ...
 
     def get_flag(self, project: str, key: str) -> dict[str, Any] | None: ...
 
@@ -227,7 +229,7 @@ class _Runner:
                         error = future.exception()
                         if error is not None and not isinstance(error, ReconcilerError):
                             raise error  # a bug stops the apply (see the module docstring)
-                        unanswered = unanswered + 1 if _unanswered(error) else 0
+                        unanswered = unanswered + 1 if went_unanswered(error) else 0
                         if unanswered >= OUTAGE_LIMIT:
                             self.stopping.set()  # before this is reported: no create sends again
                         if error is None:
@@ -282,7 +284,7 @@ class _Runner:
     def _create_flag(self, spec: FlagSpec) -> Outcome:
         body = spec.post_body(self._prerequisite_ids(spec))
         flag, outcome, looked_up = self._send(
-            lambda: self.client.create_flag(spec.project, body),
+            lambda: self.client.create_flag(spec.project, body, clone=spec.clone),
             lambda: self.client.get_flag(spec.project, spec.key),
             f"flag {spec.key!r}",
         )
@@ -380,10 +382,8 @@ class _Runner:
         return outcome
 
     def _find_link(self, spec: LinkSpec) -> dict[str, Any] | None:
-        for item in self.client.list_links(spec.project, spec.flag_key):
-            if item.get("_key") == spec.key:
-                return item
-        return None
+        links = self.client.list_links(spec.project, spec.flag_key)
+        return next((item for item in links if item.get("_key") == spec.key), None)
 
     def _settle_link(self, spec: LinkSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
         diff = compare.link_differences(spec.fields, found)
@@ -397,10 +397,3 @@ class _Runner:
 def _link_id(link: Mapping[str, Any]) -> str | None:
     value = link.get("_id")
     return str(value) if value is not None else None
-
-
-def _unanswered(error: BaseException | None) -> bool:
-    """Whether a create failed because LaunchDarkly gave no usable answer (after retries)."""
-    if isinstance(error, ApiError):
-        return error.status >= 500 or error.status == 429
-    return isinstance(error, (TransportError, OutcomeStayedUnknown))
