@@ -11,51 +11,74 @@ import click
 
 from reconciler import reconcile
 from reconciler.apply import ApplyResult
-from reconciler.commands.configuration import command_config
+from reconciler.commands.configuration import command_config, command_paths
 from reconciler.commands.validate import FLAG_PATHS
+from reconciler.config.configuration import CONFIG_NAME
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan import policies
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.render import RENDERERS, use_color
+from reconciler.plan.render import RENDERERS, configuration_listing, use_color
 from reconciler.plan.saved import save_plan
 from reconciler.remote.secret import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+TARGET_OPTIONS = (
+    click.option(
+        "--base-url",
+        envvar="LAUNCHDARKLY_BASE_URL",
+        help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default: baseUrl in "
+        f"{CONFIG_NAME}, else {reconcile.DEFAULT_BASE_URL}].",
+    ),
+    click.option(
+        "--ledger",
+        "ledger_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The ledger file [default: ledger in {CONFIG_NAME}, else "
+        f"{reconcile.DEFAULT_LEDGER}; {reconcile.EMULATOR_LEDGER} with --emulator; "
+        f"both next to {CONFIG_NAME}].",
+    ),
+    click.option(
+        "--emulator",
+        is_flag=True,
+        help="Run against the bundled emulator in-process (data kept under .ld-reconciler/).",
+    ),
+)
+"""The options that choose the LaunchDarkly instance and its ledger."""
+
+TIMEOUT_OPTION = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each response.",
+)
+
+
+def options(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
+    """One decorator of click ``decorators``, the first the outermost (shown first)."""
+
+    def decorate(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
 def common_options(func: F) -> F:
     """The options every command that talks to LaunchDarkly shares."""
-    options = [
-        click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS),
-        click.option(
-            "--base-url",
-            envvar="LAUNCHDARKLY_BASE_URL",
-            help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default "
-            f"{reconcile.DEFAULT_BASE_URL}].",
-        ),
-        click.option(
-            "--ledger",
-            "ledger_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help=f"The ledger file [default {reconcile.DEFAULT_LEDGER}; "
-            f"{reconcile.EMULATOR_LEDGER} with --emulator].",
-        ),
-        click.option(
-            "--emulator",
-            is_flag=True,
-            help="Run against the bundled emulator in-process (data kept under .ld-reconciler/).",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1),
-            default=30.0,
-            show_default=True,
-            help="Seconds to wait for each response.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    paths = click.argument("paths", nargs=-1, type=FLAG_PATHS)
+    return options(paths, *TARGET_OPTIONS, TIMEOUT_OPTION)(func)
+
+
+ADOPT_DRIFTED_OPTION = click.option(
+    "--adopt-drifted",
+    is_flag=True,
+    help="Adopt flags and links that exist in LaunchDarkly with other settings than the "
+    "files say, recording their differences as accepted (default: report them as drift).",
+)
 
 
 def _findings(error: ValidationFailed) -> int:
@@ -90,6 +113,7 @@ def _warnings(plan: Plan) -> None:
     show_default=True,
     help="How to show the plan.",
 )
+@ADOPT_DRIFTED_OPTION
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -104,12 +128,23 @@ def plan(
     offline: bool,
     out: Path | None,
     fmt: str,
+    adopt_drifted: bool,
     detailed_exitcode: bool,
 ) -> int:
-    """Show what apply would create, adopt, and what drifted."""
+    """Show what apply would create, adopt, and what drifted.
+
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    """
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
+    config = command_config()
     try:
-        run = reconcile.plan_run(paths, endpoint, offline=offline, config=command_config())
+        run = reconcile.plan_run(
+            command_paths(paths, config),
+            endpoint,
+            offline=offline,
+            adopt_drifted=adopt_drifted,
+            config=config,
+        )
     except ValidationFailed as e:
         return _findings(e)
     result = run.plan
@@ -118,6 +153,8 @@ def plan(
     if run.note:
         click.echo(run.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
+    if fmt == "text" and _verbose():
+        click.echo(configuration_listing(result), nl=False)
     if out is not None:
         save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
@@ -158,6 +195,7 @@ def plan(
     help="Seconds to wait for another apply to release the ledger (and, with --emulator, "
     "another --emulator run to release the emulator's data).",
 )
+@ADOPT_DRIFTED_OPTION
 def apply(
     paths: tuple[str, ...],
     base_url: str | None,
@@ -168,11 +206,16 @@ def apply(
     saved_plan: Path | None,
     concurrency: int,
     lock_wait: float,
+    adopt_drifted: bool,
 ) -> int:
-    """Create what is missing in LaunchDarkly, then record it in the ledger."""
+    """Create what is missing in LaunchDarkly, then record it in the ledger.
+
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    """
+    config = command_config()
     try:
         run = reconcile.apply_run(
-            paths,
+            command_paths(paths, config),
             reconcile.Endpoint(base_url, ledger_path, emulator, timeout),
             saved_plan=saved_plan,
             concurrency=concurrency,
@@ -180,7 +223,8 @@ def apply(
             show_plan=_show,
             confirm=None if yes else _confirm,
             progress=_LineProgress(sys.stdout.isatty()),
-            config=command_config(),
+            adopt_drifted=adopt_drifted,
+            config=config,
         )
     except ValidationFailed as e:
         return _findings(e)
@@ -189,6 +233,11 @@ def apply(
     if run.plan.of(Kind.BLOCKED):
         click.echo("Apply refused: blocked actions cannot be created.", err=True)
         return 1
+    if run.refreshed:
+        click.echo(
+            f"Updated the ledger's record of {len(run.refreshed)} resource(s) whose files "
+            "and LaunchDarkly agree again."
+        )
     if run.outcome is None:
         click.echo("Nothing to create: LaunchDarkly already has everything declared.")
         return 0
@@ -199,6 +248,14 @@ def apply(
 def _show(result: Plan) -> None:
     _warnings(result)
     click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
+    if _verbose():
+        click.echo(configuration_listing(result), nl=False)
+
+
+def _verbose() -> bool:
+    """Whether the global ``-v`` was given: the text plan then lists the created flags
+    that differ from the current configuration."""
+    return bool(click.get_current_context().find_root().params.get("verbose"))
 
 
 def _confirm(result: Plan) -> bool:
