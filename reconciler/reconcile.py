@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from reconciler.apply import ApplyResult, Progress, apply_plan
 from reconciler.config.configuration import Config
 from reconciler.errors import ConfigError, ValidationFailed
-from reconciler.files.validator import validate_paths
+from reconciler.files.validator import ValidationResult, validate_paths
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Kind, Plan, make_plan
 from reconciler.plan.saved import SavedPlan
@@ -33,6 +33,7 @@ from reconciler.state.ledger import Ledger
 from reconciler.state.lock import ledger_lock
 
 if TYPE_CHECKING:
+    from reconciler.config.configuration import Config
     from reconciler.remote.client import LaunchDarklyClient
 
 DEFAULT_BASE_URL = "https://app.launchdarkly.com"
@@ -81,10 +82,17 @@ class Endpoint:
 def load_desired(paths: Sequence[str], config: Config | None = None) -> DesiredState:
     """Load and validate the flag files, resolved against ``config`` (None: the built-in
     defaults); every finding at once, or the desired state."""
+    return load_checked(paths, config).state
+
+
+def load_checked(paths: Sequence[str], config: Config | None = None) -> ValidationResult:
+    """Load and validate the flag files, resolved against ``config`` and checked by its
+    policies (None: no configuration): ``ValidationFailed`` with every finding when one is
+    an error, else the result, whose findings are the warnings every run shows."""
     result = validate_paths(paths, config)
     if not result.ok:
         raise ValidationFailed(result.findings)
-    return result.state
+    return result
 
 
 @contextlib.contextmanager
@@ -194,16 +202,19 @@ def plan_run(
     A plan writes nothing, not even the records a live plan finds out of date (see
     ``reconciler.settlement``): like Terraform's, only an apply writes state.
 
-    ``config`` (None: none) resolves the flags and fills what ``endpoint`` leaves unset.
-    Raises ``ValidationFailed`` with every finding when the files have any.
+    ``config`` (None: none) resolves the flags, checks its policies and fills what
+    ``endpoint`` leaves unset. Raises ``ValidationFailed`` with every finding when the files
+    have an error (a failing policy included): nothing is sent. The plan carries the
+    policies' warnings.
     """
-    desired = load_desired(paths, config)
+    checked = load_checked(paths, config)
+    desired = checked.state
     endpoint = endpoint.configured(config)
     command = "ld-reconciler plan --emulator"
     with connect(desired, endpoint, offline=offline, command=command) as connection:
         ledger = Ledger.load(connection.ledger_path)
         plan = build_plan(desired, connection, ledger, adopt_drifted=adopt_drifted)
-    return PlanRun(plan, connection.note)
+    return PlanRun(replace(plan, findings=checked.findings), connection.note)
 
 
 @dataclass(frozen=True)
@@ -238,13 +249,15 @@ def apply_run(
     whatever happens: a create recorded before an error, an interrupt or a bug stays recorded.
     A ``saved_plan`` is checked before any call (target, mode, inputs), then against the plan
     made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
-    every plan made; ``confirm`` (None: do not ask) is asked only when there is something to
-    create, and nothing is created unless it says yes. ``adopt_drifted`` adopts what exists
-    with other settings, recording its differences as accepted. Unless the plan is blocked or
-    declined, the records of what the files and LaunchDarkly now agree on are refreshed.
-    ``config`` as for ``plan_run``.
+    every plan made (with the policies' warnings); ``confirm`` (None: do not ask) is asked
+    only when there is something to create, and nothing is created unless it says yes.
+    ``adopt_drifted`` adopts what exists with other settings, recording its differences as
+    accepted. Unless the plan is blocked or declined, the records of what the files and
+    LaunchDarkly now agree on are refreshed. ``config`` as for ``plan_run`` (a failing
+    policy is a ``ValidationFailed`` before any connection).
     """
-    desired = load_desired(paths, config)
+    checked = load_checked(paths, config)
+    desired = checked.state
     endpoint = endpoint.configured(config)
     saved = SavedPlan.read(saved_plan) if saved_plan is not None else None
     adopt_drifted = adopt_drifted or (saved is not None and saved.adopts_drifted)
@@ -264,6 +277,7 @@ def apply_run(
             if saved is not None:  # before observing: a stale plan costs no call
                 saved.check_inputs(desired, ledger, connection.target)
             plan = build_plan(desired, connection, ledger, adopt_drifted=adopt_drifted)
+            plan = replace(plan, findings=checked.findings)
             if saved is not None:
                 saved.check(plan)
             show_plan(plan)

@@ -15,6 +15,7 @@ from reconciler.commands.configuration import command_config, command_paths
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.config.configuration import CONFIG_NAME
 from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.plan import policies
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import RENDERERS, configuration_listing, use_color
 from reconciler.plan.saved import save_plan
@@ -81,12 +82,19 @@ ADOPT_DRIFTED_OPTION = click.option(
 
 
 def _findings(error: ValidationFailed) -> int:
-    for finding in error.findings:
-        click.echo(str(finding), err=True)
-    click.echo(
-        f"{len(error.findings)} problem(s) in the flag files: nothing was planned.", err=True
-    )
+    for line in policies.text_lines(error.findings):
+        click.echo(line, err=True)
+    errors = sum(1 for f in error.findings if f.is_error)
+    warnings = len(error.findings) - errors
+    noted = f" and {warnings} warning(s)" if warnings else ""
+    click.echo(f"{errors} problem(s){noted} in the flag files: nothing was planned.", err=True)
     return 1
+
+
+def _warnings(plan: Plan) -> None:
+    """The policies' warnings, on stderr before the plan (stdout may be JSON)."""
+    for line in policies.text_lines(plan.findings):
+        click.echo(line, err=True)
 
 
 @click.command()
@@ -140,6 +148,8 @@ def plan(
     except ValidationFailed as e:
         return _findings(e)
     result = run.plan
+    if fmt != "github":  # there, each warning is an annotation of the plan's own
+        _warnings(result)
     if run.note:
         click.echo(run.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
@@ -236,6 +246,7 @@ def apply(
 
 
 def _show(result: Plan) -> None:
+    _warnings(result)
     click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
     if _verbose():
         click.echo(configuration_listing(result), nl=False)

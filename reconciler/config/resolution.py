@@ -249,7 +249,7 @@ def attribute(findings: Iterable[Finding], config: Config) -> list[Finding]:
     """
     reported = {(f.location, f.path, f.message) for f in config.findings}
     kept: list[Finding] = []
-    affected: dict[tuple[Location, str, str], list[str]] = {}
+    affected: dict[tuple[Location, str, str, str], list[str]] = {}
     for finding in findings:
         where = finding.location
         if not isinstance(where, ResolvedLocation):
@@ -257,13 +257,13 @@ def attribute(findings: Iterable[Finding], config: Config) -> list[Finding]:
             continue
         plain = Location(where.file, where.line, where.col)
         if not where.flag:
-            kept.append(Finding(plain, finding.message, where.source_path))
+            kept.append(Finding(plain, finding.message, where.source_path, finding.severity))
             continue
-        identity = (plain, where.source_path, finding.message)
-        if identity not in reported:
+        identity = (plain, where.source_path, finding.message, finding.severity)
+        if identity[:3] not in reported:
             affected.setdefault(identity, []).append(where.flag)
-    for (where, path, message), flags in affected.items():
-        kept.append(Finding(where, f"{message}; {_affects(flags)}", path))
+    for (where, path, message, severity), flags in affected.items():
+        kept.append(Finding(where, f"{message}; {_affects(flags)}", path, severity))
     return sorted(kept, key=Finding.sort_key)
 
 

@@ -20,23 +20,35 @@ class Reporter(Protocol):
 
 def summary(result: ValidationResult) -> str:
     """``14 flags, 21 links in 5 files: valid``, ``3 problems in 5 files`` or, when not
-    every file has a problem, ``3 problems in 2 of 5 files``."""
+    every file has a problem, ``3 problems in 2 of 5 files``; warnings (which fail nothing)
+    are counted apart: ``..., valid (2 warnings)``, ``3 problems and 2 warnings in 5 files``."""
     files = plural(result.file_count, "file")
+    warnings = len(result.warnings)
     if result.ok:
         state = result.state
         flags = plural(len(state.flags), "flag")
         links = plural(state.link_count, "link")
-        return f"{flags}, {links} in {files}: valid"
+        noted = f" ({plural(warnings, 'warning')})" if warnings else ""
+        return f"{flags}, {links} in {files}: valid{noted}"
     # A finding may be in a file not counted (ld-reconciler.yaml): never "3 of 2 files".
     with_problems = len({f.location.file for f in result.findings})
     if with_problems < result.file_count:
         files = f"{with_problems:,} of {files}"
-    return f"{plural(len(result.findings), 'problem')} in {files}"
+    noted = f" and {plural(warnings, 'warning')}" if warnings else ""
+    return f"{plural(len(result.errors), 'problem')}{noted} in {files}"
 
 
 class TextReporter:
     def render(self, result: ValidationResult) -> str:
-        return "\n".join([*(str(f) for f in result.findings), summary(result)]) + "\n"
+        return "\n".join([*(shown(f) for f in result.findings), summary(result)]) + "\n"
+
+
+def shown(finding: Finding) -> str:
+    """A finding as text; a warning says so after its location, as compilers write it
+    (``file:line:col: warning: ...``), so editors still jump to it."""
+    if finding.is_error:
+        return str(finding)
+    return f"{finding.location}: warning: {str(finding)[len(str(finding.location)) + 2 :]}"
 
 
 class JsonReporter:
@@ -50,12 +62,12 @@ class JsonReporter:
             "files": result.file_count,
             "flags": len(result.state.flags) if result.ok else None,
             "links": result.state.link_count if result.ok else None,
-            "findings": [_finding_data(f) for f in result.findings],
+            "findings": [finding_data(f) for f in result.findings],
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _finding_data(f: Finding) -> dict[str, object]:
+def finding_data(f: Finding) -> dict[str, object]:
     loc = f.location
     return {
         "file": loc.file,
@@ -63,6 +75,7 @@ def _finding_data(f: Finding) -> dict[str, object]:
         "col": loc.col,
         "path": f.path,
         "message": f.message,
+        "severity": f.severity,
     }
 
 
@@ -91,7 +104,7 @@ def github_annotation(level: str, finding: Finding, title: str = "ld-reconciler"
 
 class GithubReporter:
     def render(self, result: ValidationResult) -> str:
-        lines = [github_annotation("error", f) for f in result.findings]
+        lines = [github_annotation(f.severity, f) for f in result.findings]
         lines.append(summary(result))
         return "\n".join(lines) + "\n"
 

@@ -37,7 +37,16 @@ class ValidationResult:
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        """No error: warnings (from policies) fail nothing."""
+        return not any(f.is_error for f in self.findings)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.is_error)
 
 
 def validate_documents(documents: Sequence[Document]) -> tuple[DesiredState, list[Finding]]:
@@ -164,6 +173,11 @@ def validate_paths(paths: Sequence[str], config: Config | None = None) -> Valida
     documents, load_findings = load_paths(paths)
     documents, template_findings = resolve_documents(documents, config)
     state, findings = validate_documents(documents)
+    if config.policies:  # the engine is imported only for a configuration that has some
+        from reconciler.policy.repository import check
+
+        accepted = {(spec.project, spec.key) for spec in state.flags}
+        findings += check(documents, config, accepted)
     all_findings = sorted(
         [*load_findings, *config.findings, *template_findings, *attribute(findings, config)],
         key=Finding.sort_key,

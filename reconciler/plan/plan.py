@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, Finding
 
 # Re-exported: callers take Action and Kind from here, where plans are made.
 from reconciler.plan.action import SUMMARY_ORDER as SUMMARY_ORDER
@@ -55,6 +55,7 @@ class Plan:
     desired: DesiredState | None = field(default=None, repr=False, compare=False)
     ledger: Ledger | None = field(default=None, repr=False, compare=False)
     ledger_records: int = field(default=0, repr=False, compare=False)
+    findings: tuple[Finding, ...] = field(default=(), compare=False)  # policies' warnings
 
     @functools.cached_property
     def desired_fingerprint(self) -> str:

@@ -20,6 +20,7 @@ import click
 from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
+from reconciler.plan import policies
 from reconciler.plan.attributes import Attribute, attributes
 from reconciler.plan.clones import COPIES
 from reconciler.plan.compare import CONFIGURED, FieldDiff, is_absent
@@ -189,6 +190,7 @@ class MarkdownRenderer:
                 if a.body is not None:
                     out += _markdown_attributes(a)
             out += ["", "</details>"]
+        out += policies.markdown_section(plan.findings)
         return "\n".join(out) + "\n"
 
 
@@ -243,6 +245,7 @@ class GithubRenderer:
             message += "".join(f"\n{_change(d)}" for d in action.diff)  # both sides of each
             finding = Finding(Location(file, int(line), int(col)), message)
             lines.append(github_annotation(level, finding, title="ld-reconciler plan"))
+        lines += policies.github_annotations(plan.findings)
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_path:
             try:

@@ -5,7 +5,8 @@ A saved plan is the JSON form of a plan (``plan --format json`` prints the same 
 
     {"format_version": 1, "tool": "ld-reconciler X.Y.Z",
      "target", "mode": "live"|"offline", "fingerprint",
-     "inputs": {"desired", "ledger"}, "summary": {kind: count}, "actions": [Action.data, ...]}
+     "inputs": {"desired", "ledger"}, "summary": {kind: count}, "actions": [Action.data, ...],
+     "findings": [...]}  # only when policies warned: each finding with its severity
 
 A create action carries ``body``, what its POST will send (and a cloned flag ``clone``). It
 was added to format_version 1 without a bump: readers that do not know it ignore it, and a
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler import __version__
 from reconciler.errors import ConfigError, InputError, StalePlanError
 from reconciler.model import DesiredState
+from reconciler.plan import policies
 from reconciler.plan.compare import ABSENT, FieldDiff
 from reconciler.plan.fingerprint import desired_fingerprint, ledger_fingerprint
 from reconciler.plan.plan import Action, Kind, Plan
@@ -40,7 +42,11 @@ FORMAT_VERSION = 1
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The versioned JSON form of a plan (also the saved-plan file)."""
-    return {"format_version": FORMAT_VERSION, "tool": f"ld-reconciler {__version__}", **plan.data}
+    document = {"format_version": FORMAT_VERSION, "tool": f"ld-reconciler {__version__}"}
+    document.update(plan.data)
+    if plan.findings:  # the policies' warnings (see ``plan/policies.py``)
+        document["findings"] = policies.findings_document(plan.findings)
+    return document
 
 
 def plan_json(plan: Plan) -> str:
@@ -87,7 +93,8 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
         )
         for a in document["actions"]
     )
-    return Plan(document["target"], document["mode"] == "live", actions)
+    findings = policies.findings_from_document(document.get("findings", ()))
+    return Plan(document["target"], document["mode"] == "live", actions, findings=findings)
 
 
 def _body(body: Any) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from reconciler.model import Finding, Location
 from reconciler.policy import expression, fieldpath
 from reconciler.policy.expression import CelEvaluationError, CelSyntaxError
+from reconciler.policy.hoisting import ProjectProgram, project_program
 from reconciler.policy.policy import SCOPES, Policy
 from reconciler.policy.subject import FlagSubject
 
@@ -35,6 +36,7 @@ class CompiledPolicy:
     policy: Policy
     program: Program
     steps: tuple[str | int, ...]  # the parsed fieldPath; () for the flag itself
+    over_flags: ProjectProgram | None = None  # a project rule's linear form (hoisting.py)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ def compile_policies(
             problems.append(expression_problem)
         findings.extend(problems)
         if not problems and program is not None:
-            compiled.append(CompiledPolicy(policy, program, tuple(steps)))
+            linear = project_program(policy.expression) if policy.scope == "project" else None
+            compiled.append(CompiledPolicy(policy, program, tuple(steps), linear))
     findings.sort(key=Finding.sort_key)
     return Catalog(
         tuple(c for c in compiled if c.policy.scope == "flag"),

@@ -1,10 +1,9 @@
 """Running compiled policies over flags and projects, giving located findings.
 
-A flag rule runs once per flag it applies to, a project rule once per project. Speed:
-each flag's variables are converted into CEL values once, by running all the flag
-rules that apply to its project as one program (a list of their results); only when
-that fails (one rule erred on this flag) are the rules run one by one to tell which.
-An expression that fails on a flag is a finding on that flag naming the policy.
+A flag rule runs once per flag it applies to (``batch.py`` says how, cheaply), a
+project rule once per project (its ``filter`` and ``map`` over ``flags`` hoisted out,
+``hoisting.py``). An expression that fails on a flag is a finding on that flag naming
+the policy, and on a project a finding on the project.
 """
 
 from __future__ import annotations
@@ -13,57 +12,20 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cel import Program
+    pass
 
 from reconciler.model import Finding, Location
-from reconciler.policy import expression
+from reconciler.policy.batch import Batch, value_or_error
 from reconciler.policy.catalog import Catalog, CompiledPolicy
 from reconciler.policy.expression import CelEvaluationError
 from reconciler.policy.subject import FlagSubject
 
 
-class _Batch:
-    """The flag rules that apply to one project, compiled together as one program."""
-
-    def __init__(self, rules: Sequence[CompiledPolicy]) -> None:
-        self.rules = tuple(rules)
-        # Newlines keep a trailing ``//`` comment of one expression from hiding the next.
-        source = "[" + ",".join(f"(\n{r.policy.expression}\n)" for r in self.rules) + "]"
-        self.program: Program | None = (
-            expression.compile_expression(source) if len(self.rules) > 1 else None
-        )
-        fields: set[str] = set()
-        for rule in self.rules:
-            read = expression.fields_read(rule.policy.expression, "flag")
-            if read is None:
-                self.fields: frozenset[str] | None = None
-                break
-            fields |= read
-        else:
-            self.fields = frozenset(fields)
-
-    def view(self, subject: FlagSubject) -> dict[str, Any]:
-        """The flag as the rules see it, with only the fields they read (see ``fields_read``)."""
-        view = subject.view()
-        if self.fields is None:
-            return view
-        return {name: view[name] for name in self.fields if name in view}
-
-    def results(self, variables: dict[str, Any]) -> list[tuple[CompiledPolicy, Any]]:
-        """Each rule with its value, or with the ``CelEvaluationError`` it raised."""
-        if self.program is not None:
-            try:
-                values = expression.run(self.program, variables)
-            except CelEvaluationError:
-                pass  # one of them failed on this flag: find out which, one by one
-            else:
-                return list(zip(self.rules, values, strict=True))
-        return [(rule, _value_or_error(rule, variables)) for rule in self.rules]
-
-
-def _value_or_error(rule: CompiledPolicy, variables: dict[str, Any]) -> Any:
+def _project_value(rule: CompiledPolicy, project: str, views: list[dict[str, Any]]) -> Any:
+    if rule.over_flags is None:
+        return value_or_error(rule, {"project": project, "flags": views})
     try:
-        return expression.run(rule.program, variables)
+        return rule.over_flags.run(views, project)
     except CelEvaluationError as e:
         return e
 
@@ -79,31 +41,29 @@ def evaluate(
     findings point there); by default, the start of the first file among its flags.
     """
     findings: list[Finding] = []
-    batches: dict[str, _Batch] = {}
+    by_project: dict[str, list[FlagSubject]] = {}
+    for subject in flags:
+        by_project.setdefault(subject.project, []).append(subject)
     views: dict[str, list[dict[str, Any]]] = {}
     first_file: dict[str, str] = {}
-    for subject in flags:
-        project = subject.project
-        if catalog.project_policies:
-            views.setdefault(project, []).append(subject.view())
-            first_file[project] = min(first_file.get(project, subject.file), subject.file)
-        batch = batches.get(project)
-        if batch is None:
-            batch = batches[project] = _Batch(
-                [r for r in catalog.flag_policies if r.policy.applies_to(project)]
-            )
-        if not batch.rules:
+    for project, subjects in by_project.items():
+        project_views = views[project] = [subject.view() for subject in subjects]
+        first_file[project] = min(subject.file for subject in subjects)
+        rules = [r for r in catalog.flag_policies if r.policy.applies_to(project)]
+        if not rules:
             continue
-        flag_variables = {"flag": batch.view(subject), "project": project, "file": subject.file}
-        for rule, value in batch.results(flag_variables):
-            if value is not True:
-                findings.append(_flag_finding(rule, subject, value))
+        batch = Batch(rules, subjects)
+        for subject, view in zip(subjects, project_views, strict=True):
+            for rule, value in batch.results(subject, view):
+                if value is not True:
+                    findings.append(_flag_finding(rule, subject, value))
     for project, project_views in views.items():
+        if not catalog.project_policies:
+            break
         where = (project_locations or {}).get(project) or Location(first_file[project])
-        variables: dict[str, Any] = {"project": project, "flags": project_views}
         for rule in catalog.project_policies:
             if rule.policy.applies_to(project):
-                value = _value_or_error(rule, variables)
+                value = _project_value(rule, project, project_views)
                 if value is not True:
                     findings.append(
                         _project_finding(rule, project, len(project_views), where, value)

@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.policy import regex, scan
+
 if TYPE_CHECKING:
     from cel import Program
 
@@ -70,10 +72,14 @@ _SYNTAX = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
 _UNDEFINED = re.compile(r"Undefined variable or function: '([^']*)'")
 
 
+# Programs that call the Python functions of ``regex.py``: ``run`` gives them those.
+_WITH_FUNCTIONS: dict[int, Program] = {}
+
+
 def compile_expression(source: str) -> Program:
+    """``source`` compiled; a ``CelSyntaxError`` (located in ``source``) if it does not parse."""
     try:
         program: Program = _cel.compile(source)
-        return program
     except ValueError as e:
         text = str(e)
         match = _SYNTAX.search(text)
@@ -81,12 +87,20 @@ def compile_expression(source: str) -> Program:
             raise CelSyntaxError(1, 1, text.splitlines()[0] if text else "invalid") from e
         reason = match.group(3).strip()
         raise CelSyntaxError(int(match.group(1)), int(match.group(2)), reason) from e
+    faster = regex.rewrite(source)
+    if faster != source:
+        program = _cel.compile(faster)
+        _WITH_FUNCTIONS[id(program)] = program  # kept alive: the id stays its own
+    return program
 
 
 def run(program: Program, variables: Mapping[str, Any]) -> Any:
     """The value of ``program`` for ``variables``; errors become ``CelEvaluationError``."""
+    values = dict(variables)
+    if id(program) in _WITH_FUNCTIONS:
+        values.update(regex.FUNCTIONS)
     try:
-        return program.execute(dict(variables))
+        return program.execute(values)
     except KeyError as e:  # the library's word for a missing map key or field
         raise CelEvaluationError(f"no field {e}") from e
     except Exception as e:  # RuntimeError, TypeError, ValueError, OverflowError ...
@@ -109,13 +123,8 @@ def _first_sentence(text: str) -> str:
 # Identifiers the language gives meaning to, and the comprehension macros whose first
 # argument binds a new variable (``flags.filter(f, f.temporary)``).
 _KEYWORDS = frozenset({"true", "false", "null", "in"})
-_STRING = re.compile(
-    r"""[rR]?[bB]?("""
-    r'''"""(?:\\.|[^\\])*?"""|'''
-    r"""'''(?:\\.|[^\\])*?'''|"""
-    r""""(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')"""
-)
-_COMMENT = re.compile(r"//[^\n]*")
+_STRING = scan.QUOTED
+_COMMENT = scan.COMMENT
 _NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)")
 _BINDER = re.compile(
     r"\.\s*(?:all|exists|exists_one|existsOne|filter|map)\s*\(\s*([A-Za-z_]\w*)\s*,"

@@ -80,6 +80,8 @@ def policies_from_document(doc: Document) -> list[Policy]:
     entries = doc.data.get("policies") or [] if isinstance(doc.data, dict) else []
     policies = []
     for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue  # the configuration's schema says what is wrong with it
         locations = {name: doc.locate(["policies", index, name]) for name in entry}
         policies.append(policy_from_data(entry, doc.locate(["policies", index]), locations, index))
     return policies

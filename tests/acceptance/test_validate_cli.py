@@ -330,6 +330,7 @@ def test_json_format_carries_every_finding(
         "col": 16,
         "path": "flags[0].variations[1].value",
         "message": 'the value "a" is already variation 0; variation values must be unique',
+        "severity": "error",
     }
 
 

@@ -151,7 +151,8 @@ def test_drift_shows_both_sides_of_each_field_in_every_format(
     ]
     github = cli.live(emu, "plan", "flags", "--format", "github").stdout
     (warning,) = (line for line in github.splitlines() if line.startswith("::warning "))
-    assert 'not adopted (apply --adopt-drifted adopts it as it is)%0Adescription: "Declared in git" -> "Set in the UI"' in warning
+    hint = "not adopted (apply --adopt-drifted adopts it as it is)"
+    assert f'{hint}%0Adescription: "Declared in git" -> "Set in the UI"' in warning
 
 
 def test_the_readme_s_example_of_a_create_is_what_plan_prints_for_the_example_flags(

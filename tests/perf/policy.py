@@ -1,8 +1,8 @@
 """The cost of evaluating policies, alone: 10 flag rules over the synthetic repository.
 
 Issue 16's target is a ratio of whole runs (``validate`` under 10 policies against the
-parse floor, at most 1.6x), to be added to ``bench.py`` once the engine is wired into
-``validate``. Until then this measures what the engine adds, in one process: the
+parse floor, at most 1.6x): ``bench.py`` measures it with the configuration
+``write_config`` writes. This measures what the engine adds, in one process: the
 seconds to parse the same files with libyaml (the floor's work) and to evaluate the
 policies, the ratio of the two, and the cost of one evaluation (rule x flag).
 
@@ -11,6 +11,7 @@ policies, the ratio of the two, and the cost of one evaluation (rule x flag).
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 import time
@@ -41,6 +42,25 @@ RULES = (
     "file.endsWith('.yaml')",
     "flag.tags.size() <= 5",
 )
+
+
+READY_MADE = Path(__file__).parents[1] / "data" / "policies" / "ready-made.yaml"
+# The synthetic flags' tags, for the vocabulary rule; and a cap they stay under.
+_VOCABULARY = "['web', 'mobile', 'api', 'billing', 'search', 'growth', 'bench', 'kill-switch']"
+
+
+def write_config(path: Path, base: str = "") -> int:
+    """A configuration of 10 policies the synthetic repository complies with: the
+    README's ready-made ones (their vocabulary and cap fitted to it) and three more,
+    after ``base`` (the repository's own configuration). Returns how many policies."""
+    text = base + READY_MADE.read_text(encoding="utf-8")
+    text = re.sub(r"t in \[[^\]]*\]", f"t in {_VOCABULARY}", text)
+    text = text.replace("size() <= 200", "size() <= 100000")
+    extra = [RULES[6], RULES[7], RULES[8]]
+    for n, rule in enumerate(extra):
+        text += f'  - name: extra-{n}\n    expression: "{rule}"\n    message: extra rule {n}\n'
+    path.write_text(text, encoding="utf-8")
+    return text.count("  - name: ")
 
 
 def measure(root: Path, flags: int) -> dict[str, float]:

@@ -33,9 +33,10 @@ def test_quick_run_measures_every_benchmark_and_writes_the_figures_as_json(
         assert figure["met"] in (True, False, None), figure
         assert (figure["target"] is None) == (figure["met"] is None), figure
     targets = [f for f in document["figures"] if f["target"]]
-    assert len(targets) == 14
+    assert len(targets) == 16  # 14, and validate under 10 policies: / floor, 2x / 1x
     table = capsys.readouterr().out
     assert "plan --offline, full ledger (all unchanged) / floor" in table
+    assert "validate under 10 policies / floor" in table
     assert "API calls" in table
 
 

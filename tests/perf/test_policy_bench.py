@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from support.engine import REASON
+
+pytest.importorskip("cel", reason=REASON)  # before the imports that need it
+
 from tests.perf.policy import RULES, measure
 
 

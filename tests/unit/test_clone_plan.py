@@ -101,7 +101,8 @@ def test_the_client_sends_a_clone_as_the_clone_query_parameter() -> None:
         rep = {**body, "variations": [{"_id": "v", "value": True}], "_version": 1}
         return httpx.Response(201, json=rep)
 
-    client = LaunchDarklyClient(TARGET, "api-clone-plan-test", transport=httpx.MockTransport(handler))
+    transport = httpx.MockTransport(handler)
+    client = LaunchDarklyClient(TARGET, "api-clone-plan-test", transport=transport)
     client.create_flag("web", {"key": "copy", "name": "Copy"}, clone="base flag")
     client.create_flag("web", {"key": "plain", "name": "Plain"})
     assert [str(r.url) for r in sent] == [

@@ -6,6 +6,12 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from support.engine import REASON
+
+pytest.importorskip("cel", reason=REASON)  # before the imports that need it
+
 from reconciler.files.loader import load_text
 from reconciler.model import Finding, Location
 from reconciler.policy.catalog import Catalog, compile_policies

@@ -11,6 +11,10 @@ from typing import Any
 
 import pytest
 
+from support.engine import REASON
+
+pytest.importorskip("cel", reason=REASON)  # before the imports that need it
+
 from reconciler.files.loader import load_text
 from reconciler.model import Location
 from reconciler.policy.catalog import compile_policies
@@ -80,3 +84,11 @@ def test_the_temporary_flag_cap_allows_200_and_refuses_201() -> None:
         "policy temporary-flag-cap: at most 200 temporary flags per project "
         "(project web-app, 201 flags)"
     ]
+
+
+def test_the_readme_offers_exactly_the_tested_rules() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Policies\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    tested = RULES.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert block == "".join(line for line in tested if not line.startswith("#"))

@@ -99,6 +99,7 @@ def test_json_holds_every_finding_with_its_parts() -> None:
                 "col": 1,
                 "path": "",
                 "message": "a tab character cannot indent YAML; use spaces",
+                "severity": "error",
             },
             {
                 "file": "flags/web.yaml",
@@ -106,6 +107,7 @@ def test_json_holds_every_finding_with_its_parts() -> None:
                 "col": 7,
                 "path": "flags[2].defaults.onVariation",
                 "message": "3 is out of range (the flag has 2 variations, indices 0 to 1)",
+                "severity": "error",
             },
         ],
     }
@@ -185,3 +187,35 @@ def test_every_reporter_ends_with_a_newline_and_the_summary(name: str) -> None:
     rendered = REPORTERS[name].render(INVALID)
     assert rendered.endswith("\n")
     assert "2 problems in 2 files" in rendered
+
+
+# -- warnings (policies of severity warning) ---------------------------------------------------
+
+WARNING = Finding(
+    Location("flags/web.yaml", 9, 5),
+    "policy temporary-needs-ticket: a temporary flag links its Jira ticket",
+    "",
+    "warning",
+)
+
+
+def test_warnings_fail_nothing_and_are_counted_apart_from_errors() -> None:
+    warned = ValidationResult(valid(2, 1, 1).state, (WARNING,), 1)
+    assert warned.ok
+    assert TextReporter().render(warned).splitlines() == [
+        "flags/web.yaml:9:5: warning: policy temporary-needs-ticket: "
+        "a temporary flag links its Jira ticket",
+        "2 flags, 2 links in 1 file: valid (1 warning)",
+    ]
+    both = ValidationResult(DesiredState(()), (*FINDINGS, WARNING), 2)
+    assert not both.ok
+    assert TextReporter().render(both).splitlines()[-1] == "2 problems and 1 warning in 2 files"
+
+
+def test_json_and_github_carry_each_finding_s_severity() -> None:
+    both = ValidationResult(DesiredState(()), (FINDINGS[0], WARNING), 2)
+    data = json.loads(JsonReporter().render(both))
+    assert [f["severity"] for f in data["findings"]] == ["error", "warning"]
+    lines = GithubReporter().render(both).splitlines()
+    assert lines[0].startswith("::error file=flags/a.yaml,")
+    assert lines[1].startswith("::warning file=flags/web.yaml,line=9,col=5,")

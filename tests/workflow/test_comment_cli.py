@@ -9,6 +9,7 @@ from e2e.support import Cli
 
 from reconciler.plan.render import MARKER
 from support.cli import Result
+from support.engine import REASON
 
 from .fake_github import BOT, PAT, PR_NUMBER, REPOSITORY, TOKEN, FakeGitHub, step_env
 from .support import saved_and_rendered
@@ -242,3 +243,33 @@ def test_a_missing_body_file_is_one_line(cli: Cli) -> None:
     result = cli("github", "comment", "--body-file", "nope.md")
     assert result.code == 1
     assert result.stderr == "Error: cannot read nope.md: No such file or directory\n"
+
+
+def test_the_comment_from_a_saved_plan_carries_the_policies_section(
+    cli: Cli, tmp_path: Path, fake_github: FakeGitHub, pr_event: Path
+) -> None:
+    pytest.importorskip("cel", reason=REASON)
+    (tmp_path / "flags").mkdir()
+    (tmp_path / "flags" / "web.yaml").write_text(
+        "project: web-app\nflags:\n  - key: checkout-v2\n    name: Checkout v2\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "ld-reconciler.yaml").write_text(
+        "paths: [flags]\npolicies:\n"
+        "  - name: temporary-needs-ticket\n"
+        "    expression: \"!flag.temporary || flag.links.exists(l, l.deepLink != '')\"\n"
+        "    message: a temporary flag links its ticket\n"
+        "    severity: warning\n",
+        encoding="utf-8",
+    )
+    planned = cli("plan", "flags", "--emulator", "--out", "plan.json")
+    assert planned.code == 0, planned
+    result = cli("github", "comment", "--plan", "plan.json", env=step_env(fake_github, pr_event))
+    assert result.code == 0, result
+    (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
+    assert comment["body"].startswith(MARKER)
+    assert comment["body"].endswith(
+        "\n#### Policies: 1 warning\n\n"
+        "- ⚠️ `flags/web.yaml:3:5` policy temporary-needs-ticket: "
+        "a temporary flag links its ticket\n"
+    )

@@ -1,0 +1,99 @@
+"""What flag rules read of a flag, so that only that is converted into CEL values.
+
+Converting a flag into the library's values costs more than running most rules on it
+(3 links of 3 fields each cost more than ten simple rules). So the rules are read
+for what they use of ``flag``: per field, the whole value, only its size
+(``flag.variations.size() >= 2``: a list of as many nulls converts far faster), or, for
+a list that only comprehension macros look into (``flag.links.exists(l,
+l.deepLink...)``), only those fields of each item. Anything else is the whole value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.policy import expression, scan
+
+WHOLE = "whole"
+SIZE = "size"
+Use = str | frozenset[str]  # WHOLE, SIZE, or the fields of each item
+
+
+def uses(sources: Iterable[str], variable: str = "flag") -> dict[str, Use] | None:
+    """How ``sources`` use each field of ``variable``; None when one uses it otherwise
+    than by its fields (whole, or by index), and so may read anything."""
+    found: dict[str, Use] = {}
+    for source in sources:
+        blanked = scan.blank(source)
+        for match in re.finditer(rf"(?<![\w.]){re.escape(variable)}\b", blanked):
+            member = _MEMBER.match(blanked, match.end())
+            if member is None:
+                return None
+            use = _use(source, blanked, match.start(), member.end())
+            found[member.group(1)] = _combine(found.get(member.group(1)), use)
+    return found
+
+
+def view(flag: Mapping[str, Any], read: Mapping[str, Use]) -> dict[str, Any]:
+    """``flag`` with only what ``read`` says is read of it."""
+    shown: dict[str, Any] = {}
+    for name, use in read.items():
+        if name not in flag:
+            continue
+        value = flag[name]
+        if use == WHOLE or not isinstance(value, list):
+            shown[name] = value
+        elif use == SIZE:
+            shown[name] = [None] * len(value)
+        else:
+            shown[name] = [
+                {k: item[k] for k in use if k in item} if isinstance(item, dict) else item
+                for item in value
+            ]
+    return shown
+
+
+_MEMBER = re.compile(r"\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
+_SIZE_AFTER = re.compile(r"\s*\.\s*size\s*\(\s*\)")
+_SIZE_AROUND = re.compile(r"size\s*\(\s*$")
+_CLOSE = re.compile(r"\s*\)")
+_MACRO_AFTER = re.compile(r"\s*\.\s*(all|exists|exists_one|existsOne)\s*\(")
+
+
+def _use(source: str, blanked: str, start: int, end: int) -> Use:
+    """How the member access ``blanked[start:end]`` (``flag.links``) is used."""
+    if _SIZE_AFTER.match(blanked, end):
+        return SIZE
+    if _SIZE_AROUND.search(blanked, 0, start) and _CLOSE.match(blanked, end):
+        return SIZE
+    macro = _MACRO_AFTER.match(blanked, end)
+    if macro is None:
+        return WHOLE
+    close = scan.closing(blanked, macro.end())
+    if close is None:
+        return WHOLE
+    arguments = scan.arguments(source, blanked, macro.end(), close)
+    item = scan.binder(arguments[0])
+    if item is None:
+        return WHOLE
+    fields: set[str] = set()
+    for argument in arguments[1:]:
+        read = expression.fields_read(argument, item)
+        if read is None:
+            return WHOLE
+        fields |= read
+    return frozenset(fields)
+
+
+def _combine(earlier: Use | None, use: Use) -> Use:
+    if earlier is None:
+        return use
+    if WHOLE in (earlier, use):
+        return WHOLE
+    if earlier == SIZE:
+        return use  # items, or size again: a list of the same length either way
+    if use == SIZE or isinstance(earlier, str) or isinstance(use, str):
+        return earlier
+    return earlier | use

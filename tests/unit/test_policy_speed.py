@@ -1,0 +1,142 @@
+"""What makes policies fast gives the library's answers: hoisted filter/map, compiled regexes.
+
+Each rewritten expression is checked against the same expression run by the CEL library
+as written, on inputs small enough for the library's quadratic ``filter`` and ``map``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from support.engine import REASON
+
+pytest.importorskip("cel", reason=REASON)
+
+from reconciler.policy import expression, reads, regex
+from reconciler.policy.expression import CelEvaluationError
+from reconciler.policy.hoisting import project_program
+
+FLAGS: list[dict[str, Any]] = [
+    {"key": f"flag-{i}", "temporary": i % 3 != 0, "tags": ["web"] if i % 2 else []}
+    for i in range(12)
+]
+
+
+def as_written(source: str, flags: list[dict[str, Any]] = FLAGS) -> Any:
+    return expression.run(expression.compile_expression(source), {"flags": flags, "project": "p"})
+
+
+@pytest.mark.parametrize(
+    ("source", "hoisted", "sized"),
+    [
+        ("flags.filter(f, f.temporary).size() <= 200", 1, {"__flags_1"}),
+        ("size(flags.filter(f, f.temporary)) == 8", 1, {"__flags_1"}),
+        ("flags.map(f, f.key).exists(k, k == 'flag-3')", 1, set()),
+        ("flags.map(f, f.temporary, f.key).size() == 8", 1, {"__flags_1"}),
+        ("flags.filter(f, f.temporary).map(f, f.key)[0] == 'flag-1'", 2, set()),
+        ("flags.filter(f, f.key.startsWith(project)).size() == 0", 1, {"__flags_1"}),
+        ("flags.filter(f, 'web' in f.tags).size() * 2 == flags.size()", 1, {"__flags_1", "flags"}),
+        # Names the variable of an enclosing comprehension: run as written.
+        ("flags.all(g, flags.filter(f, f.key == g.key).size() == 1)", 0, set()),
+        ("flags.exists(f, f.temporary) && flags.size() > 3", 0, set()),
+    ],
+)
+def test_a_hoisted_project_rule_gives_the_librarys_answer(
+    source: str, hoisted: int, sized: set[str]
+) -> None:
+    linear = project_program(source)
+    assert len(linear.hoisted) == hoisted
+    assert set(linear.sized) == sized
+    assert linear.run(FLAGS, "p") == as_written(source)
+
+
+def test_a_predicate_that_fails_on_one_flag_fails_the_rule() -> None:
+    linear = project_program("flags.filter(f, f.owner == 'x').size() == 0")
+    with pytest.raises(CelEvaluationError):
+        linear.run(FLAGS, "p")
+    with pytest.raises(CelEvaluationError):
+        project_program("flags.filter(f, f.key).size() == 0").run(FLAGS, "p")
+
+
+def test_strings_and_comments_are_not_mistaken_for_macros() -> None:
+    source = "flags.filter(f, f.key != 'flags.map(x, x)') // flags.filter(y, y)\n.size() > 0"
+    linear = project_program(source)
+    assert len(linear.hoisted) == 1
+    assert linear.run(FLAGS, "p") is True
+
+
+@pytest.mark.parametrize(
+    ("source", "rewritten"),
+    [
+        ("flag.key.matches('^[a-z]+$')", "__matches(flag.key, '^[a-z]+$')"),
+        ('l.deepLink.matches("^https://")', '__matches(l.deepLink, "^https://")'),
+        ("flag.key.matches(pattern)", "flag.key.matches(pattern)"),  # not a literal
+        ("flag.key.matches('\\\\pL')", "flag.key.matches('\\\\pL')"),  # RE2 only
+        ("flag.key.matches('(')", "flag.key.matches('(')"),  # invalid: the library says so
+        ("flag.key.matches('a\\\\?')", "flag.key.matches('a\\\\?')"),  # CEL's own escape
+        ("flag.tags[0].matches('a')", "flag.tags[0].matches('a')"),  # not a member chain
+    ],
+)
+def test_matches_with_a_literal_pattern_is_rewritten(source: str, rewritten: str) -> None:
+    assert regex.rewrite(source) == rewritten
+
+
+@pytest.mark.parametrize("key", ["flag-1", "Flag_1", "x", "", "a-", "a\u0660"])
+# As a CEL string literal: a backslash is written twice.
+@pytest.mark.parametrize("pattern", ["^[a-z0-9]+(-[a-z0-9]+)*$", "\\\\d", "^\\\\w+$", "-"])
+def test_a_rewritten_matches_agrees_with_the_library(key: str, pattern: str) -> None:
+    source = f"flag.key.matches('{pattern}')"
+    variables = {"flag": {"key": key}}
+    library = expression.run(expression.compile_expression("(" + source + ")"), variables)
+    assert regex.rewrite(source) != source
+    assert expression.run(expression.compile_expression(source), variables) == library
+
+
+def test_a_rewritten_matches_on_a_non_string_fails_as_the_librarys() -> None:
+    program = expression.compile_expression("flag.key.matches('a')")
+    with pytest.raises(CelEvaluationError):
+        expression.run(program, {"flag": {"key": 3}})
+
+
+def test_rules_are_read_for_what_they_use_of_each_field() -> None:
+    used = reads.uses(
+        [
+            "flag.key.matches('^[a-z]+$') && flag.variations.size() >= 2",
+            "!flag.temporary || flag.links.exists(l, l.deepLink.startsWith('https://'))",
+            "size(flag.tags) <= 5 && flag.tags.all(t, t in ['web'])",
+            "flag.links.size() > 0",
+        ]
+    )
+    assert used == {
+        "key": reads.WHOLE,
+        "variations": reads.SIZE,
+        "temporary": reads.WHOLE,
+        "links": frozenset({"deepLink"}),
+        "tags": reads.WHOLE,
+    }
+    assert reads.uses(["flag.links[0].deepLink != ''"]) == {"links": reads.WHOLE}
+    assert reads.uses(["flag == {}"]) is None
+
+
+def test_what_is_read_gives_each_rule_the_answer_of_the_whole_flag() -> None:
+    rules = [
+        "flag.variations.size() >= 2",
+        "flag.links.exists(l, l.deepLink.startsWith('https://jira'))",
+        "flag.links.all(l, has(l.title))",
+        "flag.description.size() > 0",
+    ]
+    flag = {
+        "key": "k",
+        "description": "d",
+        "variations": [{"value": 1}, {"value": 2}, {"value": 3}],
+        "links": [{"deepLink": "https://jira/1", "title": "T", "key": "x"}, {"deepLink": "h"}],
+    }
+    seen = reads.view(flag, reads.uses(rules) or {})
+    assert seen["variations"] == [None, None, None]
+    assert seen["links"] == [{"deepLink": "https://jira/1", "title": "T"}, {"deepLink": "h"}]
+    for rule in rules:
+        program = expression.compile_expression(rule)
+        whole = expression.run(program, {"flag": flag})
+        assert expression.run(program, {"flag": seen}) == whole, rule
