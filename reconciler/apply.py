@@ -17,13 +17,13 @@ already running finish, and each success is in the ledger) and propagates as it 
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from reconciler.errors import (
@@ -37,6 +37,7 @@ from reconciler.errors import (
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
 from reconciler.plan.plan import Action, Kind, Plan
+from reconciler.progress import ApplyInterrupted, ApplyResult, Progress, SilentProgress
 from reconciler.remote.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -60,53 +61,6 @@ class FlagWriter(Protocol):
     def create_link(self, project: str, flag_key: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
     def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]: ...
-
-
-class Progress(Protocol):
-    def started(self, total: int) -> None: ...
-
-    def finished_one(self, action: Action, outcome: str) -> None: ...
-
-    def finished(self) -> None: ...
-
-
-class SilentProgress:
-    """A Progress that shows nothing: the default, and a base for one that shows a part."""
-
-    def started(self, total: int) -> None:
-        pass
-
-    def finished_one(self, action: Action, outcome: str) -> None:
-        pass
-
-    def finished(self) -> None:
-        pass
-
-
-@dataclass
-class ApplyResult:
-    """What apply did, resource by resource."""
-
-    created: list[str] = field(default_factory=list)
-    adopted: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.skipped
-
-    @property
-    def summary(self) -> str:
-        text = (
-            f"Apply {'complete' if self.ok else 'incomplete'}: {len(self.created)} created, "
-            f"{len(self.adopted)} adopted"
-        )
-        if self.failed:
-            text += f", {len(self.failed)} failed"
-        if self.skipped:
-            text += f", {len(self.skipped)} skipped"
-        return text + "."
 
 
 def apply_plan(
@@ -155,6 +109,8 @@ class _Runner:
         self.target = plan.target
         self.progress = progress
         self.result = ApplyResult()
+        self.reported: set[str] = set()  # the creates counted in the result and shown
+        self.landed = 0  # the creates that were created or found (and recorded)
         self.flags: dict[str, FlagSpec] = {f.address: f for f in desired.flags}
         self.links: dict[str, LinkSpec] = {link.address: link for link in desired.links}
         self.variation_ids: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -204,62 +160,99 @@ class _Runner:
             make_ready(address)
         self.progress.started(len(creates))
         running: dict[Future[Outcome], Action] = {}
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply") as pool:
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply")
+        join_pool = True
 
-            def submit_ready() -> None:
-                while len(running) < concurrency:
-                    kinds = [kind for kind, queue in ready.items() if queue]
-                    if not kinds:
-                        return
-                    kind = min(kinds, key=in_flight.__getitem__)
-                    action = creates[heapq.heappop(ready[kind])]
-                    in_flight[kind] += 1
-                    running[pool.submit(self.create, action)] = action
+        def submit_ready() -> None:
+            while len(running) < concurrency:
+                kinds = [kind for kind, queue in ready.items() if queue]
+                if not kinds:
+                    return
+                kind = min(kinds, key=in_flight.__getitem__)
+                action = creates[heapq.heappop(ready[kind])]
+                in_flight[kind] += 1
+                running[pool.submit(self.create, action)] = action
 
-            try:
-                unanswered = 0  # creates in a row that failed for want of an answer
-                submit_ready()
-                while running:
-                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                    for future in done:
-                        action = running.pop(future)
-                        in_flight[action.resource] -= 1
-                        error = future.exception()
-                        if error is not None and not isinstance(error, ReconcilerError):
-                            raise error  # a bug stops the apply (see the module docstring)
-                        unanswered = unanswered + 1 if _unanswered(error) else 0
-                        if unanswered >= OUTAGE_LIMIT:
-                            self.stopping.set()  # before this is reported: no create sends again
-                        if error is None:
-                            outcome = future.result()
-                            (
-                                self.result.created if outcome == "created" else self.result.adopted
-                            ).append(action.address)
-                            self.progress.finished_one(action, outcome)
-                            for child in dependents[action.address]:
-                                if child in waiting_on:  # not skipped after another failure
-                                    waiting_on[child].discard(action.address)
-                                    if not waiting_on[child]:
-                                        make_ready(child)
-                        else:
-                            self.result.failed.append((action.address, str(error)))
-                            self.progress.finished_one(action, "failed")
-                            self._skip_dependents(action.address, dependents, waiting_on)
+        try:
+            unanswered = 0  # creates in a row that failed for want of an answer
+            submit_ready()
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    action = running[future]
+                    error = self._report(action, future)
+                    del running[future]  # after the report: Ctrl-C in between loses no create
+                    in_flight[action.resource] -= 1
+                    unanswered = unanswered + 1 if _unanswered(error) else 0
                     if unanswered >= OUTAGE_LIMIT:
-                        reason = (
-                            f"not attempted: the last {unanswered} creates got no answer from "
-                            "LaunchDarkly"
-                        )
-                        for address in sorted([*waiting_on, *ready["flag"], *ready["link"]]):
-                            self.result.skipped.append((address, reason))
-                        waiting_on.clear()
-                        for queue in ready.values():
-                            queue.clear()
-                    submit_ready()
-            except BaseException:  # Ctrl-C above all: the running creates send no more
-                self.stopping.set()
-                raise
+                        self.stopping.set()  # no create sends again
+                    if error is None:
+                        for child in dependents[action.address]:
+                            if child in waiting_on:  # not skipped after another failure
+                                waiting_on[child].discard(action.address)
+                                if not waiting_on[child]:
+                                    make_ready(child)
+                    else:
+                        self._skip_dependents(action.address, dependents, waiting_on)
+                if unanswered >= OUTAGE_LIMIT:
+                    reason = (
+                        f"not attempted: the last {unanswered} creates got no answer from "
+                        "LaunchDarkly"
+                    )
+                    for address in sorted([*waiting_on, *ready["flag"], *ready["link"]]):
+                        self.result.skipped.append((address, reason))
+                    waiting_on.clear()
+                    for queue in ready.values():
+                        queue.clear()
+                submit_ready()
+        except KeyboardInterrupt:  # Ctrl-C: the running creates send no more
+            self.stopping.set()
+            join_pool = False  # waited for below, unless a second Ctrl-C said not to
+            raise self._interrupted(running, len(creates)) from None
+        except BaseException:
+            self.stopping.set()
+            raise
+        finally:
+            pool.shutdown(wait=join_pool, cancel_futures=True)
         self.progress.finished()
+
+    def _report(self, action: Action, future: Future[Outcome]) -> BaseException | None:
+        """Count and show a finished create, once; its error, None if it succeeded. An error
+        that is not a ``ReconcilerError`` is a bug: raised (see the module docstring)."""
+        error = future.exception()
+        if error is not None and not isinstance(error, ReconcilerError):
+            raise error
+        if action.address in self.reported:
+            return error
+        self.reported.add(action.address)
+        if error is None:
+            outcome = future.result()
+            self.landed += 1
+            (self.result.created if outcome == "created" else self.result.adopted).append(
+                action.address
+            )
+            self.progress.finished_one(action, outcome)
+        else:
+            self.result.failed.append((action.address, str(error)))
+            self.progress.finished_one(action, "failed")
+        return error
+
+    def _interrupted(
+        self, running: Mapping[Future[Outcome], Action], total: int
+    ) -> ApplyInterrupted:
+        """Ctrl-C: wait for the running creates (they send no more) and report each one that
+        finished, since a create that landed is in the ledger; a second Ctrl-C stops waiting."""
+        with contextlib.suppress(KeyboardInterrupt):
+            wait(list(running))
+        unfinished = 0
+        for future, action in running.items():
+            if not future.done():
+                unfinished += 1
+            elif not future.cancelled():
+                with contextlib.suppress(Exception):  # a bug's error: the interrupt comes first
+                    self._report(action, future)
+        self.progress.finished()
+        return ApplyInterrupted(self.result, total - self.landed, unfinished)
 
     def _skip_dependents(
         self, failed: str, dependents: Mapping[str, list[str]], waiting_on: dict[str, set[str]]

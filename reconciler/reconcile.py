@@ -13,17 +13,20 @@ their arguments and their results into output and exit codes.
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.apply import ApplyResult, Progress, apply_plan
+from reconciler.apply import apply_plan
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.files.validator import validate_paths
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Kind, Plan, make_plan
 from reconciler.plan.saved import SavedPlan
+from reconciler.progress import ApplyResult, Progress
 from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
@@ -60,6 +63,24 @@ class Endpoint:
     ledger_path: Path | None = None
     emulator: bool = False
     timeout: float = 30.0
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The command-line options that choose this endpoint, for the exact commands that
+        hints spell out."""
+        options: list[str] = []
+        if self.emulator:
+            options.append("--emulator")
+        if self.base_url is not None:
+            options += ["--base-url", self.base_url]
+        if self.ledger_path is not None:
+            options += ["--ledger", os.fspath(self.ledger_path)]
+        return tuple(options)
+
+
+def command_line(*args: str | Path) -> str:
+    """``ld-reconciler ARGS`` as a user would type it (quoted for a POSIX shell)."""
+    return shlex.join(["ld-reconciler", *(os.fspath(a) for a in args)])
 
 
 def load_desired(paths: Sequence[str]) -> DesiredState:
@@ -142,14 +163,16 @@ def _emulator(desired: DesiredState, command: str, lock_wait: float | None) -> I
         yield emu.base_url
 
 
-def build_plan(desired: DesiredState, connection: Connection, ledger: Ledger) -> Plan:
-    """Observe (live when there is a client) and plan."""
+def build_plan(
+    desired: DesiredState, connection: Connection, ledger: Ledger, paths: Sequence[str] = ()
+) -> Plan:
+    """Observe (live when there is a client) and plan the flag files at ``paths``."""
     existing: ExistingState
     if connection.client is None:
         existing = observe_offline()
     else:
         existing = observe_live(connection.client, desired, ledger, connection.target)
-    return make_plan(desired, existing, ledger, connection.target)
+    return replace(make_plan(desired, existing, ledger, connection.target), paths=tuple(paths))
 
 
 @dataclass(frozen=True)
@@ -168,7 +191,7 @@ def plan_run(paths: Sequence[str], endpoint: Endpoint, *, offline: bool = False)
     desired = load_desired(paths)
     command = "ld-reconciler plan --emulator"
     with connect(desired, endpoint, offline=offline, command=command) as connection:
-        plan = build_plan(desired, connection, Ledger.load(connection.ledger_path))
+        plan = build_plan(desired, connection, Ledger.load(connection.ledger_path), paths)
     return PlanRun(plan, connection.note)
 
 
@@ -201,10 +224,18 @@ def apply_run(
     A ``saved_plan`` is checked before any call (target, mode, inputs), then against the plan
     made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
     every plan made; ``confirm`` (None: do not ask) is asked only when there is something to
-    create, and nothing is created unless it says yes.
+    create, and nothing is created unless it says yes. With a ``saved_plan``, ``paths`` may
+    be empty: the plan's own are applied (given, they must be the same).
+    A Ctrl-C during the creates raises ``ApplyInterrupted`` with what was done.
     """
+    saved = None
+    if saved_plan is not None:
+        saved = SavedPlan.read(saved_plan)
+        remake: list[str | Path] = [*(saved.paths or paths or ["PATH..."]), *endpoint.options]
+        remake += ["--out", saved_plan]
+        saved = replace(saved, remake=command_line("plan", *remake))
+        paths = saved.paths_for(paths)
     desired = load_desired(paths)
-    saved = SavedPlan.read(saved_plan) if saved_plan is not None else None
     with (
         connect(
             desired,
@@ -220,7 +251,7 @@ def apply_run(
         try:
             if saved is not None:  # before observing: a stale plan costs no call
                 saved.check_inputs(desired, ledger, connection.target)
-            plan = build_plan(desired, connection, ledger)
+            plan = build_plan(desired, connection, ledger, paths)
             if saved is not None:
                 saved.check(plan)
             show_plan(plan)

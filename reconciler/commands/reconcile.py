@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,21 +11,21 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import reconcile
-from reconciler.apply import ApplyResult
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import RENDERERS, use_color
 from reconciler.plan.saved import save_plan
+from reconciler.progress import ApplyInterrupted, ApplyResult
 from reconciler.remote.secret import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def common_options(func: F) -> F:
+def common_options(func: F, *, paths_required: bool = True) -> F:
     """The options every command that talks to LaunchDarkly shares."""
     options = [
-        click.argument("paths", nargs=-1, required=True, type=FLAG_PATHS),
+        click.argument("paths", nargs=-1, required=paths_required, type=FLAG_PATHS),
         click.option(
             "--base-url",
             envvar="LAUNCHDARKLY_BASE_URL",
@@ -110,10 +111,8 @@ def plan(
     if out is not None:
         save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
-        click.echo(
-            f"Saved the plan to {out}; apply it with: ld-reconciler apply --plan {out} ...",
-            err=True,
-        )
+        command = reconcile.command_line("apply", "--plan", out, *endpoint.options)
+        click.echo(scrub(f"Saved the plan to {out}; apply it with: {command}"), err=True)
     if result.of(Kind.BLOCKED):
         return 1
     if detailed_exitcode and result.has_changes:
@@ -122,15 +121,19 @@ def plan(
 
 
 @click.command()
-@common_options
+@functools.partial(common_options, paths_required=False)
 @click.option(
-    "--yes", "-y", is_flag=True, help="Apply without asking (required when not on a terminal)."
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Apply without asking (required when not on a terminal; a saved plan never asks).",
 )
 @click.option(
     "--plan",
     "saved_plan",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Apply this saved plan exactly; refused if anything changed since it was made.",
+    help="Apply this saved plan exactly, without asking, to the flag files it records (PATHS "
+    "may be left out); refused if anything changed since it was made.",
 )
 @click.option(
     "--concurrency",
@@ -158,20 +161,37 @@ def apply(
     concurrency: int,
     lock_wait: float,
 ) -> int:
-    """Create what is missing in LaunchDarkly, then record it in the ledger."""
+    """Create what is missing in LaunchDarkly, then record it in the ledger.
+
+    PATHS may be left out with --plan: the saved plan records its flag files.
+    """
+    if not paths and saved_plan is None:
+        raise click.UsageError("Missing argument 'PATHS...' (or --plan FILE).")
+    endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
+    shown: list[Plan] = []
+
+    def show(plan: Plan) -> None:
+        shown.append(plan)
+        _show(plan)
+
     try:
         run = reconcile.apply_run(
             paths,
-            reconcile.Endpoint(base_url, ledger_path, emulator, timeout),
+            endpoint,
             saved_plan=saved_plan,
             concurrency=concurrency,
             lock_wait=lock_wait,
-            show_plan=_show,
-            confirm=None if yes else _confirm,
+            show_plan=show,
+            # A saved plan was reviewed when it was made: applying it is the confirmation.
+            confirm=None if yes or saved_plan is not None else _confirm,
             progress=_LineProgress(sys.stdout.isatty()),
         )
     except ValidationFailed as e:
         return _findings(e)
+    except ApplyInterrupted as stop:
+        again = reconcile.command_line("apply", *shown[-1].paths, *endpoint.options)
+        click.echo(scrub(_interrupted(stop, again)), err=True)
+        raise click.exceptions.Abort() from None
     if run.declined:
         raise click.exceptions.Abort()
     if run.plan.of(Kind.BLOCKED):
@@ -221,6 +241,24 @@ class _LineProgress:
     def finished(self) -> None:
         if self.tty and self.total:
             click.echo()
+
+
+def _interrupted(stop: ApplyInterrupted, again: str) -> str:
+    """What an apply stopped by Ctrl-C did, what it left, and how to finish it."""
+    result = stop.result
+    text = (
+        f"Interrupted: {len(result.created)} created and {len(result.adopted)} adopted, "
+        "all recorded in the ledger"
+    )
+    if result.failed:
+        text += f"; {len(result.failed)} failed"
+    text += f"; {stop.left} still to create"
+    if stop.unfinished:
+        text += (
+            f" ({stop.unfinished} of them were being sent when a second Ctrl-C stopped the "
+            "wait: the next plan shows whether they landed)"
+        )
+    return f"{text}.\nRun `{again}` again to finish."
 
 
 def _report(outcome: ApplyResult) -> None:

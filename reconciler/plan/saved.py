@@ -5,7 +5,12 @@ A saved plan is the JSON form of a plan (``plan --format json`` prints the same 
 
     {"format_version": 1, "tool": "ld-reconciler X.Y.Z",
      "target", "mode": "live"|"offline", "fingerprint",
-     "inputs": {"desired", "ledger"}, "summary": {kind: count}, "actions": [Action.data, ...]}
+     "inputs": {"desired", "ledger"}, "paths": [PATH, ...],
+     "summary": {kind: count}, "actions": [Action.data, ...]}
+
+``paths`` (added within format_version 1; absent from older files) are the flag files and
+directories the plan was made from, as given on its command line, relative to where it ran:
+``apply --plan FILE`` without paths re-reads exactly those.
 
 ``plan_document`` builds it (``plan_json`` as text), ``save_plan`` writes it, ``SavedPlan``
 reads it and checks it against the run that would apply it, and ``plan_from_document`` (or
@@ -17,7 +22,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping
+import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,7 +91,8 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
         )
         for a in document["actions"]
     )
-    return Plan(document["target"], document["mode"] == "live", actions)
+    paths = tuple(document.get("paths", ()))
+    return Plan(document["target"], document["mode"] == "live", actions, paths=paths)
 
 
 def _field_diff(data: Mapping[str, Any]) -> FieldDiff:
@@ -104,6 +111,8 @@ class SavedPlan:
 
     path: Path
     document: dict[str, Any]
+    # The exact command that makes the plan again, for the messages that refuse it.
+    remake: str = "ld-reconciler plan --out"
 
     @classmethod
     def read(cls, path: Path) -> SavedPlan:
@@ -127,6 +136,7 @@ class SavedPlan:
             and all(isinstance(inputs.get(k), str) for k in ("desired", "ledger")),
             "summary": isinstance(saved.get("summary"), dict),
             "actions": isinstance(saved.get("actions"), list),
+            "paths": _paths_or_absent(saved.get("paths", [])),
         }
         bad = [name for name, ok in shape.items() if not ok]
         if bad:
@@ -135,6 +145,33 @@ class SavedPlan:
                 "make it again with `ld-reconciler plan --out`"
             )
         return cls(path, saved)
+
+    @property
+    def paths(self) -> tuple[str, ...] | None:
+        """The flag files and directories the plan was made from; None if the file predates
+        recording them."""
+        paths = self.document.get("paths")
+        return tuple(paths) if paths else None
+
+    def paths_for(self, given: Sequence[str]) -> tuple[str, ...]:
+        """The paths to apply the plan with: those it records, which ``given`` (from the
+        command line; may be empty) must name, else an ``InputError`` before any call."""
+        recorded = self.paths
+        if recorded is None:
+            if not given:
+                raise InputError(
+                    f"saved plan {self.path} does not record its flag files (an older "
+                    f"ld-reconciler made it): give them, or run `{self.remake}` again"
+                )
+            return tuple(given)
+        if given and [os.path.normpath(p) for p in given] != [
+            os.path.normpath(p) for p in recorded
+        ]:
+            raise InputError(
+                f"saved plan {self.path} was made from {_listing(recorded)}, not "
+                f"{_listing(given)}: leave the paths out to apply it as it was made"
+            )
+        return recorded
 
     def plan(self) -> Plan:
         """The plan the file records, to render; one message if its actions are malformed."""
@@ -165,7 +202,7 @@ class SavedPlan:
         if changed:
             raise StalePlanError(
                 f"saved plan {path} is stale: {' and '.join(changed)} changed since it was made; "
-                "run `ld-reconciler plan --out` again and review it"
+                f"run `{self.remake}` again and review it"
             )
 
     def check(self, plan: Plan) -> None:
@@ -174,13 +211,22 @@ class SavedPlan:
         if self.document["fingerprint"] != plan.fingerprint:
             raise StalePlanError(
                 f"saved plan {path} is stale: LaunchDarkly, the flag files or the ledger changed "
-                "since it was made; run `ld-reconciler plan --out` again and review it"
+                f"since it was made; run `{self.remake}` again and review it"
             )
         # The fingerprint alone does not vouch for the file's actions: they may be edited.
         now = json.loads(json.dumps(plan_document(plan), ensure_ascii=False))
         edited = [k for k in ("inputs", "summary", "actions") if self.document[k] != now[k]]
         if edited:
+            verb = "differs" if len(edited) == 1 else "differ"
             raise StalePlanError(
                 f"saved plan {path} was edited after it was made (its {' and '.join(edited)} "
-                "differ from the plan it records); run `ld-reconciler plan --out` again"
+                f"{verb} from the plan it records); run `{self.remake}` again"
             )
+
+
+def _paths_or_absent(paths: object) -> bool:
+    return isinstance(paths, list) and all(isinstance(p, str) and p for p in paths)
+
+
+def _listing(paths: Sequence[str]) -> str:
+    return " ".join(shlex.quote(p) for p in paths)

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, SilentProgress, apply_plan
+from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, apply_plan
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Action, make_plan
+from reconciler.progress import SilentProgress
 from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.observe import ExistingFlag, ExistingState
 from reconciler.state.ledger import Ledger
