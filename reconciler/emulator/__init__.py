@@ -12,10 +12,10 @@ after a create was stored). Run it with ``ld-reconciler emulator`` or in-process
         emu.flags("demo")        # what was created
         emu.count(method="POST", status=201)
 
-Modules: ``config`` (settings), ``api`` (the request pipeline), ``validation``, ``representation``,
-``store``, ``listing``, ``ratelimit``, ``faults``, ``requestlog``, ``datafile`` (``--data``),
-``seed`` (``--seed-file``, whose docstring gives the format), ``server`` (HTTP), ``emulator``
-(the in-process handle) and ``cli``.
+Modules: ``config`` (settings), ``api`` (the request pipeline), ``validation`` (over
+``bodyfields``), ``representation``, ``store``, ``listing``, ``ratelimit``, ``faults``,
+``requestlog``, ``datafile`` (``--data``), ``seed`` (``--seed-file``, whose docstring gives the
+format), ``server`` (HTTP), ``emulator`` (the in-process handle) and ``cli``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The ``--data`` file: everything the emulator holds, kept across restarts.
 
-Two files. ``FILE`` is a snapshot, only ever replaced atomically (a temporary file beside it,
-fsync, rename, then fsync of the directory), so it is never torn. ``FILE.journal`` holds the
-creates made since: one JSON line each, appended and fsynced before the create is answered, so
-that what a 201 answered survives a crash or ``kill -9``, and a create costs one small write
-(rewriting the whole file every time made 1,500 creates take 13 s instead of under one).
+Two files, written with ``reconciler.state.durable`` as the ledger is. ``FILE`` is a snapshot,
+only ever replaced atomically, so it is never torn. ``FILE.journal`` holds the creates made
+since: one JSON line each, appended and fsynced before the create is answered, so that what a
+201 answered survives a crash or ``kill -9``, and a create costs one small write (rewriting the
+whole file every time made 1,500 creates take 13 s instead of under one).
 Loading reads the snapshot, then replays the journal; a crash can only tear the journal's last
 line, a create that was never answered, and that line is ignored. ``Store.compact`` folds the
 journal into the snapshot and then removes it; replaying a record the snapshot already holds
@@ -28,29 +28,21 @@ Journal: the line ``{"format": "ld-reconciler-emulator-journal", "version": 2}``
 the API returned. Loading checks that every flag and link has the fields the API's responses
 require, with their types, so that a hand-edited file missing one is refused at start-up,
 naming the item, instead of breaking the requests that would serve it.
-
-A version 1 snapshot (before the emulator modelled environments; there was no journal then) is
-still read: its flags have no ``environments`` and name their prerequisites as
-``_prerequisites`` (``{key, variationId}``, written only when there were some); loading gives
-them the environments a create gives, with those prerequisites by variation index, and
-``Saved.outdated`` has the store rewrite the file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from reconciler.emulator import representation
 from reconciler.errors import InputError, LedgerError, LedgerLockedError
+from reconciler.state import durable
 from reconciler.state.lock import ExclusiveFileLock, FlockLock, LedgerLock, LockHolder
 
 log = logging.getLogger(__name__)
@@ -58,8 +50,6 @@ log = logging.getLogger(__name__)
 FORMAT = "ld-reconciler-emulator"
 JOURNAL_FORMAT = "ld-reconciler-emulator-journal"
 VERSION = 2
-READABLE_VERSIONS = (1, 2)
-"""Of snapshots; a journal is always of ``VERSION``."""
 JOURNAL_HEADER = (json.dumps({"format": JOURNAL_FORMAT, "version": VERSION}) + "\n").encode()
 
 # The required fields of the spec's FeatureFlag and FlagLinkRep, which the API serves as stored.
@@ -77,7 +67,7 @@ FLAG_FIELDS: dict[str, type] = {
     "customProperties": dict,
     "archived": bool,
 }
-# Likewise of each FeatureFlagConfig in a flag's ``environments`` (from version 2 on).
+# Likewise of each FeatureFlagConfig in a flag's ``environments``.
 CONFIG_FIELDS: dict[str, type] = {
     "on": bool,
     "archived": bool,
@@ -105,7 +95,6 @@ _TYPE_NAMES = {
     list: "a list",
     dict: "an object",
 }
-_O_BINARY: int = getattr(os, "O_BINARY", 0)
 
 
 @dataclass
@@ -114,12 +103,6 @@ class ProjectState:
 
     flags: dict[str, dict[str, Any]] = field(default_factory=dict)
     links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
-class Saved(NamedTuple):
-    projects: dict[str, ProjectState]
-    outdated: bool
-    """Whether the snapshot is of an older version, to be rewritten in this one."""
 
 
 def journal_path(path: Path) -> Path:
@@ -191,20 +174,16 @@ def lock(path: Path, claim: Claim = IN_PROCESS) -> LedgerLock:
     return held
 
 
-def load(path: Path) -> Saved | None:
+def load(path: Path) -> dict[str, ProjectState] | None:
     """The saved state (snapshot and journal), or None if neither file exists yet."""
-    text = _read_text(path, "the emulator data file")
-    journal = _read_text(journal_path(path), "the emulator data journal")
+    text = _read(path, "the emulator data file")
+    journal = _read(journal_path(path), "the emulator data journal")
     if text is None and journal is None:
         return None
-    projects, version = ({}, VERSION) if text is None else _snapshot(path, text)
+    projects = {} if text is None else _snapshot(path, text)
     if journal is not None:
         _replay(journal_path(path), journal, projects)
-    for key, proj in projects.items():
-        for rep in proj.flags.values():
-            if "environments" not in rep:  # only version 1 lets a flag lack them
-                _upgrade(f"{path}: projects.{key}.flags ({rep['key']!r})", key, rep, proj)
-    return Saved(projects, outdated=version < VERSION)
+    return projects
 
 
 def write(path: Path, projects: Mapping[str, ProjectState]) -> None:
@@ -215,81 +194,39 @@ def write(path: Path, projects: Mapping[str, ProjectState]) -> None:
     payload = json.dumps(
         {"format": FORMAT, "version": VERSION, "projects": document}, separators=(",", ":")
     ).encode()
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
+    durable.replace(path, payload)
 
 
-class Journal:
-    """Appends create records durably. Not thread-safe: the store calls it under its lock."""
+class Journal(durable.Journal):
+    """Appends create records durably. Not thread-safe: the store calls it under its lock.
+
+    Opened for each record, so that a data directory removed under a running emulator makes
+    creates fail (500) instead of going into a file nobody will read.
+    """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._size = 0  # the store compacts (removes) a journal it finds before appending
+        # The store compacts (removes) a journal it finds before appending.
+        super().__init__(path, JOURNAL_HEADER, keep_open=False)
 
-    @property
-    def exists(self) -> bool:
-        return self.path.exists()
-
-    @property
-    def appended(self) -> bool:
-        """Whether this object wrote records that are not yet folded (removed)."""
-        return self._size > 0
-
-    def append(self, record: Mapping[str, Any]) -> None:
+    def record(self, record: Mapping[str, Any]) -> None:
         """Write one record and fsync it; on failure leave the journal as it was."""
-        data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
-        new = self._size == 0
-        if new:
-            data = JOURNAL_HEADER + data
-        # Opened for each record, so that a data directory removed under a running emulator
-        # makes creates fail (500) instead of going into a file nobody will read.
-        flags = os.O_WRONLY | os.O_APPEND | _O_BINARY | (os.O_CREAT | os.O_EXCL if new else 0)
-        fd = os.open(self.path, flags, 0o644)
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        except OSError:
-            with contextlib.suppress(OSError):  # no partial line for the next record to follow
-                if new:
-                    os.unlink(self.path)
-                else:
-                    os.ftruncate(fd, self._size)
-            raise
-        finally:
-            os.close(fd)
-        if new:
-            _fsync_directory(self.path.parent)
-        self._size += len(data)
-
-    def remove(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-        _fsync_directory(self.path.parent)
-        self._size = 0
+        self.append((json.dumps(record, separators=(",", ":")) + "\n").encode())
 
 
-def _read_text(path: Path, what: str) -> str | None:
+def _read(path: Path, what: str) -> bytes | None:
+    """The file's content, checked to be UTF-8 text; None if it does not exist."""
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+        raw = durable.read(path)
+        if raw is not None:
+            raw.decode("utf-8")
     except OSError as e:
         raise InputError(f"{path}: cannot read {what}: {e.strerror}") from e
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: {what} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+    return raw
 
 
-def _snapshot(path: Path, text: str) -> tuple[dict[str, ProjectState], int]:
+def _snapshot(path: Path, text: bytes) -> dict[str, ProjectState]:
     try:
         data = json.loads(text)
     except ValueError as e:
@@ -297,7 +234,7 @@ def _snapshot(path: Path, text: str) -> tuple[dict[str, ProjectState], int]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{path}: not an emulator data file (refusing to overwrite it)")
     version = data.get("version")
-    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+    if isinstance(version, bool) or version != VERSION:
         raise InputError(f"{path}: unsupported emulator data file version {version!r}")
     saved = data.get("projects")
     if not isinstance(saved, dict) or not all(
@@ -312,7 +249,7 @@ def _snapshot(path: Path, text: str) -> tuple[dict[str, ProjectState], int]:
         proj = projects[key] = ProjectState()
         for i, rep in enumerate(value.get("flags", [])):
             where = f"{path}: projects.{key}.flags[{i}]"
-            _check_flag(where, rep, version)
+            _check_flag(where, rep)
             if rep["key"] in proj.flags:
                 first = list(proj.flags).index(rep["key"])
                 raise InputError(f"{where}: the key {rep['key']!r} is used by flags[{first}] too")
@@ -326,26 +263,19 @@ def _snapshot(path: Path, text: str) -> tuple[dict[str, ProjectState], int]:
             for j, rep in enumerate(reps):
                 _check(f"{where}[{j}]", rep, LINK_FIELDS)
             proj.links[flag_key] = reps
-    return projects, version
+    return projects
 
 
-def _replay(path: Path, text: str, projects: dict[str, ProjectState]) -> None:
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    for number, line in enumerate(lines, start=1):
-        where = f"{path}: line {number}"
-        try:
-            record = json.loads(line)
-        except ValueError as e:
-            if number == len(lines):
-                return  # torn by a crash while it was written: that create was never answered
-            raise InputError(f"{where}: not valid JSON: {e}") from e
-        if number == 1:
-            if record != json.loads(JOURNAL_HEADER):
-                raise InputError(f"{where}: not a {JOURNAL_FORMAT} header of version {VERSION}")
-            continue
-        _apply(where, record, projects)
+def _replay(path: Path, raw: bytes, projects: dict[str, ProjectState]) -> None:
+    # A torn last line was being written by a crash: that create was never answered.
+    try:
+        lines, _ = durable.journal_lines(raw)
+    except durable.JournalLineError as e:
+        raise InputError(f"{path}: line {e.number}: not valid JSON: {e.__cause__}") from e
+    if lines and lines[0] != json.loads(JOURNAL_HEADER):
+        raise InputError(f"{path}: line 1: not a {JOURNAL_FORMAT} header of version {VERSION}")
+    for number, record in enumerate(lines[1:], start=2):
+        _apply(f"{path}: line {number}", record, projects)
 
 
 def _apply(where: str, record: object, projects: dict[str, ProjectState]) -> None:
@@ -358,7 +288,7 @@ def _apply(where: str, record: object, projects: dict[str, ProjectState]) -> Non
     proj = projects.setdefault(project, ProjectState())
     if "flag" in record:
         rep = record["flag"]
-        _check_flag(where, rep, VERSION)
+        _check_flag(where, rep)
         if proj.flags.setdefault(rep["key"], rep) != rep:
             raise InputError(f"{where}: flag {rep['key']!r} differs from the one already saved")
         return
@@ -371,31 +301,8 @@ def _apply(where: str, record: object, projects: dict[str, ProjectState]) -> Non
         links.append(rep)
 
 
-def _upgrade(where: str, project: str, rep: dict[str, Any], proj: ProjectState) -> None:
-    """Give a version 1 flag the environments a create gives, from its ``_prerequisites``."""
-    old = rep.pop("_prerequisites", [])
-    if not isinstance(old, list):
-        raise InputError(f"{where}: _prerequisites must be a list")
-    prerequisites = []
-    for i, item in enumerate(old):
-        key = item.get("key") if isinstance(item, dict) else None
-        target = proj.flags.get(key) if isinstance(key, str) else None
-        ids = [v["_id"] for v in target["variations"]] if target is not None else []
-        if key is None or item.get("variationId") not in ids:
-            raise InputError(
-                f"{where}: _prerequisites[{i}] is not the key and variationId of a variation "
-                f"of a flag of project {project!r}"
-            )
-        prerequisites.append((key, ids.index(item["variationId"])))
-    rep["environments"] = representation.environments(
-        project, rep, on=False, prerequisites=prerequisites
-    )
-
-
-def _check_flag(where: str, rep: object, version: int) -> None:
+def _check_flag(where: str, rep: object) -> None:
     _check(where, rep, FLAG_FIELDS)
-    if version < 2:
-        return
     assert isinstance(rep, dict)  # _check has made sure
     configs = rep.get("environments")
     if not isinstance(configs, dict):
@@ -421,22 +328,3 @@ def _check(where: str, rep: object, fields: Mapping[str, type]) -> None:
             raise InputError(f"{where}: variations[{i}] must be an object with an _id")
         if "value" not in variation:
             raise InputError(f"{where}: variations[{i}].value is missing")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    written = 0
-    while written < len(data):
-        written += os.write(fd, data[written:])
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # not possible on every platform (Windows); the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

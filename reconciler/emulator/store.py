@@ -66,14 +66,14 @@ class Store:
         held = weakref.finalize(self, datafile.lock(self._data_path, self._claim).release)
         try:
             saved = datafile.load(self._data_path)
-            projects = {} if saved is None else saved.projects
+            projects = {} if saved is None else saved
             for key in self._initial:
                 projects.setdefault(key, ProjectState())
             with self._lock:
                 self._projects = projects
-                # An older version is rewritten in this one; a journal is one left by a crash
-                # (the lock is ours), maybe with a torn last line: never append to it.
-                self._unsaved = saved is not None and (saved.outdated or self._journal.exists)
+                # A journal is one left by a crash (the lock is ours), maybe with a torn last
+                # line: never append to it.
+                self._unsaved = saved is not None and self._journal.exists
                 self._held = held
             self.compact()
         except BaseException:
@@ -284,7 +284,7 @@ class Store:
         try:
             if self._closed:  # its lock is another emulator's to take
                 raise OSError("the emulator was stopped: its data file is closed")
-            self._journal.append(record)
+            self._journal.record(record)
         except OSError as e:
             undo()
             raise ApiProblem(500, "internal_server_error", f"cannot save: {e}") from e

@@ -21,6 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from reconciler.emulator.bodyfields import (
+    json_object,
+    optional_bool,
+    optional_int,
+    optional_str,
+    required_str,
+    type_name,
+)
 from reconciler.emulator.responses import invalid
 
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
@@ -68,18 +76,18 @@ class NewLink:
 
 
 def flag_body(body: object) -> NewFlag:
-    data = _object(body, "request body")
+    data = json_object(body, "request body")
     key = _key(data, "key")
-    name = _required_str(data, "name")
+    name = required_str(data, "name")
     if not name.strip():
         raise invalid("name: must not be empty")
-    description = _str(data, "description") or ""
-    temporary = _bool(data, "temporary")
-    on = _bool(data, "isFlagOn")
+    description = optional_str(data, "description") or ""
+    temporary = optional_bool(data, "temporary")
+    on = optional_bool(data, "isFlagOn")
     tags = _tags(data)
     csa = _client_side_availability(data)
     custom = _custom_properties(data)
-    purpose = _str(data, "purpose")
+    purpose = optional_str(data, "purpose")
     if purpose not in (None, "migration"):
         if purpose == "holdout":
             raise invalid("purpose: holdout flags are created with the Holdouts API")
@@ -87,8 +95,8 @@ def flag_body(body: object) -> NewFlag:
     migration = _migration_settings(data, purpose)
     variations = _variations(data, migrating=migration is not None)
     defaults = _defaults(data, variations, migrating=migration is not None)
-    maintainer_id = _str(data, "maintainerId")
-    team_key = _str(data, "maintainerTeamKey")
+    maintainer_id = optional_str(data, "maintainerId")
+    team_key = optional_str(data, "maintainerTeamKey")
     if maintainer_id is not None and team_key is not None:
         raise invalid("maintainerId: send either maintainerId or maintainerTeamKey, not both")
     return NewFlag(
@@ -111,17 +119,17 @@ def flag_body(body: object) -> NewFlag:
 
 
 def link_body(body: object) -> NewLink:
-    data = _object(body, "request body")
+    data = json_object(body, "request body")
     key = _key(data, "key") if data.get("key") is not None else None
-    integration_key = _str(data, "integrationKey")
-    deep_link = _str(data, "deepLink")
+    integration_key = optional_str(data, "integrationKey")
+    deep_link = optional_str(data, "deepLink")
     if integration_key is None and deep_link is None:
         raise invalid("deepLink: required for a link that names no integrationKey")
     if deep_link is not None:
         parts = urlsplit(deep_link)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise invalid(f"deepLink: {deep_link!r} is not an absolute http(s) URL")
-    timestamp = _int(data, "timestamp")
+    timestamp = optional_int(data, "timestamp")
     if timestamp is not None and not 0 <= timestamp <= MAX_TIMESTAMP_MS:
         raise invalid("timestamp: must be Unix milliseconds between 0 and the year 9999")
     metadata = data.get("metadata")
@@ -134,69 +142,14 @@ def link_body(body: object) -> NewLink:
         integration_key=integration_key,
         timestamp=timestamp,
         deep_link=deep_link or "",
-        title=_str(data, "title"),
-        description=_str(data, "description"),
+        title=optional_str(data, "title"),
+        description=optional_str(data, "description"),
         metadata=dict(metadata),
     )
 
 
-def _object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise invalid(f"{where}: must be a JSON object, not {_type_name(value)}")
-    return value
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _str(
-    data: Mapping[str, Any], name: str, *, required: bool = False, prefix: str = ""
-) -> str | None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise invalid(f"{prefix}{name}: required")
-        return None
-    if not isinstance(value, str):
-        raise invalid(f"{prefix}{name}: must be a string, not {_type_name(value)}")
-    return value
-
-
-def _required_str(data: Mapping[str, Any], name: str, *, prefix: str = "") -> str:
-    value = _str(data, name, required=True, prefix=prefix)
-    assert value is not None  # _str raises for a missing required value
-    return value
-
-
-def _bool(data: Mapping[str, Any], name: str, *, prefix: str = "") -> bool | None:
-    value = data.get(name)
-    if value is not None and not isinstance(value, bool):
-        raise invalid(f"{prefix}{name}: must be a boolean, not {_type_name(value)}")
-    return value
-
-
-def _int(data: Mapping[str, Any], name: str, where: str | None = None) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(f"{where or name}: must be an integer, not {_type_name(value)}")
-    return value
-
-
 def _key(data: Mapping[str, Any], name: str) -> str:
-    key = _required_str(data, name)
+    key = required_str(data, name)
     if not KEY_PATTERN.fullmatch(key) or len(key) > MAX_KEY_LENGTH:
         raise invalid(
             f"{name}: {key!r} is not a valid key (letters, digits, '.', '_' and '-', starting "
@@ -210,11 +163,11 @@ def _tags(data: Mapping[str, Any]) -> tuple[str, ...]:
     if tags is None:
         return ()
     if not isinstance(tags, list):
-        raise invalid(f"tags: must be an array of strings, not {_type_name(tags)}")
+        raise invalid(f"tags: must be an array of strings, not {type_name(tags)}")
     seen: dict[str, None] = {}
     for i, tag in enumerate(tags):
         if not isinstance(tag, str):
-            raise invalid(f"tags[{i}]: must be a string, not {_type_name(tag)}")
+            raise invalid(f"tags[{i}]: must be a string, not {type_name(tag)}")
         if not TAG_PATTERN.fullmatch(tag):
             raise invalid(
                 f"tags[{i}]: {tag!r} is not a valid tag (1-64 letters, digits, '.', '_' or '-')"
@@ -225,13 +178,13 @@ def _tags(data: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _client_side_availability(data: Mapping[str, Any]) -> dict[str, bool]:
     value = data.get("clientSideAvailability")
-    snippet = _bool(data, "includeInSnippet")
+    snippet = optional_bool(data, "includeInSnippet")
     if value is None:
         return {"usingEnvironmentId": bool(snippet), "usingMobileKey": False}
-    csa = _object(value, "clientSideAvailability")
+    csa = json_object(value, "clientSideAvailability")
     result = {}
     for name in ("usingEnvironmentId", "usingMobileKey"):
-        flag = _bool(csa, name, prefix="clientSideAvailability.")
+        flag = optional_bool(csa, name, prefix="clientSideAvailability.")
         if flag is None:
             raise invalid(f"clientSideAvailability.{name}: required")
         result[name] = flag
@@ -242,7 +195,7 @@ def _custom_properties(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     value = data.get("customProperties")
     if value is None:
         return {}
-    props = _object(value, "customProperties")
+    props = json_object(value, "customProperties")
     if len(props) > MAX_CUSTOM_PROPERTIES:
         raise invalid(f"customProperties: at most {MAX_CUSTOM_PROPERTIES} properties")
     result: dict[str, dict[str, Any]] = {}
@@ -250,8 +203,8 @@ def _custom_properties(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         where = f"customProperties.{key}"
         if not 1 <= len(key) <= MAX_PROPERTY_TEXT:
             raise invalid(f"{where}: a property key has 1-{MAX_PROPERTY_TEXT} characters")
-        entry = _object(prop, where)
-        name = _required_str(entry, "name", prefix=f"{where}.")
+        entry = json_object(prop, where)
+        name = required_str(entry, "name", prefix=f"{where}.")
         if not 1 <= len(name) <= MAX_PROPERTY_TEXT:
             raise invalid(f"{where}.name: must have 1-{MAX_PROPERTY_TEXT} characters")
         values = entry.get("value")
@@ -276,13 +229,13 @@ def _migration_settings(data: Mapping[str, Any], purpose: str | None) -> dict[st
         return None
     if value is None:
         raise invalid("migrationSettings: required when purpose is 'migration'")
-    settings = _object(value, "migrationSettings")
+    settings = json_object(value, "migrationSettings")
     if settings.get("stageCount") is None:
         raise invalid("migrationSettings.stageCount: required")
-    stages = _int(settings, "stageCount", "migrationSettings.stageCount")
+    stages = optional_int(settings, "stageCount", "migrationSettings.stageCount")
     if stages not in MIGRATION_STAGE_COUNTS:
         raise invalid(f"migrationSettings.stageCount: must be 2, 4 or 6, not {stages}")
-    kind = _str(settings, "contextKind", prefix="migrationSettings.")
+    kind = optional_str(settings, "contextKind", prefix="migrationSettings.")
     if stages == 6 and not kind:
         raise invalid("migrationSettings.contextKind: required for a 6-stage migration")
     if stages != 6 and kind is not None:
@@ -312,7 +265,7 @@ def _variations(data: Mapping[str, Any], *, migrating: bool) -> tuple[dict[str, 
     if value is None:
         return ({"value": True}, {"value": False})
     if not isinstance(value, list):
-        raise invalid(f"variations: must be an array, not {_type_name(value)}")
+        raise invalid(f"variations: must be an array, not {type_name(value)}")
     if len(value) < 2:
         raise invalid("variations: a flag needs at least two variations")
     result = []
@@ -320,7 +273,7 @@ def _variations(data: Mapping[str, Any], *, migrating: bool) -> tuple[dict[str, 
     first_type = None
     for i, item in enumerate(value):
         where = f"variations[{i}]"
-        entry = _object(item, where)
+        entry = json_object(item, where)
         if entry.get("value") is None:
             raise invalid(f"{where}.value: required (and not null)")
         v = entry["value"]
@@ -340,7 +293,7 @@ def _variations(data: Mapping[str, Any], *, migrating: bool) -> tuple[dict[str, 
         seen[canonical] = i
         variation: dict[str, Any] = {"value": v}
         for field in ("name", "description"):
-            text = _str(entry, field, prefix=f"{where}.")
+            text = optional_str(entry, field, prefix=f"{where}.")
             if text is not None:
                 variation[field] = text
         result.append(variation)
@@ -368,12 +321,12 @@ def _defaults(
     assert variations is not None
     if value is None:
         return 0, len(variations) - 1
-    defaults = _object(value, "defaults")
+    defaults = json_object(value, "defaults")
     result = []
     for name in ("onVariation", "offVariation"):
         if defaults.get(name) is None:
             raise invalid(f"defaults.{name}: required")
-        index = _int(defaults, name, f"defaults.{name}")
+        index = optional_int(defaults, name, f"defaults.{name}")
         assert index is not None
         if not 0 <= index < len(variations):
             raise invalid(
@@ -389,13 +342,13 @@ def _prerequisites(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise invalid(f"initialPrerequisites: must be an array, not {_type_name(value)}")
+        raise invalid(f"initialPrerequisites: must be an array, not {type_name(value)}")
     result: list[tuple[str, str]] = []
     for i, item in enumerate(value):
         where = f"initialPrerequisites[{i}]"
-        entry = _object(item, where)
-        key = _required_str(entry, "key", prefix=f"{where}.")
-        variation_id = _required_str(entry, "variationId", prefix=f"{where}.")
+        entry = json_object(item, where)
+        key = required_str(entry, "key", prefix=f"{where}.")
+        variation_id = required_str(entry, "variationId", prefix=f"{where}.")
         if any(key == k for k, _ in result):
             raise invalid(f"{where}.key: flag {key!r} is already a prerequisite")
         result.append((key, variation_id))

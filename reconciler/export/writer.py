@@ -3,8 +3,6 @@ replaced only with ``--force`` (atomically), and what else the projects' directo
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 from reconciler.errors import InputError
 from reconciler.export.export import ExportFile
 from reconciler.files.discovery import YAML_SUFFIXES
+from reconciler.state import durable
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def write_files(files: Sequence[ExportFile], directory: Path, *, force: bool = F
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if force:
-                _replace(path, data)
+                durable.replace(path, data)
             else:
                 with path.open("xb") as out:  # never replace a file made since the check
                     out.write(data)
@@ -61,14 +60,3 @@ def missing_schema(directory: Path, ref: str) -> Path | None:
         return None
     path = directory / ref
     return None if path.is_file() else path
-
-
-def _replace(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

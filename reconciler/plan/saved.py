@@ -19,7 +19,6 @@ reads it and checks it against the run that would apply it, and ``plan_from_docu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shlex
@@ -33,6 +32,7 @@ from reconciler.errors import ConfigError, InputError, StalePlanError
 from reconciler.model import DesiredState
 from reconciler.plan.compare import ABSENT, FieldDiff
 from reconciler.plan.plan import Action, Kind, Plan, desired_fingerprint, ledger_fingerprint
+from reconciler.state import durable
 
 if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger
@@ -51,19 +51,15 @@ def plan_json(plan: Plan) -> str:
 
 
 def save_plan(path: Path, plan: Plan) -> None:
-    """Write the plan file whole or not at all: a temp file beside it, then a rename."""
+    """Write the plan file whole or not at all (``durable.replace``)."""
     text = plan_json(plan)
-    temp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
+        durable.replace(path, text.encode())
     except OSError as e:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
         if isinstance(e, FileExistsError):  # from mkdir: a file where a directory must be
             detail = f"{e.filename} exists and is not a directory"
-        elif e.filename and e.filename != str(temp):
+        elif e.filename and not durable.is_temporary(e.filename, path):
             detail = f"{e.filename}: {e.strerror or e}"
         else:
             detail = e.strerror or str(e)

@@ -309,7 +309,8 @@ def test_a_stopped_emulator_starts_again_on_the_data_file_as_it_is_then(
         ("{not json", "not valid JSON"),
         ('{"flags": []}', "not an emulator data file"),
         ('{"format": "ld-reconciler-emulator", "version": 99, "projects": {}}', "version 99"),
-        ('{"format": "ld-reconciler-emulator", "version": 1, "projects": []}', "malformed"),
+        ('{"format": "ld-reconciler-emulator", "version": 1, "projects": {}}', "version 1"),
+        ('{"format": "ld-reconciler-emulator", "version": 2, "projects": []}', "malformed"),
     ],
 )
 def test_unusable_data_file_is_refused_not_overwritten(
@@ -369,66 +370,6 @@ def test_a_hand_edited_data_file_missing_what_the_api_serves_is_refused_at_start
         Emulator(EmulatorConfig(projects=("demo",), data_path=data))
     assert str(info.value).startswith(f"{data}: projects.demo.")
     assert message in str(info.value)
-
-
-def _as_version_1(document: dict[str, Any], *prerequisites: tuple[str, str, str]) -> None:
-    """Make a data file's content what version 1 wrote: no environments, and prerequisites
-    (flag, its prerequisite, a variation _id) as ``_prerequisites``, only where there are some."""
-    document["version"] = 1
-    flags = {f["key"]: f for f in document["projects"]["demo"]["flags"]}
-    for flag in flags.values():
-        del flag["environments"]
-    for key, prerequisite, variation_id in prerequisites:
-        flags[key]["_prerequisites"] = [{"key": prerequisite, "variationId": variation_id}]
-
-
-def test_a_version_1_data_file_gets_environments_with_its_prerequisites_and_is_rewritten(
-    tmp_path: Path, make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
-) -> None:
-    data = tmp_path / "emulator.json"
-    seeding = Emulator(EmulatorConfig(projects=("demo",), data_path=data))
-    abc = [{"value": "a"}, {"value": "b"}, {"value": "c"}]
-    parent = seeding.create_flag("demo", {"key": "parent", "name": "P", "variations": abc})
-    seeding.create_flag("demo", {"key": "child", "name": "C"})
-    seeding.stop()
-    document = json.loads(data.read_text())
-    _as_version_1(document, ("child", "parent", parent["variations"][2]["_id"]))
-    data.write_text(json.dumps(document))
-
-    emu = make_emulator(projects=("demo",), data_path=data)
-    http = make_client(emu)
-    child = http.get(f"{FLAGS}/child").json()
-    assert "_prerequisites" not in child
-    assert [c["prerequisites"] for c in child["environments"].values()] == [
-        [{"key": "parent", "variation": 2}]
-    ] * 2
-    assert [
-        c["prerequisites"] for c in http.get(f"{FLAGS}/parent").json()["environments"].values()
-    ] == [[], []]
-    # Rewritten at once, so the environments (their salts) are the same after every restart.
-    saved = json.loads(data.read_text())
-    assert saved["version"] == 2
-    assert saved["projects"]["demo"]["flags"] == emu.flags("demo")
-    emu.stop()
-    assert (
-        make_emulator(projects=("demo",), data_path=data).flags("demo")
-        == saved["projects"]["demo"]["flags"]
-    )
-
-
-def test_a_version_1_prerequisite_naming_no_variation_is_refused_with_the_flag(
-    tmp_path: Path,
-) -> None:
-    data = _edited(tmp_path, lambda p: None)
-    document = json.loads(data.read_text())
-    _as_version_1(document, ("x", "x", "no-such-id"))
-    data.write_text(json.dumps(document))
-    with pytest.raises(InputError) as info:
-        Emulator(EmulatorConfig(projects=("demo",), data_path=data))
-    assert str(info.value) == (
-        f"{data}: projects.demo.flags ('x'): _prerequisites[0] is not the key and variationId "
-        "of a variation of a flag of project 'demo'"
-    )
 
 
 def test_a_bad_data_file_stops_the_command_with_one_line_and_exit_1(
