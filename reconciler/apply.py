@@ -13,6 +13,8 @@ unreachable, each after its own retries), the creates not yet started are skippe
 more would only wait out the same retries, and a thousand of them would take hours.
 An exception that is not a ``ReconcilerError`` is a bug: it stops the apply (the creates
 already running finish, and each success is in the ledger) and propagates as it is.
+Ctrl-C stops it too: the running creates finish without sending again, and
+``ApplyInterrupted`` tells every create that ended, those that ended after the interrupt too.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from reconciler.errors import (
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.progress import ApplyInterrupted, ApplyResult, Progress, SilentProgress
+from reconciler.progress import ApplyResult, Progress, SilentProgress, Tally
 from reconciler.remote.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -109,8 +111,7 @@ class _Runner:
         self.target = plan.target
         self.progress = progress
         self.result = ApplyResult()
-        self.reported: set[str] = set()  # the creates counted in the result and shown
-        self.landed = 0  # the creates that were created or found (and recorded)
+        self.tally = Tally(self.result, progress)
         self.flags: dict[str, FlagSpec] = {f.address: f for f in desired.flags}
         self.links: dict[str, LinkSpec] = {link.address: link for link in desired.links}
         self.variation_ids: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -171,7 +172,7 @@ class _Runner:
                 kind = min(kinds, key=in_flight.__getitem__)
                 action = creates[heapq.heappop(ready[kind])]
                 in_flight[kind] += 1
-                running[pool.submit(self.create, action)] = action
+                running[pool.submit(self._run, action)] = action
 
         try:
             unanswered = 0  # creates in a row that failed for want of an answer
@@ -180,8 +181,11 @@ class _Runner:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in done:
                     action = running[future]
-                    error = self._report(action, future)
-                    del running[future]  # after the report: Ctrl-C in between loses no create
+                    error = future.exception()
+                    if error is not None and not isinstance(error, ReconcilerError):
+                        raise error  # a bug stops the apply (see the module docstring)
+                    self.tally.report(action, None if error else future.result(), error)
+                    del running[future]
                     in_flight[action.resource] -= 1
                     unanswered = unanswered + 1 if _unanswered(error) else 0
                     if unanswered >= OUTAGE_LIMIT:
@@ -207,52 +211,16 @@ class _Runner:
                 submit_ready()
         except KeyboardInterrupt:  # Ctrl-C: the running creates send no more
             self.stopping.set()
-            join_pool = False  # waited for below, unless a second Ctrl-C said not to
-            raise self._interrupted(running, len(creates)) from None
+            join_pool = False  # waited for here, unless a second Ctrl-C says not to
+            with contextlib.suppress(KeyboardInterrupt):
+                pool.shutdown(wait=True)
+            raise self.tally.interrupted(len(creates)) from None
         except BaseException:
             self.stopping.set()
             raise
         finally:
-            pool.shutdown(wait=join_pool, cancel_futures=True)
+            pool.shutdown(wait=join_pool)
         self.progress.finished()
-
-    def _report(self, action: Action, future: Future[Outcome]) -> BaseException | None:
-        """Count and show a finished create, once; its error, None if it succeeded. An error
-        that is not a ``ReconcilerError`` is a bug: raised (see the module docstring)."""
-        error = future.exception()
-        if error is not None and not isinstance(error, ReconcilerError):
-            raise error
-        if action.address in self.reported:
-            return error
-        self.reported.add(action.address)
-        if error is None:
-            outcome = future.result()
-            self.landed += 1
-            (self.result.created if outcome == "created" else self.result.adopted).append(
-                action.address
-            )
-            self.progress.finished_one(action, outcome)
-        else:
-            self.result.failed.append((action.address, str(error)))
-            self.progress.finished_one(action, "failed")
-        return error
-
-    def _interrupted(
-        self, running: Mapping[Future[Outcome], Action], total: int
-    ) -> ApplyInterrupted:
-        """Ctrl-C: wait for the running creates (they send no more) and report each one that
-        finished, since a create that landed is in the ledger; a second Ctrl-C stops waiting."""
-        with contextlib.suppress(KeyboardInterrupt):
-            wait(list(running))
-        unfinished = 0
-        for future, action in running.items():
-            if not future.done():
-                unfinished += 1
-            elif not future.cancelled():
-                with contextlib.suppress(Exception):  # a bug's error: the interrupt comes first
-                    self._report(action, future)
-        self.progress.finished()
-        return ApplyInterrupted(self.result, total - self.landed, unfinished)
 
     def _skip_dependents(
         self, failed: str, dependents: Mapping[str, list[str]], waiting_on: dict[str, set[str]]
@@ -266,6 +234,17 @@ class _Runner:
                 stack.extend(dependents[address])
 
     # -- one create ---------------------------------------------------------------
+
+    def _run(self, action: Action) -> Outcome:
+        """One create on a worker, noted where an interrupted apply finds it."""
+        self.tally.start(action)
+        try:
+            outcome = self.create(action)
+        except BaseException as e:
+            self.tally.end(action, None, e)
+            raise
+        self.tally.end(action, outcome, None)
+        return outcome
 
     def create(self, action: Action) -> Outcome:
         if action.resource == "flag":
