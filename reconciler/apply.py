@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from reconciler import notices
 from reconciler.errors import (
     ApiError,
     CreateFailed,
@@ -277,7 +278,14 @@ class _Runner:
         unknown: OutcomeUnknownError | None = None
         for attempt in range(MAX_SENDS):
             if attempt:
-                self.sleep(RESENDS.pause(attempt - 1, self.rng, full_jitter=False))
+                pause = RESENDS.pause(attempt - 1, self.rng, full_jitter=False)
+                notices.waiting(
+                    "resend",
+                    pause,
+                    f"Creating {what}: its outcome was unknown and it did not land; sending it "
+                    f"again in {notices.seconds(pause)} (send {attempt + 1} of {MAX_SENDS})",
+                )
+                self.sleep(pause)
                 if self.stopping.is_set():
                     raise OutcomeStayedUnknown(
                         f"not sent again: the apply is stopping; the last: {unknown}"

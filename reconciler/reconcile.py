@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler import notices
 from reconciler.apply import apply_plan
-from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.errors import ConfigError, LedgerLockedError, ValidationFailed
 from reconciler.files.validator import validate_paths
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Kind, Plan, make_plan
@@ -31,7 +32,7 @@ from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
 from reconciler.state.ledger import Ledger
-from reconciler.state.lock import ledger_lock
+from reconciler.state.lock import FileLock, LedgerLock
 
 if TYPE_CHECKING:
     from reconciler.remote.client import LaunchDarklyClient
@@ -175,6 +176,26 @@ def build_plan(
     return replace(make_plan(desired, existing, ledger, connection.target), paths=tuple(paths))
 
 
+@contextlib.contextmanager
+def _ledger_lock(path: Path, wait: float) -> Iterator[LedgerLock]:
+    """The ledger's lock for an apply; says who holds it when this apply waits for it."""
+    lock = FileLock(path, command="ld-reconciler apply")
+    try:
+        lock.acquire()
+    except LedgerLockedError:
+        if wait <= 0:
+            raise
+        holder = lock.holder()
+        who = holder.describe() if holder else "another process"
+        notices.say(
+            f"The ledger {path} is locked by {who}; waiting up to "
+            f"{notices.seconds(wait)} (--lock-wait) for it to be released"
+        )
+        lock.acquire(wait)
+    with lock:
+        yield lock
+
+
 @dataclass(frozen=True)
 class PlanRun:
     """What ``plan_run`` made: the plan, and a note for the user (why it is offline)."""
@@ -244,7 +265,7 @@ def apply_run(
             command="ld-reconciler apply --emulator",
             lock_wait=lock_wait,
         ) as connection,
-        ledger_lock(connection.ledger_path, lock_wait, command="ld-reconciler apply") as lock,
+        _ledger_lock(connection.ledger_path, lock_wait) as lock,
     ):
         assert connection.client is not None  # need_token: connect gives a client or raises
         ledger = Ledger.load(connection.ledger_path, lock=lock)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +24,12 @@ from reconciler.progress import ApplyInterrupted, ApplyResult
 from reconciler.remote.secret import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+PROGRESS_ENV = "LD_RECONCILER_PROGRESS_INTERVAL"
+PROGRESS_INTERVAL = 5.0
+"""Seconds between the counts lines of an apply whose output is not a terminal."""
+TICKER_JOIN = 5.0
+"""Seconds to wait for the counts line being printed when the apply ends."""
 
 
 def common_options(func: F, *, paths_required: bool = True) -> F:
@@ -184,7 +194,7 @@ def apply(
             show_plan=show,
             # A saved plan was reviewed when it was made: applying it is the confirmation.
             confirm=None if yes or saved_plan is not None else _confirm,
-            progress=_LineProgress(sys.stdout.isatty()),
+            progress=_LineProgress(sys.stdout.isatty(), _progress_interval()),
         )
     except ValidationFailed as e:
         return _findings(e)
@@ -204,6 +214,18 @@ def apply(
     return 0 if run.outcome.ok else 1
 
 
+def _progress_interval() -> float:
+    """Seconds between the counts lines of an apply not on a terminal (``PROGRESS_ENV``)."""
+    value = os.environ.get(PROGRESS_ENV, "").strip()
+    try:
+        interval = float(value) if value else PROGRESS_INTERVAL
+    except ValueError:
+        raise ConfigError(f"{PROGRESS_ENV}={value}: not a number of seconds") from None
+    if not 0 < interval <= 3600:
+        raise ConfigError(f"{PROGRESS_ENV}={value}: must be more than 0 and at most 3600 seconds")
+    return interval
+
+
 def _show(result: Plan) -> None:
     click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
 
@@ -220,18 +242,42 @@ def _confirm(result: Plan) -> bool:
 
 
 class _LineProgress:
-    """One line per finished resource (CI logs), or one updating line on a terminal."""
+    """One line per finished resource (CI logs), or one updating line on a terminal. Not on
+    a terminal, a line with the counts every ``interval`` seconds too, so that a long apply,
+    or one whose creates wait on retries, is never silent in a CI log."""
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, tty: bool, interval: float) -> None:
         self.tty = tty
+        self.interval = interval
         self.total = 0
         self.done = 0
+        self.counts: Counter[str] = Counter()
+        self._began = time.monotonic()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def started(self, total: int) -> None:
         self.total = total
+        self._began = time.monotonic()
+        if not self.tty and total:
+            self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            click.echo(self.counts_line())
+
+    def counts_line(self) -> str:
+        """``Progress: created 120 of 400, 3 failed, 12 s``."""
+        counts = self.counts
+        text = f"Progress: created {counts['created']} of {self.total}"
+        if counts["adopted"]:
+            text += f", {counts['adopted']} adopted"
+        return f"{text}, {counts['failed']} failed, {time.monotonic() - self._began:.0f} s"
 
     def finished_one(self, action: Action, outcome: str) -> None:
         self.done += 1
+        self.counts[outcome] += 1
         text = f"{outcome} {action.resource} {action.address}"
         if self.tty:
             click.echo(f"\r\033[K[{self.done}/{self.total}] {text}", nl=False)
@@ -239,6 +285,9 @@ class _LineProgress:
             click.echo(text)
 
     def finished(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(TICKER_JOIN)
         if self.tty and self.total:
             click.echo()
 

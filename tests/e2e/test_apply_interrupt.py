@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import shlex
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
+from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.emulator.config import Faults
-from support.process import default_sigint, host_free_env, read_line
+from support.process import read_line
 
 from .support import Cli, flag, load_ledger, recorded, stored, target_of, write_flags
 
@@ -28,17 +26,7 @@ def test_ctrl_c_ends_an_apply_with_a_summary_and_every_recorded_create_shown(
     write_flags(
         tmp_path / "flags" / "web.yaml", "web-app", [flag(f"f{i:02}") for i in range(FLAGS)]
     )
-    child = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", "flags", "--yes", "--base-url",
-         emu.base_url],
-        cwd=tmp_path,
-        env=host_free_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN}),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-    )  # fmt: skip
+    child = cli.spawn_live(emu, "apply", "flags", "--yes")
     assert child.stdout is not None
     lines = []
     while sum(line.startswith("created ") for line in lines) < 4:
