@@ -78,6 +78,25 @@ def test_a_plan_against_a_failing_launchdarkly_says_it_is_retrying(
     assert code == 1, err
 
 
+def test_a_plan_against_a_launchdarkly_that_does_not_answer_says_so_after_each_timeout(
+    cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    faults = Faults(stall_rate=1.0, stall_seconds=30)  # every answer held back, then lost
+    emu = make_emulator(EmulatorConfig(projects=("web-app",), faults=faults))
+    _declare(tmp_path, 1)
+    child = cli.spawn_live(emu, "plan", "flags", "--timeout", "1")
+    assert child.stderr is not None
+    line = read_line(child.stderr, TIMEOUT)  # after the first timeout, however short the pause
+    child.send_signal(signal.SIGINT)
+    code, _, err = _finish(child)
+    assert re.fullmatch(
+        r"LaunchDarkly did not answer \(ReadTimeout: .*\) to GET /api/v2/flags/web-app\?\S+; "
+        r"trying again in \d\.\d s \(retry 1 of 8\)\n",
+        line,
+    ), line
+    assert code == 1, err
+
+
 def test_an_apply_held_back_by_a_rate_limit_says_how_long(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
