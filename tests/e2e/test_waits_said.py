@@ -59,23 +59,29 @@ def test_an_apply_that_waits_for_the_ledger_lock_says_who_holds_it_and_for_how_l
     assert "Apply complete: 2 created, 0 adopted." in out
 
 
+def _first_line_of_a_plan(cli: Cli, emu: Emulator, tmp_path: Path, *options: str) -> str:
+    """The first line a plan against ``emu`` writes on stderr; then Ctrl-C ends it (exit 1)."""
+    _declare(tmp_path, 1)
+    child = cli.spawn_live(emu, "plan", "flags", *options)
+    assert child.stderr is not None
+    line = read_line(child.stderr, TIMEOUT)
+    child.send_signal(signal.SIGINT)
+    code, _, err = _finish(child)
+    assert code == 1, err
+    return line
+
+
 def test_a_plan_against_a_failing_launchdarkly_says_it_is_retrying(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     emu = make_emulator(EmulatorConfig(projects=("web-app",), faults=Faults(fail_rate=1.0)))
-    _declare(tmp_path, 1)
-    child = cli.spawn_live(emu, "plan", "flags")
-    assert child.stderr is not None
     # Once the pauses reach a second (the third or fourth retry), each is said.
-    line = read_line(child.stderr, TIMEOUT)
-    child.send_signal(signal.SIGINT)
-    code, _, err = _finish(child)
+    line = _first_line_of_a_plan(cli, emu, tmp_path)
     assert re.fullmatch(
         r"LaunchDarkly answered 5\d\d server error to GET /api/v2/flags/web-app\?\S+; "
         r"trying again in \d+(\.\d)? s \(retry \d of 8\)\n",
         line,
     ), line
-    assert code == 1, err
 
 
 def test_a_plan_against_a_launchdarkly_that_does_not_answer_says_so_after_each_timeout(
@@ -83,18 +89,13 @@ def test_a_plan_against_a_launchdarkly_that_does_not_answer_says_so_after_each_t
 ) -> None:
     faults = Faults(stall_rate=1.0, stall_seconds=30)  # every answer held back, then lost
     emu = make_emulator(EmulatorConfig(projects=("web-app",), faults=faults))
-    _declare(tmp_path, 1)
-    child = cli.spawn_live(emu, "plan", "flags", "--timeout", "1")
-    assert child.stderr is not None
-    line = read_line(child.stderr, TIMEOUT)  # after the first timeout, however short the pause
-    child.send_signal(signal.SIGINT)
-    code, _, err = _finish(child)
+    # Said after the first timeout, however short the pause that follows.
+    line = _first_line_of_a_plan(cli, emu, tmp_path, "--timeout", "1")
     assert re.fullmatch(
         r"LaunchDarkly did not answer \(ReadTimeout: .*\) to GET /api/v2/flags/web-app\?\S+; "
         r"trying again in \d\.\d s \(retry 1 of 8\)\n",
         line,
     ), line
-    assert code == 1, err
 
 
 def test_an_apply_held_back_by_a_rate_limit_says_how_long(
