@@ -251,10 +251,10 @@ def apply_run(
     """
     saved = None
     if saved_plan is not None:
-        saved = SavedPlan.read(saved_plan)
-        remake: list[str | Path] = [*(saved.paths or paths or ["PATH..."]), *endpoint.options]
-        remake += ["--out", saved_plan]
-        saved = replace(saved, remake=command_line("plan", *remake))
+        options: list[str | Path] = [*endpoint.options, "--out", saved_plan]
+        saved = SavedPlan.read(saved_plan, command_line("plan", *(paths or ["PATH..."]), *options))
+        if saved.paths:
+            saved = replace(saved, remake=command_line("plan", *saved.paths, *options))
         paths = saved.paths_for(paths)
     desired = load_desired(paths)
     with (

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger
 
 FORMAT_VERSION = 1
+REMAKE = "ld-reconciler plan --out"
+"""The command that makes a plan file, for messages that know no more exact one."""
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -108,10 +110,12 @@ class SavedPlan:
     path: Path
     document: dict[str, Any]
     # The exact command that makes the plan again, for the messages that refuse it.
-    remake: str = "ld-reconciler plan --out"
+    remake: str = REMAKE
 
     @classmethod
-    def read(cls, path: Path) -> SavedPlan:
+    def read(cls, path: Path, remake: str = REMAKE) -> SavedPlan:
+        """The plan file at ``path``; one message naming ``remake``, the command that makes
+        it, if it cannot be read or is not a saved plan."""
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except OSError as e:
@@ -121,7 +125,7 @@ class SavedPlan:
         if not isinstance(saved, dict) or saved.get("format_version") != FORMAT_VERSION:
             raise ConfigError(
                 f"{path} is not a saved plan of format_version {FORMAT_VERSION}; "
-                "make it with `ld-reconciler plan --out`"
+                f"make it with `{remake}`"
             )
         inputs = saved.get("inputs")
         shape = {
@@ -138,9 +142,9 @@ class SavedPlan:
         if bad:
             raise ConfigError(
                 f"{path} is not a complete saved plan (missing or malformed: {', '.join(bad)}); "
-                "make it again with `ld-reconciler plan --out`"
+                f"make it again with `{remake}`"
             )
-        return cls(path, saved)
+        return cls(path, saved, remake)
 
     @property
     def paths(self) -> tuple[str, ...] | None:
@@ -176,7 +180,7 @@ class SavedPlan:
         except (AttributeError, KeyError, TypeError, ValueError) as e:
             raise InputError(
                 f"{self.path} is not a saved plan of format_version {FORMAT_VERSION} ({e}); "
-                "make it with `ld-reconciler plan --out`"
+                f"make it with `{self.remake}`"
             ) from e
 
     def check_inputs(self, desired: DesiredState, ledger: Ledger, target: str) -> None:

@@ -132,3 +132,17 @@ def test_a_saved_plan_whose_summary_alone_was_edited_says_it_differs(
     assert applied.code == 1, applied
     assert "(its summary differs from the plan it records)" in applied.stderr
     assert emu.flags("web-app") == []
+
+
+def test_a_file_that_is_not_a_saved_plan_is_refused_with_the_command_that_makes_one(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    _declare(tmp_path, flag("one"))
+    (tmp_path / "plan.json").write_text("[]")
+    with no_requests(emu):
+        applied = cli.live(emu, "apply", "flags", "--plan", "plan.json")
+    assert applied.code == 1, applied
+    remake = shlex.join(
+        ["ld-reconciler", "plan", "flags", "--base-url", emu.base_url, "--out", "plan.json"]
+    )
+    assert f"is not a saved plan of format_version 1; make it with `{remake}`" in applied.stderr
