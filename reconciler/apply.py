@@ -35,7 +35,7 @@ from reconciler.errors import (
     OutcomeStayedUnknown,
     OutcomeUnknownError,
     ReconcilerError,
-    TransportError,
+    went_unanswered,
 )
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
@@ -188,7 +188,7 @@ class _Runner:
                     self.tally.report(action, None if error else future.result(), error)
                     del running[future]
                     in_flight[action.resource] -= 1
-                    unanswered = unanswered + 1 if _unanswered(error) else 0
+                    unanswered = unanswered + 1 if went_unanswered(error) else 0
                     if unanswered >= OUTAGE_LIMIT:
                         self.stopping.set()  # no create sends again
                     if error is None:
@@ -360,10 +360,8 @@ class _Runner:
         return outcome
 
     def _find_link(self, spec: LinkSpec) -> dict[str, Any] | None:
-        for item in self.client.list_links(spec.project, spec.flag_key):
-            if item.get("_key") == spec.key:
-                return item
-        return None
+        links = self.client.list_links(spec.project, spec.flag_key)
+        return next((item for item in links if item.get("_key") == spec.key), None)
 
     def _settle_link(self, spec: LinkSpec, found: dict[str, Any], outcome: Outcome) -> Outcome:
         diff = compare.link_differences(spec.fields, found)
@@ -377,10 +375,3 @@ class _Runner:
 def _link_id(link: Mapping[str, Any]) -> str | None:
     value = link.get("_id")
     return str(value) if value is not None else None
-
-
-def _unanswered(error: BaseException | None) -> bool:
-    """Whether a create failed because LaunchDarkly gave no usable answer (after retries)."""
-    if isinstance(error, ApiError):
-        return error.status >= 500 or error.status == 429
-    return isinstance(error, (TransportError, OutcomeStayedUnknown))

@@ -105,3 +105,11 @@ class OutcomeUnknownError(TransportError):
 
 class GitHubError(RemoteError):
     """GitHub refused a request or could not be reached (the sticky plan comment)."""
+
+
+def went_unanswered(error: BaseException | None) -> bool:
+    """Whether a failure means LaunchDarkly gave no usable answer (after retries): a 5xx or a
+    429, no connection or no readable response, or a create none of whose sends was answered."""
+    if isinstance(error, ApiError):
+        return error.status >= 500 or error.status == 429
+    return isinstance(error, (TransportError, OutcomeStayedUnknown))

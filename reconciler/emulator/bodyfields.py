@@ -18,18 +18,28 @@ def json_object(value: object, where: str) -> dict[str, Any]:
     return value
 
 
-def type_name(value: object) -> str:
+# bool before the numbers: a bool is an int to isinstance.
+_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "boolean"),
+    ((int, float), "number"),
+    (str, "string"),
+    (list, "array"),
+)
+
+
+def json_kind(value: object) -> str:
+    """A decoded JSON value's type: null, boolean, number, string, array or object."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    return next((kind for types, kind in _KINDS if isinstance(value, types)), "object")
+
+
+def type_name(value: object) -> str:
+    """The type as a refusal names it: ``null``, ``a boolean`` ... ``an array``, ``an object``."""
+    kind = json_kind(value)
+    if kind == "null":
+        return kind
+    return f"{'an' if kind[0] in 'ao' else 'a'} {kind}"
 
 
 def optional_str(

@@ -26,7 +26,6 @@ from reconciler.emulator.config import (
     MAX_DELAY_SECONDS,
     EmulatorConfig,
     Faults,
-    RateLimit,
     parse_latency,
     parse_rate_limit,
 )
@@ -35,6 +34,7 @@ from reconciler.emulator.emulator import Emulator
 from reconciler.emulator.validation import KEY_PATTERN
 
 DEFAULT_PORT = 8765
+_FAULT_OPTIONS = ("fail_rate", "throttle_rate", "drop_rate", "stall_rate", "stall_seconds")
 
 
 class _FiniteFloatRange(click.FloatRange):
@@ -155,57 +155,21 @@ def _tokens(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 @click.option("--seed", type=int, help="Seed for the fault injector (reproducible faults).")
 @click.option("--quiet", is_flag=True, help="Do not log requests.")
 @click.option("--echo-token-in-errors", is_flag=True, hidden=True)
-def emulator(
-    *,
-    host: str,
-    port: int,
-    tokens: tuple[str, ...],
-    projects: tuple[str, ...],
-    data_path: Path | None,
-    seed_file: Path | None,
-    rate_limit: RateLimit | None,
-    global_rate_limit: RateLimit | None,
-    retry_after_mode: bool,
-    fail_rate: float,
-    throttle_rate: float,
-    drop_rate: float,
-    stall_rate: float,
-    stall_seconds: float,
-    latency_ms: tuple[float, float],
-    seed: int | None,
-    quiet: bool,
-    echo_token_in_errors: bool,
-) -> int:
+def emulator(*, latency_ms: tuple[float, float], quiet: bool, **options: Any) -> int:
     """Run a local LaunchDarkly-compatible API server (flags and flag links)."""
-    if fail_rate + throttle_rate > 1:
+    if options["fail_rate"] + options["throttle_rate"] > 1:
         raise click.UsageError("--fail-rate plus --throttle-rate must not exceed 1")
-    if drop_rate + stall_rate > 1:
+    if options["drop_rate"] + options["stall_rate"] > 1:
         raise click.UsageError("--drop-rate plus --stall-rate must not exceed 1")
     latency, jitter = latency_ms
     try:
+        # Each other option is named after the Faults or EmulatorConfig field it sets.
         faults = Faults(
-            fail_rate=fail_rate,
-            throttle_rate=throttle_rate,
-            drop_rate=drop_rate,
-            stall_rate=stall_rate,
-            stall_seconds=stall_seconds,
             latency_ms=latency,
             latency_jitter_ms=jitter,
+            **{name: options.pop(name) for name in _FAULT_OPTIONS},
         )
-        config = EmulatorConfig(
-            host=host,
-            port=port,
-            tokens=tokens,
-            projects=projects,
-            data_path=data_path,
-            seed_file=seed_file,
-            rate_limit=rate_limit,
-            global_rate_limit=global_rate_limit,
-            retry_after_mode=retry_after_mode,
-            faults=faults,
-            seed=seed,
-            echo_token_in_errors=echo_token_in_errors,
-        )
+        config = EmulatorConfig(faults=faults, **options)
     except ValueError as e:  # the options above check most of this first, naming themselves
         raise click.UsageError(str(e)) from None
     log: Callable[[str], None] | None = None if quiet else _log_line
@@ -213,11 +177,11 @@ def emulator(
     try:
         click.echo(f"LaunchDarkly emulator listening on {emu.base_url}")
         sys.stdout.flush()  # scripts read this line to find the port
-        if not _is_loopback(host):
+        if not _is_loopback(host := config.host):
             click.echo(f"Warning: listening on {host}, reachable beyond this machine.", err=True)
         if not quiet:
             click.echo(f"Projects: {', '.join(emu.store.projects())}", err=True)
-            if tokens == (DEV_TOKEN,):
+            if config.tokens == (DEV_TOKEN,):
                 click.echo(f"Accepting the development token {DEV_TOKEN!r}.", err=True)
         _wait_for_signal()
     finally:

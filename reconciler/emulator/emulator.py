@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from types import TracebackType
 from typing import Any
 
 from reconciler.emulator import clone as cloning
@@ -62,6 +61,8 @@ class Emulator:
             raise
         self._faults = FaultInjector(self.config.faults, self.config.seed)
         self._log = RequestLog(self.config.request_log_size)
+        # How many logged requests match every given criterion: the log's own count.
+        self.count = self._log.count
         self._stopping = threading.Event()
         self._api = Api(
             self.config,
@@ -127,12 +128,7 @@ class Emulator:
     def __enter__(self) -> Emulator:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
@@ -171,26 +167,6 @@ class Emulator:
 
     def clear_request_log(self) -> None:
         self._log.clear()
-
-    def count(
-        self,
-        *,
-        method: str | None = None,
-        path_prefix: str | None = None,
-        status: int | None = None,
-        route: str | None = None,
-        fault: str | None = None,
-        retry_header: str | None = None,
-    ) -> int:
-        """How many logged requests match every given criterion."""
-        return self._log.count(
-            method=method,
-            path_prefix=path_prefix,
-            status=status,
-            route=route,
-            fault=fault,
-            retry_header=retry_header,
-        )
 
     def flags(self, project: str) -> list[dict[str, Any]]:
         """Every flag of ``project`` (archived too), in creation order, as the API shows them."""

@@ -115,14 +115,14 @@ def flag(
     }
     if archived:
         rep["archivedDate"] = now_ms
-    if spec.maintainer_id is not None:
-        rep["maintainerId"] = spec.maintainer_id
-    if spec.maintainer_team_key is not None:
-        rep["maintainerTeamKey"] = spec.maintainer_team_key
-    if spec.purpose is not None:
-        rep["_purpose"] = spec.purpose
-    if spec.migration_settings is not None:
-        rep["migrationSettings"] = dict(spec.migration_settings)
+    migration = spec.migration_settings
+    _set_given(
+        rep,
+        maintainerId=spec.maintainer_id,
+        maintainerTeamKey=spec.maintainer_team_key,
+        _purpose=spec.purpose,
+        migrationSettings=None if migration is None else dict(migration),
+    )
     rep["environments"] = environments(project, rep, on=spec.on, prerequisites=prerequisites)
     return rep
 
@@ -202,15 +202,19 @@ def flag_link(project: str, flag_key: str, spec: NewLink, *, now_ms: int) -> dic
         "_createdAt": now_ms,
         "_metadata": dict(spec.metadata),
     }
-    if spec.key is not None:
-        rep["_key"] = spec.key
-    if spec.integration_key is not None:
-        rep["_integrationKey"] = spec.integration_key
-    if spec.title is not None:
-        rep["title"] = spec.title
-    if spec.description is not None:
-        rep["description"] = spec.description
+    _set_given(
+        rep,
+        _key=spec.key,
+        _integrationKey=spec.integration_key,
+        title=spec.title,
+        description=spec.description,
+    )
     return rep
+
+
+def _set_given(rep: dict[str, Any], **fields: object) -> None:
+    """Set the fields that have a value: LaunchDarkly omits an unset optional field."""
+    rep.update((name, value) for name, value in fields.items() if value is not None)
 
 
 def timestamp(ms: int) -> dict[str, Any]:

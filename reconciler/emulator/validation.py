@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.emulator.bodyfields import (
+    json_kind,
     json_object,
     optional_bool,
     optional_int,
@@ -246,16 +247,6 @@ def _migration_settings(data: Mapping[str, Any], purpose: str | None) -> dict[st
     return result
 
 
-def _value_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "JSON"
-
-
 def _variations(data: Mapping[str, Any], *, migrating: bool) -> tuple[dict[str, Any], ...] | None:
     value = data.get("variations")
     if migrating:
@@ -279,7 +270,9 @@ def _variations(data: Mapping[str, Any], *, migrating: bool) -> tuple[dict[str, 
         v = entry["value"]
         if isinstance(v, float) and not math.isfinite(v):
             raise invalid(f"{where}.value: must be a finite number")
-        kind = _value_type(v)
+        kind = json_kind(v)
+        if kind in ("array", "object"):
+            kind = "JSON"  # a JSON flag's variations: arrays and objects mix
         if first_type is None:
             first_type = kind
         elif kind != first_type:

@@ -15,10 +15,10 @@ is silently dropped: flags and links left out are in ``Export.skipped``, each wi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from reconciler.errors import InputError
 from reconciler.export.checks import compares_equal, validated
@@ -30,21 +30,10 @@ from reconciler.export.flagfile import (
     relative_ref,
     render,
 )
+from reconciler.remote.observe import FlagSource
 
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 CONCURRENCY = 4
-
-
-class FlagSource(Protocol):
-    """The reads export needs (``LaunchDarklyClient`` fits)."""
-
-    def list_flags(
-        self, project: str, *, archived: bool = False, limit: int = 100, offset: int = 0
-    ) -> Iterable[dict[str, Any]]: ...
-
-    def get_flag(self, project: str, key: str) -> dict[str, Any] | None: ...
-
-    def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,8 @@ if TYPE_CHECKING:
 PAGE = 100
 
 
-class FlagReader(Protocol):
-    """The part of the API client observation uses (``LaunchDarklyClient`` fits)."""
-
-    def list_flags_page(
-        self, project: str, *, offset: int = 0, limit: int = 100, archived: bool = False
-    ) -> Any: ...
+class FlagSource(Protocol):
+    """The reads of flags and links (``LaunchDarklyClient`` fits): what export needs."""
 
     def list_flags(
         self, project: str, *, archived: bool = False, limit: int = 100, offset: int = 0
@@ -37,6 +33,14 @@ class FlagReader(Protocol):
     def get_flag(self, project: str, key: str) -> dict[str, Any] | None: ...
 
     def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]: ...
+
+
+class FlagReader(FlagSource, Protocol):
+    """What observation reads: those, and flags a page at a time (``LaunchDarklyClient`` fits)."""
+
+    def list_flags_page(
+        self, project: str, *, offset: int = 0, limit: int = 100, archived: bool = False
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)

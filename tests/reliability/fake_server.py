@@ -45,27 +45,6 @@ def json_reply(data: Any, status: int = 200, **headers: str) -> Reply:
     return Reply(status, json.dumps(data).encode(), {"Content-Type": "application/json", **headers})
 
 
-def flag_json(project: str, key: str) -> dict[str, Any]:
-    """A flag as LaunchDarkly returns it: every field the reconciler relies on."""
-    return {
-        "key": key,
-        "name": key,
-        "kind": "boolean",
-        "_version": 1,
-        "creationDate": 1_700_000_000_000,
-        "variations": [{"_id": f"{key}-on", "value": True}, {"_id": f"{key}-off", "value": False}],
-        "temporary": True,
-        "tags": [],
-        "archived": False,
-        "customProperties": {},
-        "experiments": {"baselineIdx": 0, "items": []},
-        "_links": {
-            "parent": {"href": f"/api/v2/flags/{project}", "type": "application/json"},
-            "self": {"href": f"/api/v2/flags/{project}/{key}", "type": "application/json"},
-        },
-    }
-
-
 class FakeServer:
     """Serves ``answer``'s replies on 127.0.0.1 (with TLS when given a server context)."""
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from .fake_server import HANG, FakeServer, Reply, Seen, flag_json, json_reply
+from support.launchdarkly import flag_json
+
+from .fake_server import HANG, FakeServer, Reply, Seen, json_reply
 from .support import Run, live_env, run, write_repository
 
 PROJECT = "hostile"

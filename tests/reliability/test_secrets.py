@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,8 +22,9 @@ import pytest
 import reconciler.cli
 from reconciler.emulator import Emulator, EmulatorConfig, Faults
 from reconciler.remote import secret
+from support.launchdarkly import flag_json
 
-from .fake_server import FakeServer, Reply, Seen, flag_json, json_reply
+from .fake_server import FakeServer, Reply, Seen, json_reply
 from .support import Run, live_env, run, write_repository
 
 SECRET = "api-4d1c7e2b-reliability-secret-0b9a"
@@ -128,19 +129,6 @@ def _plan_then_apply(server: FakeServer, token: str, workdir: Path) -> list[Run]
     ]
 
 
-def test_a_token_echoed_in_headers_codes_and_long_messages_is_scrubbed_whole(
-    workdir: Path,
-) -> None:
-    with FakeServer(_echoing) as server:
-        runs = _plan_then_apply(server, SECRET, workdir)
-    assert server.seen[0].headers["Authorization"] == SECRET  # sent, as it must be
-    assert runs[0].code == 0, runs[0]
-    assert "X-Echo" in runs[0].stderr  # httpcore's debug log shows the response headers
-    assert runs[1].code == 1, runs[1]
-    assert "failed: secrets/one: POST /api/v2/flags/secrets: 400 bad_" in runs[1].stderr
-    assert_token_nowhere(runs, workdir)
-
-
 def _echoing_encoded(seen: Seen) -> Reply:
     """Lists no flags, echoing the token raw, URL-encoded and JSON-escaped in headers (which
     httpcore's debug log shows as repr() of their bytes); redirects every create to a
@@ -157,15 +145,43 @@ def _echoing_encoded(seen: Seen) -> Reply:
     return Reply(307, b"", {"Location": f"https://login.example.com/?next=1&t={quote(token)}"})
 
 
-def test_a_token_echoed_url_encoded_json_escaped_or_as_bytes_is_scrubbed(workdir: Path) -> None:
-    with FakeServer(_echoing_encoded) as server:
-        runs = _plan_then_apply(server, HOSTILE, workdir)
-    assert server.seen[0].headers["Authorization"] == HOSTILE  # sent, as it must be
+@pytest.mark.parametrize(
+    ("answer", "token", "echoes", "debug_shows", "refusal"),
+    [
+        pytest.param(
+            _echoing,
+            SECRET,
+            (SECRET,),
+            "X-Echo",
+            "failed: secrets/one: POST /api/v2/flags/secrets: 400 bad_",
+            id="in headers, codes and long messages: scrubbed whole",
+        ),
+        pytest.param(
+            _echoing_encoded,
+            HOSTILE,
+            HOSTILE_ECHOES,
+            "X-Echo-Json",
+            "redirected to https://login.example.com/?next=1&t=[REDACTED]; ",
+            id="url-encoded, json-escaped or as bytes",
+        ),
+    ],
+)
+def test_a_token_the_server_echoes_is_scrubbed(
+    workdir: Path,
+    answer: Callable[[Seen], Reply],
+    token: str,
+    echoes: tuple[str, ...],
+    debug_shows: str,
+    refusal: str,
+) -> None:
+    with FakeServer(answer) as server:
+        runs = _plan_then_apply(server, token, workdir)
+    assert server.seen[0].headers["Authorization"] == token  # sent, as it must be
     assert runs[0].code == 0, runs[0]
-    assert "X-Echo-Json" in runs[0].stderr  # httpcore's debug log shows the response headers
+    assert debug_shows in runs[0].stderr  # httpcore's debug log shows the response headers
     assert runs[1].code == 1, runs[1]
-    assert "redirected to https://login.example.com/?next=1&t=[REDACTED]; " in runs[1].stderr
-    assert_token_nowhere(runs, workdir, HOSTILE_ECHOES)
+    assert refusal in runs[1].stderr
+    assert_token_nowhere(runs, workdir, echoes)
 
 
 @pytest.mark.parametrize(

@@ -7,4 +7,6 @@
 - ``clock``: a fake clock that moves only when slept on.
 - ``emulators``: emulators started for a test and stopped after it.
 - ``desired``: flag-file text read into a ``DesiredState``.
+- ``launchdarkly``: a flag as LaunchDarkly's API returns it, for the client's fakes.
+- ``schemas``: every subschema and property of a JSON Schema.
 """

@@ -20,6 +20,7 @@ from reconciler.errors import ApiError, ConfigError, OutcomeUnknownError, Transp
 from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.ratelimit import WAKE_JITTER
 from support.clock import T0, FakeTime, FixedRandom
+from support.launchdarkly import flag_json
 
 TOKEN = "api-0123456789abcdef-secret"
 BASE = "https://ld.example"
@@ -62,21 +63,7 @@ def err(status: int, code: str | None, message: str, **headers: str) -> httpx.Re
 
 
 def flag(key: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "key": key,
-        "name": key,
-        "kind": "boolean",
-        "_version": 1,
-        "creationDate": 1_700_000_000_000,
-        "variations": [{"_id": "a", "value": True}, {"_id": "b", "value": False}],
-        "temporary": True,
-        "tags": [],
-        "_links": {},
-        "experiments": {"baselineIdx": 0, "items": []},
-        "customProperties": {},
-        "archived": False,
-        **extra,
-    }
+    return flag_json("web", key, **extra)
 
 
 def link(key: str = "pay-1") -> dict[str, Any]:

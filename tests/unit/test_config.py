@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -26,6 +24,7 @@ from reconciler.config.configuration import (
 from reconciler.errors import InputError
 from reconciler.files.loader import load_text
 from reconciler.files.schema import schema
+from support.schemas import properties
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "config"
 
@@ -144,51 +143,68 @@ def test_a_part_of_the_wrong_type_reads_as_unset_and_is_reported() -> None:
 # -- mistakes, located -------------------------------------------------------------------
 
 
-def test_an_unknown_field_in_a_template_is_located_with_a_did_you_mean() -> None:
-    assert findings_of("typo-in-template") == [
-        f"{CONFIG_NAME}:5:5: templates[\"kill-switch\"].temprary: unknown field 'temprary'; "
-        "did you mean 'temporary'?"
-    ]
-
-
-def test_an_unknown_top_level_field_is_located_with_a_did_you_mean() -> None:
-    assert findings_of("unknown-field") == [
-        f"{CONFIG_NAME}:1:1: path: unknown field 'path'; did you mean 'paths'?"
-    ]
-
-
-def test_a_key_in_a_template_is_refused_saying_that_each_flag_sets_its_own() -> None:
-    assert findings_of("key-in-template") == [
-        f'{CONFIG_NAME}:3:10: templates["kill-switch"].key: not allowed in defaults or '
-        "templates: each flag sets its own key"
-    ]
-
-
-def test_wrong_types_and_values_are_each_located_in_one_pass() -> None:
-    assert findings_of("wrong-types") == [
-        f"{CONFIG_NAME}:1:8: paths: expected a list, got a string",
-        f"{CONFIG_NAME}:2:10: baseUrl: 'ftp://app.launchdarkly.com' is not a valid base URL: "
-        "a base URL is http:// or https:// and a host, e.g. https://app.launchdarkly.com",
-        f"{CONFIG_NAME}:4:14: defaults.temporary: expected true or false, got a string",
-        f'{CONFIG_NAME}:8:31: projects["web-app"].defaults.defaults.onVariation: '
-        "expected an integer; write 0, not 0.0",
-        f"{CONFIG_NAME}:13:15: policies[0].severity: 'fatal' is not allowed; "
-        'use one of "error", "warning"',
-    ]
-
-
-def test_a_project_key_that_is_not_a_key_is_named_once() -> None:
-    assert findings_of("bad-project-key") == [
-        f"{CONFIG_NAME}:2:3: projects[\"web app\"]: the key 'web app' is not a valid key: "
-        "a key starts with a letter or digit and holds only letters, digits, '.', '_' and '-'"
-    ]
-
-
-def test_a_top_level_list_is_one_finding_that_says_what_the_file_is() -> None:
-    assert findings_of("not-a-mapping") == [
-        f"{CONFIG_NAME}:1:1: the top level is a list; ld-reconciler.yaml is a mapping of settings "
-        "(paths, ledger, baseUrl, defaults, projects, templates, policies)"
-    ]
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        pytest.param(
+            "typo-in-template",
+            [
+                f"{CONFIG_NAME}:5:5: templates[\"kill-switch\"].temprary: "
+                "unknown field 'temprary'; did you mean 'temporary'?"
+            ],
+            id="an unknown field in a template is located with a did you mean",
+        ),
+        pytest.param(
+            "unknown-field",
+            [
+                f"{CONFIG_NAME}:1:1: path: unknown field 'path'; did you mean 'paths'?"
+            ],
+            id="an unknown top level field is located with a did you mean",
+        ),
+        pytest.param(
+            "key-in-template",
+            [
+                f'{CONFIG_NAME}:3:10: templates["kill-switch"].key: not allowed in defaults or '
+                "templates: each flag sets its own key"
+            ],
+            id="a key in a template is refused saying that each flag sets its own",
+        ),
+        pytest.param(
+            "wrong-types",
+            [
+                f"{CONFIG_NAME}:1:8: paths: expected a list, got a string",
+                f"{CONFIG_NAME}:2:10: baseUrl: 'ftp://app.launchdarkly.com' is not a valid "
+                "base URL: a base URL is http:// or https:// and a host, "
+                "e.g. https://app.launchdarkly.com",
+                f"{CONFIG_NAME}:4:14: defaults.temporary: expected true or false, got a string",
+                f'{CONFIG_NAME}:8:31: projects["web-app"].defaults.defaults.onVariation: '
+                "expected an integer; write 0, not 0.0",
+                f"{CONFIG_NAME}:13:15: policies[0].severity: 'fatal' is not allowed; "
+                'use one of "error", "warning"',
+            ],
+            id="wrong types and values are each located in one pass",
+        ),
+        pytest.param(
+            "bad-project-key",
+            [
+                f"{CONFIG_NAME}:2:3: projects[\"web app\"]: the key 'web app' is not a valid "
+                "key: a key starts with a letter or digit and holds only letters, digits, "
+                "'.', '_' and '-'"
+            ],
+            id="a project key that is not a key is named once",
+        ),
+        pytest.param(
+            "not-a-mapping",
+            [
+                f"{CONFIG_NAME}:1:1: the top level is a list; ld-reconciler.yaml is a mapping "
+                "of settings (paths, ledger, baseUrl, defaults, projects, templates, policies)"
+            ],
+            id="a top level list is one finding that says what the file is",
+        ),
+    ],
+)
+def test_each_mistake_is_located_and_says_what_to_do(case: str, expected: list[str]) -> None:
+    assert findings_of(case) == expected
 
 
 @pytest.mark.parametrize("case", ["empty", "comments-only"])
@@ -213,24 +229,12 @@ def test_findings_name_the_file_relative_to_the_working_directory(in_dir: Path) 
 # -- the schema ----------------------------------------------------------------------------
 
 
-def _properties(node: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(node, dict):
-        for name, prop in (node.get("properties") or {}).items():
-            yield f"{pointer}/properties/{name}", prop
-        for key, value in node.items():
-            if key not in ("examples", "default", "enum", "const"):
-                yield from _properties(value, f"{pointer}/{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _properties(value, f"{pointer}/{index}")
-
-
 def test_the_config_schema_is_a_valid_2020_12_schema_and_documents_every_property() -> None:
     Draft202012Validator.check_schema(config_schema())
     assert config_schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     undocumented = [
         pointer
-        for pointer, prop in _properties(config_schema())
+        for pointer, prop in properties(config_schema())
         if not (prop.get("title") and prop.get("description"))
     ]
     assert undocumented == []

@@ -21,14 +21,22 @@ def pacer_with(ft: FakeTime, seed: int = 0) -> RatePacer:
     return RatePacer(clock=ft.clock, sleep=ft.sleep, rng=random.Random(seed))
 
 
+def unix_ms(t: float) -> str:
+    return str(int(t * 1000))
+
+
 def limit_headers(remaining: int, reset: float, *, limit: int | None = None) -> dict[str, str]:
-    headers = {
-        "X-Ratelimit-Route-Remaining": str(remaining),
-        "X-Ratelimit-Reset": str(int(reset * 1000)),
-    }
+    headers = {"X-Ratelimit-Route-Remaining": str(remaining), "X-Ratelimit-Reset": unix_ms(reset)}
     if limit is not None:
         headers["X-Ratelimit-Route-Limit"] = str(limit)
     return headers
+
+
+GLOBAL_SPENT_UNTIL_3 = {"X-Ratelimit-Global-Remaining": "0", "X-Ratelimit-Reset": unix_ms(T0 + 3)}
+TOKEN_SPENT_UNTIL_6 = {
+    "X-Ratelimit-Auth-Token-Remaining": "0",
+    "X-Ratelimit-Auth-Token-Reset": unix_ms(T0 + 6),
+}
 
 
 def test_without_rate_limit_headers_nothing_ever_waits() -> None:
@@ -60,59 +68,59 @@ def test_remaining_zero_waits_for_the_reset_plus_small_jitter_before_the_next_re
     assert ft.now >= T0 + 4
 
 
-def test_route_exhaustion_does_not_hold_back_other_routes() -> None:
+@pytest.mark.parametrize(
+    ("answers", "then", "least", "most"),
+    [
+        pytest.param(
+            [(OTHER, {}), (ROUTE, limit_headers(0, T0 + 4))],
+            OTHER,
+            0.0,
+            0.0,
+            id="route exhaustion does not hold back other routes",
+        ),
+        pytest.param(
+            [(OTHER, {}), (ROUTE, GLOBAL_SPENT_UNTIL_3)],
+            OTHER,
+            3.0,
+            3.0 + WAKE_JITTER,
+            id="global exhaustion holds back every route",
+        ),
+        pytest.param(
+            [(ROUTE, TOKEN_SPENT_UNTIL_6)],
+            OTHER,
+            6.0,
+            6.0 + WAKE_JITTER,
+            id="token exhaustion waits for the token reset",
+        ),
+        pytest.param(
+            # An answer sent earlier arrives late, still claiming room.
+            [(ROUTE, limit_headers(0, T0 + 5)), (ROUTE, limit_headers(3, T0 + 5))],
+            ROUTE,
+            5.0,
+            math.inf,
+            id="out-of-order answers of one window keep the lowest remaining",
+        ),
+        pytest.param(
+            [(ROUTE, limit_headers(4, T0 + 8)), (ROUTE, limit_headers(0, T0 + 1))],
+            ROUTE,
+            0.0,
+            0.0,
+            id="answers from an older window are ignored",
+        ),
+    ],
+)
+def test_the_wait_before_the_next_request_follows_the_answers_so_far(
+    answers: list[tuple[str, dict[str, str]]], then: str, least: float, most: float
+) -> None:
     ft = FakeTime()
     pacer = pacer_with(ft)
-    pacer.acquire(OTHER)
-    pacer.release(OTHER, {})
-    pacer.acquire(ROUTE)
-    pacer.release(ROUTE, limit_headers(0, T0 + 4))
-    assert pacer.acquire(OTHER) == 0.0
-
-
-def test_global_exhaustion_holds_back_every_route() -> None:
-    ft = FakeTime()
-    pacer = pacer_with(ft)
-    pacer.acquire(OTHER)
-    pacer.release(OTHER, {})
-    pacer.acquire(ROUTE)
-    pacer.release(
-        ROUTE, {"X-Ratelimit-Global-Remaining": "0", "X-Ratelimit-Reset": str(int((T0 + 3) * 1000))}
-    )
-    assert 3.0 <= pacer.acquire(OTHER) <= 3.0 + WAKE_JITTER
-
-
-def test_token_exhaustion_waits_for_the_token_reset() -> None:
-    ft = FakeTime()
-    pacer = pacer_with(ft)
-    pacer.acquire(ROUTE)
-    pacer.release(
-        ROUTE,
-        {
-            "X-Ratelimit-Auth-Token-Remaining": "0",
-            "X-Ratelimit-Auth-Token-Reset": str(int((T0 + 6) * 1000)),
-        },
-    )
-    assert 6.0 <= pacer.acquire(OTHER) <= 6.0 + WAKE_JITTER
-
-
-def test_out_of_order_answers_of_one_window_keep_the_lowest_remaining() -> None:
-    ft = FakeTime()
-    pacer = pacer_with(ft)
-    pacer.acquire(ROUTE)
-    pacer.release(ROUTE, limit_headers(0, T0 + 5))
-    # An answer sent earlier arrives late, still claiming room.
-    pacer.release(ROUTE, limit_headers(3, T0 + 5))
-    assert pacer.acquire(ROUTE) >= 5.0
-
-
-def test_answers_from_an_older_window_are_ignored() -> None:
-    ft = FakeTime()
-    pacer = pacer_with(ft)
-    pacer.acquire(ROUTE)
-    pacer.release(ROUTE, limit_headers(4, T0 + 8))
-    pacer.release(ROUTE, limit_headers(0, T0 + 1))
-    assert pacer.acquire(ROUTE) == 0.0
+    sent: set[str] = set()
+    for route, headers in answers:
+        if route not in sent:  # one request a route; each answer is released against it
+            pacer.acquire(route)
+            sent.add(route)
+        pacer.release(route, headers)
+    assert least <= pacer.acquire(then) <= most
 
 
 def test_after_the_reset_the_full_limit_is_available_again_but_no_more() -> None:

@@ -82,23 +82,7 @@ def test_describe_names_a_value_in_yaml_words(value: object, words: str) -> None
     assert describe(value) == words
 
 
-# -- unknown fields --------------------------------------------------------------------------
-
-
-def test_an_unknown_field_is_located_at_its_key_with_a_did_you_mean() -> None:
-    text = HEAD + "    tmeporary: true\n"
-    assert findings(text) == [
-        f"{at(text, 5, 'tmeporary')}: flags[0].tmeporary: unknown field 'tmeporary'; "
-        "did you mean 'temporary'?"
-    ]
-
-
-def test_an_unknown_field_unlike_any_known_one_lists_the_known_fields() -> None:
-    text = HEAD + "    variations: [{value: 1, label: One}, {value: 2}]\n"
-    assert findings(text) == [
-        f"{at(text, 5, 'label')}: flags[0].variations[0].label: unknown field 'label'; "
-        "known fields: description, name, value"
-    ]
+# -- unknown fields, and oneOf / anyOf (the best branch, not every branch) ----------------------
 
 
 def test_each_unknown_field_of_a_mapping_is_its_own_finding() -> None:
@@ -109,9 +93,6 @@ def test_each_unknown_field_of_a_mapping_is_its_own_finding() -> None:
     ]
 
 
-# -- oneOf / anyOf: the best branch, not every branch ----------------------------------------
-
-
 def test_a_prerequisite_with_index_and_value_asks_for_one_of_them() -> None:
     text = HEAD + "    initialPrerequisites: [{key: b, variationIndex: 0, variationValue: x}]\n"
     assert findings(text)[0] == (
@@ -120,40 +101,9 @@ def test_a_prerequisite_with_index_and_value_asks_for_one_of_them() -> None:
     )
 
 
-def test_a_prerequisite_without_index_or_value_asks_for_either() -> None:
-    text = HEAD + "    initialPrerequisites: [{key: b}]\n"
-    assert findings(text) == [
-        f"{at(text, 5, '{key')}: flags[0].initialPrerequisites[0]: needs variationIndex or "
-        "variationValue"
-    ]
-
-
-def test_a_link_without_a_target_asks_for_a_url_or_an_integration() -> None:
-    text = HEAD + "    links: [{title: Docs}]\n"
-    assert findings(text) == [
-        f"{at(text, 5, '{title')}: flags[0].links[0]: needs deepLink or integrationKey"
-    ]
-
-
-def test_a_link_with_metadata_only_is_told_once_what_it_lacks() -> None:
-    text = HEAD + "    links: [{metadata: {issueKey: X-1}}]\n"
-    assert findings(text) == [
-        f"{at(text, 5, '{metadata')}: flags[0].links[0]: 'metadata' needs 'integrationKey'"
-    ]
-
-
 def test_an_integration_link_may_leave_metadata_out_as_the_api_allows() -> None:
     # flagLinkPost requires nothing; which metadata an integration wants is its own rule.
     assert findings(HEAD + "    links: [{integrationKey: jira, title: PAY-1}]\n") == []
-
-
-def test_inside_a_chosen_branch_the_precise_error_is_given() -> None:
-    text = HEAD + "    links: [{deepLink: 'ftp://files.example.com/x'}]\n"
-    assert findings(text) == [
-        f"{at(text, 5, chr(39) + 'ftp')}: flags[0].links[0].deepLink: "
-        "'ftp://files.example.com/x' is not a valid URL: a link's deepLink must be an "
-        "http:// or https:// URL"
-    ]
 
 
 # -- each kind of error, in words ------------------------------------------------------------
@@ -162,6 +112,45 @@ def test_inside_a_chosen_branch_the_precise_error_is_given() -> None:
 @pytest.mark.parametrize(
     ("field", "needle", "message"),
     [
+        # An unknown field; the best branch of a oneOf / anyOf, not every branch.
+        pytest.param(
+            "tmeporary: true",
+            "tmeporary",
+            "flags[0].tmeporary: unknown field 'tmeporary'; did you mean 'temporary'?",
+            id="an unknown field is located at its key with a did-you-mean",
+        ),
+        pytest.param(
+            "variations: [{value: 1, label: One}, {value: 2}]",
+            "label",
+            "flags[0].variations[0].label: unknown field 'label'; "
+            "known fields: description, name, value",
+            id="an unknown field unlike any known one lists the known fields",
+        ),
+        pytest.param(
+            "initialPrerequisites: [{key: b}]",
+            "{key",
+            "flags[0].initialPrerequisites[0]: needs variationIndex or variationValue",
+            id="a prerequisite without index or value asks for either",
+        ),
+        pytest.param(
+            "links: [{title: Docs}]",
+            "{title",
+            "flags[0].links[0]: needs deepLink or integrationKey",
+            id="a link without a target asks for a URL or an integration",
+        ),
+        pytest.param(
+            "links: [{metadata: {issueKey: X-1}}]",
+            "{metadata",
+            "flags[0].links[0]: 'metadata' needs 'integrationKey'",
+            id="a link with metadata only is told once what it lacks",
+        ),
+        pytest.param(
+            "links: [{deepLink: 'ftp://files.example.com/x'}]",
+            "'ftp",
+            "flags[0].links[0].deepLink: 'ftp://files.example.com/x' is not a valid URL: "
+            "a link's deepLink must be an http:// or https:// URL",
+            id="inside a chosen branch the precise error is given",
+        ),
         ("temporary: 'yes'", "'yes'", "flags[0].temporary: expected true or false, got a string"),
         ("tags: checkout", "checkout", "flags[0].tags: expected a list, got a string"),
         ("description: [a]", "[a]", "flags[0].description: expected a string, got a list"),

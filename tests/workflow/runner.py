@@ -21,7 +21,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,19 +96,20 @@ class _Parser:
         return token
 
     def _or(self) -> Any:
-        value = self._and()
-        while self._peek() == "||":
-            self._take()
-            right = self._and()
-            value = value if _truthy(value) else right
-        return value
+        return self._chain("||", self._and)
 
     def _and(self) -> Any:
-        value = self._not()
-        while self._peek() == "&&":
+        return self._chain("&&", self._not)
+
+    def _chain(self, op: str, operand: Callable[[], Any]) -> Any:
+        """``a || b`` is ``a`` if it is truthy, else ``b``; ``a && b`` is ``b`` if ``a`` is
+        truthy, else ``a`` (both sides are read either way: reading has no side effects)."""
+        value = operand()
+        while self._peek() == op:
             self._take()
-            right = self._not()
-            value = right if _truthy(value) else value
+            right = operand()
+            if _truthy(value) != (op == "||"):
+                value = right
         return value
 
     def _not(self) -> Any:

@@ -163,14 +163,24 @@ def test_a_plan_that_fails_fails_the_check_and_replaces_the_stale_plan_comment(
     assert only_masked(run, wrong)
 
 
+@pytest.mark.parametrize(
+    ("login", "comment_author"),
+    [
+        # github-token is a GitHub App's, which GitHub will not name: comment-author does.
+        pytest.param("flag-bot[bot]", "flag-bot[bot]", id="comment-author names the login"),
+        # An empty comment-author: the workflow's token, whose comment is the actions bot's.
+        pytest.param(BOT, "", id="empty comment-author, the workflow's token"),
+    ],
+)
 def test_comment_author_names_whose_plan_comment_is_updated(
-    workspace: Path, runner_temp: Path, fake_github: FakeGitHub
+    workspace: Path, runner_temp: Path, fake_github: FakeGitHub, login: str, comment_author: str
 ) -> None:
-    fake_github.login = "flag-bot[bot]"  # github-token is a GitHub App's
-    ours = fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nold", user="flag-bot[bot]")
+    fake_github.login = login
+    ours = fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nold", user=login)
     r = runner(workspace, runner_temp, fake_github)
-    run = run_action(r, path="flags", comment_author="flag-bot[bot]")
+    run = run_action(r, path="flags", comment_author=comment_author)
     assert run.ok, run.log
+    assert [a for a in run.annotations if a.level == "warning"] == []
     (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
     assert comment["id"] == ours
     assert "Planned offline from the ledger" in comment["body"]
@@ -188,19 +198,6 @@ def test_with_a_personal_github_token_the_one_comment_is_updated_without_comment
         assert [a for a in run.annotations if a.level == "warning"] == []
     (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
     assert comment["user"]["login"] == "alice"
-
-
-def test_with_an_empty_comment_author_the_workflows_token_updates_its_comment(
-    workspace: Path, runner_temp: Path, fake_github: FakeGitHub
-) -> None:
-    ours = fake_github.add_comment(REPOSITORY, PR_NUMBER, f"{MARKER}\nold", user=BOT)
-    r = runner(workspace, runner_temp, fake_github)
-    run = run_action(r, path="flags", comment_author="")
-    assert run.ok, run.log
-    assert [a for a in run.annotations if a.level == "warning"] == []
-    (comment,) = fake_github.comments_of(REPOSITORY, PR_NUMBER)
-    assert comment["id"] == ours
-    assert "Planned offline from the ledger" in comment["body"]
 
 
 def test_a_github_apps_token_without_comment_author_warns_which_login_to_name(

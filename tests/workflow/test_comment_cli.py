@@ -30,6 +30,9 @@ def _calls(fake: FakeGitHub) -> list[str]:
 
 
 LIST = f"/repos/{REPOSITORY}/issues/{PR_NUMBER}/comments"
+# A run that asks GitHub who the token is and finds our comment; one that posts it as well.
+FIND = ["GET /user", f"GET {LIST}"]
+POST = [*FIND, f"POST {LIST}"]
 
 
 def _create_then_update(cli: Cli, tmp_path: Path, env: dict[str, str]) -> tuple[Result, Result]:
@@ -124,14 +127,7 @@ def test_with_a_personal_token_the_author_is_the_tokens_user_asked_of_github(
         (BOT, f"{MARKER}\nPlan: 1."),
         ("alice", f"{MARKER}\nPlan: 3.\n"),
     ]
-    assert _calls(fake_github) == [
-        "GET /user",
-        f"GET {LIST}",
-        f"POST {LIST}",
-        "GET /user",
-        f"GET {LIST}",
-        "PATCH /repos/acme/flags/issues/comments/1001",
-    ]
+    assert _calls(fake_github) == [*POST, *FIND, "PATCH /repos/acme/flags/issues/comments/1001"]
 
 
 def test_with_the_workflows_token_github_declines_to_say_and_the_author_is_the_actions_bot(
@@ -143,11 +139,7 @@ def test_with_the_workflows_token_github_declines_to_say_and_the_author_is_the_a
     assert result.code == 0, result
     assert result.stdout.startswith("Updated the plan comment")
     assert result.stderr == ""
-    assert _calls(fake_github) == [
-        "GET /user",
-        f"GET {LIST}",
-        f"PATCH /repos/acme/flags/issues/comments/{ours}",
-    ]
+    assert _calls(fake_github) == [*FIND, f"PATCH /repos/acme/flags/issues/comments/{ours}"]
 
 
 def test_an_empty_author_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
@@ -175,13 +167,7 @@ def test_running_again_with_the_same_plan_changes_nothing(
     assert cli("github", "comment", "--body-file", body, env=env).code == 0
     again = cli("github", "comment", "--body-file", body, env=env)
     assert again.stdout.startswith("Left unchanged the plan comment")
-    assert _calls(fake_github) == [
-        "GET /user",
-        f"GET {LIST}",
-        f"POST {LIST}",
-        "GET /user",
-        f"GET {LIST}",
-    ]
+    assert _calls(fake_github) == [*POST, *FIND]
 
 
 def test_a_read_only_token_is_one_line_about_forks_and_the_token_is_never_printed(

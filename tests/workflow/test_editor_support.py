@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,35 +18,22 @@ from e2e.support import Cli
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from support.schemas import properties, subschemas
+
 from .support import REPO
 
 SCHEMA_FILE = REPO / "schemas" / "flag-file.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
-def _subschemas(node: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict):
-        yield pointer, node
-        for key, value in node.items():
-            if key not in ("examples", "default", "enum", "const"):
-                yield from _subschemas(value, f"{pointer}/{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _subschemas(value, f"{pointer}/{index}")
-
-
 def _properties() -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (f"{pointer}/properties/{name}", prop)
-        for pointer, node in _subschemas(SCHEMA)
-        for name, prop in (node.get("properties") or {}).items()
-    ]
+    return properties(SCHEMA)
 
 
 def _examples() -> list[tuple[str, Any]]:
     return [
         (pointer, example)
-        for pointer, node in _subschemas(SCHEMA)
+        for pointer, node in subschemas(SCHEMA)
         for example in node.get("examples", [])
     ]
 

@@ -141,27 +141,44 @@ def test_the_hook_fails_with_every_finding_at_its_file_line_and_column(
     )
 
 
-def test_a_changed_file_is_checked_with_the_files_it_refers_to(
-    flag_repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
-) -> None:
-    # The new file's prerequisite is declared in platform.yaml, which is not changed:
-    # validated alone, the new file would report it missing.
-    new = flag_repo / "flags" / "web-app" / "search.yaml"
-    new.write_text(
-        "project: web-app\nflags:\n  - key: search-v2\n    name: Search v2\n"
-        "    initialPrerequisites: [{key: recommendations-config, variationIndex: 0}]\n"
-    )
-    result = run_hook(flag_repo, hook_repo, pre_commit_home, "--files", "flags/web-app/search.yaml")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Passed" in result.stdout
+# The new file's prerequisite is declared in platform.yaml, which is not changed:
+# validated alone, the new file would report it missing.
+SEARCH = (
+    "project: web-app\nflags:\n  - key: search-v2\n    name: Search v2\n"
+    "    initialPrerequisites: [{key: recommendations-config, variationIndex: 0}]\n"
+)
 
 
-def test_yaml_outside_flags_does_not_run_the_hook(
-    flag_repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+@pytest.mark.parametrize(
+    ("path", "text", "shown"),
+    [
+        pytest.param(
+            "flags/web-app/search.yaml",
+            SEARCH,
+            "Passed",
+            id="a changed file is checked with the files it refers to",
+        ),
+        pytest.param(
+            "deploy/compose.yaml",
+            None,
+            "(no files to check)Skipped",
+            id="yaml outside flags does not run the hook",
+        ),
+    ],
+)
+def test_the_hook_passes_on_a_file_that_is_fine_or_not_its_business(
+    flag_repo: Path,
+    hook_repo: tuple[Path, str],
+    pre_commit_home: Path,
+    path: str,
+    text: str | None,
+    shown: str,
 ) -> None:
-    result = run_hook(flag_repo, hook_repo, pre_commit_home, "--files", "deploy/compose.yaml")
+    if text is not None:
+        (flag_repo / path).write_text(text)
+    result = run_hook(flag_repo, hook_repo, pre_commit_home, "--files", path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "(no files to check)Skipped" in result.stdout
+    assert shown in result.stdout
 
 
 def test_another_directory_is_configured_with_files_and_args(
