@@ -161,8 +161,9 @@ def lock(path: Path, claim: Claim = IN_PROCESS) -> LedgerLock:
             if claim.wait <= 0:
                 raise
             # Said, so that a run that pauses says why (and a test knows it is waiting).
+            waiting = _waiting_for(held, claim.wait)  # first: the holder may go meanwhile
             log.info("waiting up to %g s for %s to be released", claim.wait, held.path)
-            notices.say(_waiting_for(held, claim.wait))
+            notices.say(waiting)
             held.acquire(claim.wait)
     except LedgerLockedError:
         raise
