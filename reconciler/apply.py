@@ -1,14 +1,14 @@
 """Applying a plan: the creates it lists, in dependency order, and nothing else.
 
-A flag is created before its links and before the flags that name it as a
-prerequisite; independent creates run concurrently (the client paces them within the
-rate limits). Every success is recorded in the ledger at once. A create whose outcome
-is unknown (timeout, dropped connection, a gateway error) is never blindly sent again:
-the flag or link is looked up first, and sent again, after a growing pause, only if it
-is not there (at most ``MAX_SENDS`` sends; the last error is kept). A 409 is
-looked up too: adopted if it matches what the file declares, a conflict otherwise.
-One failure does not stop independent creates; what depended on it is skipped. But
-when ``OUTAGE_LIMIT`` creates in a row fail for want of an answer (LaunchDarkly down or
+A flag is created before its links and before the flags that name it as a prerequisite
+or copy it (``clone``); independent creates run concurrently (the client paces them
+within the rate limits). Every success is recorded in the ledger at once. A create whose
+outcome is unknown (timeout, dropped connection, a gateway error) is never blindly sent
+again: the flag or link is looked up first, and sent again, after a growing pause, only
+if it is not there (at most ``MAX_SENDS`` sends; the last error is kept). A 409 is
+looked up too: adopted if it matches what the file declares, a conflict otherwise. One
+failure does not stop independent creates; what depended on it is skipped. But when
+``OUTAGE_LIMIT`` creates in a row fail for want of an answer (LaunchDarkly down or
 unreachable, each after its own retries), the creates not yet started are skipped: one
 more would only wait out the same retries, and a thousand of them would take hours.
 An exception that is not a ``ReconcilerError`` is a bug: it stops the apply (the creates
@@ -57,7 +57,9 @@ OUTAGE_LIMIT = 3
 class FlagWriter(Protocol):
     """The part of the API client apply uses (``LaunchDarklyClient`` fits)."""
 
-    def create_flag(self, project: str, body: dict[str, Any]) -> dict[str, Any]: ...
+    def create_flag(
+        self, project: str, body: dict[str, Any], clone: str | None = None
+    ) -> dict[str, Any]: ...
 
     def get_flag(self, project: str, key: str) -> dict[str, Any] | None: ...
 
@@ -255,7 +257,7 @@ class _Runner:
     def _create_flag(self, spec: FlagSpec) -> Outcome:
         body = spec.post_body(self._prerequisite_ids(spec))
         flag, outcome, looked_up = self._send(
-            lambda: self.client.create_flag(spec.project, body),
+            lambda: self.client.create_flag(spec.project, body, clone=spec.clone),
             lambda: self.client.get_flag(spec.project, spec.key),
             f"flag {spec.key!r}",
         )

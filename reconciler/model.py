@@ -135,8 +135,10 @@ class FlagSpec:
     """A declared flag.
 
     ``fields`` holds the ``FeatureFlagBody`` fields exactly as declared, except
-    ``links`` (sent by a separate call) and ``initialPrerequisites`` (kept as
-    ``prerequisites`` because their variation ids are known only at apply time).
+    ``links`` (sent by a separate call), ``initialPrerequisites`` (kept as
+    ``prerequisites`` because their variation ids are known only at apply time) and
+    ``clone``: the key of the flag of the same project it is a copy of (sent as the
+    create's ``?clone=`` query parameter), or None.
     """
 
     project: str
@@ -145,6 +147,7 @@ class FlagSpec:
     location: Location
     prerequisites: tuple[PrerequisiteSpec, ...] = ()
     links: tuple[LinkSpec, ...] = ()
+    clone: str | None = None
 
     @property
     def address(self) -> str:
@@ -156,6 +159,8 @@ class FlagSpec:
         data = dict(self.fields)
         if self.prerequisites:
             data["initialPrerequisites"] = [p.data for p in self.prerequisites]
+        if self.clone is not None:  # so the ledger records what a flag was copied from
+            data["clone"] = self.clone
         return data
 
     @cached_property

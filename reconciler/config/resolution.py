@@ -3,7 +3,10 @@
 Levels merge from least to most specific: ``defaults``, ``projects.<key>.defaults``,
 the flag's ``template``, the flag. ``tags`` are the union of every level's, in that
 order, without repeats; every other field is taken whole from the most specific level
-that sets it. ``template`` itself is not a flag field: a resolved flag has none.
+that sets it. ``template`` itself is not a flag field: a resolved flag has none. A clone
+takes none of the fields its source gives it (``clones.SOURCE_FIELDS``) from defaults or
+its template: a default ``clientSideAvailability`` is for flags made from scratch, and a
+copy has its source's.
 
 A resolved document is an ordinary ``Document``: its data holds the merged flags and its
 ``ResolvedSource`` answers each position from the level that gave the field, so the
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config.configuration import CONFIG_NAME, Config
+from reconciler.files.clones import SOURCE_FIELDS
 from reconciler.files.positions import Document, SourceMap
 from reconciler.files.schema_errors import readable_path
 from reconciler.model import Finding, Location, flag_address
@@ -195,8 +199,11 @@ def _merge(
     fields: dict[str, _Level] = {}
     tags: list[Any] = []
     tags_from: list[tuple[_Level, int]] = []
+    is_clone = isinstance(own.data.get("clone"), str)
     for level in [*levels, own]:
         for name, value in level.data.items():
+            if is_clone and level is not own and name in SOURCE_FIELDS:
+                continue
             merged[name] = value
             fields[name] = level
         level_tags = level.data.get("tags")

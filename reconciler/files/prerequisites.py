@@ -1,5 +1,6 @@
 """Prerequisites across files: each names a declared flag of the same project and one of
-its variations, none twice, and no flag depends on itself through a cycle."""
+its variations, none twice, and no flag depends on itself through a cycle (of
+prerequisites, of clones, or of both: a clone's declared source is created first too)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,15 @@ def prerequisite_specs(
             ok = False
             continue
         if target.values is None:
-            ok = False  # the target's own findings say what to fix
+            if target.checked and isinstance(target.data.get("clone"), str):
+                findings.append(
+                    flag.finding(
+                        [*path, "key"],
+                        f"flag {key!r} is a clone of a flag whose variations are not declared "
+                        "in the files; it cannot be named as a prerequisite",
+                    )
+                )
+            ok = False  # otherwise the target's own findings say what to fix
             continue
         index = _variation_index(flag, path, prereq, target.values, findings)
         if index is None:
@@ -92,12 +101,8 @@ def _variation_index(
 
 
 def cycles(flags: Mapping[FlagKey, Declared], findings: list[Finding]) -> set[FlagKey]:
-    """Report each prerequisite cycle once; the flags on a cycle."""
-    graph = {
-        k: [(k[0], p["key"]) for p in f.data.get("initialPrerequisites", [])]
-        for k, f in flags.items()
-        if f.checked
-    }
+    """Report each cycle of prerequisites and clones once; the flags on a cycle."""
+    graph = {k: [(k[0], key) for key, _ in _edges(f)] for k, f in flags.items() if f.checked}
     state: dict[FlagKey, int] = {}  # 1 on the stack, 2 done
     on_cycle: set[FlagKey] = set()
     for start in sorted(graph):
@@ -127,19 +132,40 @@ def cycles(flags: Mapping[FlagKey, Declared], findings: list[Finding]) -> set[Fl
     return on_cycle
 
 
+def _edges(flag: Declared) -> list[tuple[str, list[Any]]]:
+    """The keys a flag depends on, each with the path (below the flag) that names it:
+    its prerequisites first, then the flag it is a clone of."""
+    edges: list[tuple[str, list[Any]]] = [
+        (p["key"], ["initialPrerequisites", i, "key"])
+        for i, p in enumerate(flag.data.get("initialPrerequisites", []))
+    ]
+    if isinstance(flag.data.get("clone"), str):
+        edges.append((flag.data["clone"], ["clone"]))
+    return edges
+
+
 def _cycle_finding(cycle: list[FlagKey], flags: Mapping[FlagKey, Declared]) -> Finding:
     """A cycle, told at the first of its flags in the files, read from that flag on,
-    pointing at the prerequisite that leads into the rest of the cycle."""
+    pointing at the prerequisite (or clone) that leads into the rest of the cycle."""
     first = min(range(len(cycle)), key=lambda i: flags[cycle[i]].at())
     cycle = cycle[first:] + cycle[:first]
+    steps = [
+        next(p for k, p in _edges(flags[node]) if k == cycle[(i + 1) % len(cycle)][1])
+        for i, node in enumerate(cycle)
+    ]
     flag = flags[cycle[0]]
     following = cycle[1 % len(cycle)][1]
-    index = next(
-        i for i, p in enumerate(flag.data["initialPrerequisites"]) if p["key"] == following
-    )
-    if len(cycle) == 1:
-        message = f"flag {following!r} cannot be its own prerequisite"
+    names = " -> ".join(k[1] for k in [*cycle, cycle[0]])
+    if all(step[0] != "clone" for step in steps):
+        message = (
+            f"flag {following!r} cannot be its own prerequisite"
+            if len(cycle) == 1
+            else f"prerequisites form a cycle: {names}"
+        )
+    elif len(cycle) == 1:
+        message = "a flag cannot be a clone of itself"
     else:
-        names = " -> ".join(k[1] for k in [*cycle, cycle[0]])
-        message = f"prerequisites form a cycle: {names}"
-    return flag.finding(flag.path("initialPrerequisites", index, "key"), message)
+        kinds = "clones" if all(s[0] == "clone" for s in steps) else "clones and prerequisites"
+        others = "; ".join(f"{k[1]!r} is at {flags[k].at()}" for k in cycle[1:])
+        message = f"{kinds} form a cycle: {names} ({others})"
+    return flag.finding(flag.path(*steps[0]), message)

@@ -4,7 +4,8 @@ Runs on flags that passed the schema. Per flag: variation values unique and of o
 type, ``defaults`` in range (``variations``), migration rules (``migration``), one
 maintainer, link keys unique, explicit and derived (``links``). Across files, per
 project: flag keys unique (here), prerequisites naming a declared flag and one of its
-variations, and no prerequisite cycles (``prerequisites``).
+variations, clones declaring nothing their source gives them (``clones``), and no
+cycle through prerequisites and clones (``prerequisites``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.files.clones import check_clone, clone_source, copy_values
 from reconciler.files.declared import Declared
 from reconciler.files.links import link_specs
 from reconciler.files.migration import check_migration
@@ -20,7 +22,7 @@ from reconciler.files.prerequisites import FlagKey, cycles, prerequisite_specs
 from reconciler.files.variations import check_variations, variation_values
 from reconciler.model import Finding, FlagSpec
 
-_NOT_SENT = ("links", "initialPrerequisites")
+_NOT_SENT = ("links", "initialPrerequisites", "clone")
 
 
 @dataclass
@@ -68,14 +70,17 @@ class RuleChecker:
         ok = check_variations(flag, findings)
         ok = check_migration(flag, findings) and ok
         ok = _check_maintainer(flag, findings) and ok
+        ok = check_clone(flag, findings) and ok
         links = link_specs(flag, findings)
         if ok and links is not None:
             fields = {k: v for k, v in data.items() if k not in _NOT_SENT}
-            flag.spec = FlagSpec(project, data["key"], fields, flag.at(), (), links)
+            clone = clone_source(data)
+            flag.spec = FlagSpec(project, data["key"], fields, flag.at(), (), links, clone)
 
     def finish(self) -> list[FlagSpec]:
         """Apply the cross-file rules; the specs of every flag that passed them all."""
         resolved: dict[FlagKey, FlagSpec] = {}
+        copy_values(self._flags)
         for (project, key), flag in self._flags.items():
             if not flag.checked:
                 continue
@@ -88,6 +93,7 @@ class RuleChecker:
                     flag.spec.location,
                     prerequisites,
                     flag.spec.links,
+                    flag.spec.clone,
                 )
         cyclic = cycles(self._flags, self.findings)
         return [spec for k, spec in sorted(resolved.items()) if k not in cyclic]

@@ -8,9 +8,10 @@
 | drift     | declared and exists, but the file or LaunchDarkly differs from | nothing: the   |
 |           | what was created (or it was deleted/archived since)            | UI owns it     |
 | orphan    | recorded in the ledger, no longer declared                     | nothing        |
-| blocked   | cannot be created (the key belongs to an archived flag)        | apply refuses  |
+| blocked   | cannot be created (the key belongs to an archived flag, or the | apply refuses  |
+|           | flag a clone copies is missing or archived: ``clones.py``)     |                |
 
-A plan is data: its actions are frozen values with a ``.data`` dict, sorted by
+A plan is data: its actions (``action.py``) are frozen values with a ``.data`` dict, sorted by
 address, so its JSON, its fingerprint and its text follow deterministically.
 """
 
@@ -21,8 +22,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from reconciler.model import (
     DesiredState,
@@ -34,80 +34,16 @@ from reconciler.model import (
     netstring_line,
 )
 from reconciler.plan import compare
+
+# Re-exported: callers take Action and Kind from here, where plans are made.
+from reconciler.plan.action import SUMMARY_ORDER as SUMMARY_ORDER
+from reconciler.plan.action import Action as Action
+from reconciler.plan.action import Kind as Kind
+from reconciler.plan.clones import check_source
 from reconciler.remote.observe import ExistingState
 
 if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger, LedgerEntry
-
-
-class Kind(str, Enum):
-    CREATE = "create"
-    ADOPT = "adopt"
-    UNCHANGED = "unchanged"
-    DRIFT = "drift"
-    ORPHAN = "orphan"
-    BLOCKED = "blocked"
-
-
-SUMMARY_ORDER = (
-    (Kind.CREATE, "to create"),
-    (Kind.ADOPT, "to adopt"),
-    (Kind.UNCHANGED, "unchanged"),
-    (Kind.DRIFT, "drifted"),
-    (Kind.ORPHAN, "orphaned"),
-    (Kind.BLOCKED, "blocked"),
-)
-
-
-class Action(NamedTuple):
-    """One thing the plan says about one flag or link.
-
-    A NamedTuple rather than a frozen dataclass: a plan makes one or two per declared
-    resource, and a tuple is made in a third of the time.
-    """
-
-    kind: Kind
-    resource: str  # "flag" or "link"
-    project: str
-    flag_key: str
-    link_key: str | None = None
-    source: str = ""
-    digest: str = ""
-    reason: str = ""
-    diff: tuple[compare.FieldDiff, ...] = ()
-    depends_on: tuple[str, ...] = ()
-    variation_ids: tuple[str, ...] = ()
-    link_id: str | None = None
-
-    @property
-    def address(self) -> str:
-        if self.link_key is None:
-            return flag_address(self.project, self.flag_key)
-        return link_address(self.project, self.flag_key, self.link_key)
-
-    @property
-    def sort_key(self) -> tuple[str, str, int, str]:
-        return (self.project, self.flag_key, 0 if self.link_key is None else 1, self.link_key or "")
-
-    @property
-    def data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "action": self.kind.value,
-            "resource": self.resource,
-            "address": self.address,
-            "project": self.project,
-            "flag": self.flag_key,
-        }
-        if self.link_key is not None:
-            data["link"] = self.link_key
-        for name in ("source", "digest", "reason"):
-            if getattr(self, name):
-                data[name] = getattr(self, name)
-        if self.diff:
-            data["diff"] = [d.data for d in self.diff]
-        if self.depends_on:
-            data["depends_on"] = list(self.depends_on)
-        return data
 
 
 @dataclass(frozen=True)
@@ -185,8 +121,10 @@ def make_plan(desired: DesiredState, existing: ExistingState, ledger: Ledger, ta
     """Compare what the files declare with what exists and what was recorded."""
     actions: list[Action] = []
     declared_links: set[str] = set()
+    clones = any(spec.clone is not None for spec in desired.flags)
+    declared = {spec.address for spec in desired.flags} if clones else set()
     for spec in desired.flags:
-        flag_action = _flag_action(spec, existing, ledger, target)
+        flag_action = _flag_action(spec, existing, ledger, target, declared)
         actions.append(flag_action)
         for link in spec.links:
             declared_links.add(link.address)
@@ -229,7 +167,9 @@ def ledger_fingerprint(desired: DesiredState, ledger: Ledger, target: str) -> st
     return ledger.fingerprint(target, sorted({*desired.projects, *ledger.projects(target)}))
 
 
-def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str) -> Action:
+def _flag_action(
+    spec: FlagSpec, existing: ExistingState, ledger: Ledger, target: str, declared: set[str]
+) -> Action:
     recorded = ledger.get_flag(target, spec.project, spec.key)
     base: dict[str, Any] = {
         "resource": "flag",
@@ -239,6 +179,15 @@ def _flag_action(spec: FlagSpec, existing: ExistingState, ledger: Ledger, target
         "digest": spec.digest,
     }
     prerequisites = tuple(flag_address(spec.project, p.key) for p in spec.prerequisites)
+    if spec.clone is not None:
+        base["clone"] = flag_address(spec.project, spec.clone)
+        if base["clone"] in declared:  # created first, like a prerequisite
+            prerequisites = (*prerequisites, base["clone"])
+        if recorded is None and existing.flag(spec.project, spec.key) is None:
+            source = check_source(spec, existing, declared)
+            kind = Kind.BLOCKED if source.blocked else Kind.CREATE
+            deps = () if source.blocked else prerequisites
+            return Action(kind, reason=source.reason, depends_on=deps, **base)
     if not existing.live:
         if recorded is None:
             return Action(Kind.CREATE, depends_on=prerequisites, **base)

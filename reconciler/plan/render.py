@@ -20,6 +20,7 @@ import click
 from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
+from reconciler.plan.clones import COPIES
 from reconciler.plan.compare import FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.saved import plan_json
@@ -69,7 +70,8 @@ def _value(value: Any) -> str:
 
 
 def _describe(action: Action) -> str:
-    return f"{action.resource} {action.address}"
+    clone = f" (clone of {action.clone})" if action.clone else ""
+    return f"{action.resource} {action.address}{clone}"
 
 
 class TextRenderer:
@@ -87,6 +89,8 @@ class TextRenderer:
             lines.append(style(head, fg))
             if action.reason:
                 lines.append(f"      {action.reason}")
+            if action.clone and action.kind is Kind.CREATE:
+                lines.append(f"      {COPIES} {action.clone}")
             for d in action.diff:
                 lines.append(f"      {d.path}: {_value(d.before)} -> {_value(d.after)}")
         if shown:
@@ -113,10 +117,13 @@ class MarkdownRenderer:
             out += ["| | resource | address | source | note |", "|---|---|---|---|---|"]
             for a in actions:
                 notes = [html.escape(a.reason, quote=False)] if a.reason else []
+                if a.clone and kind is Kind.CREATE:
+                    notes.append(f"{COPIES} {_code(a.clone)}")
                 if a.diff:
                     notes.append("; ".join(_markdown_change(d) for d in a.diff))
                 source = _code(a.source) if a.source else ""
-                cells = (symbol, a.resource, _code(a.address), source, "<br>".join(notes))
+                address = _code(a.address) + (f" (clone of {_code(a.clone)})" if a.clone else "")
+                cells = (symbol, a.resource, address, source, "<br>".join(notes))
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
             out += ["", "</details>"]
         return "\n".join(out) + "\n"

@@ -86,6 +86,7 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
             reason=a.get("reason", ""),
             diff=tuple(_field_diff(d) for d in a.get("diff", [])),
             depends_on=tuple(a.get("depends_on", ())),
+            clone=a.get("clone", ""),
         )
         for a in document["actions"]
     )

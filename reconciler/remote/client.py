@@ -190,10 +190,16 @@ class LaunchDarklyClient:
         data, make = found
         return check_flag(data, make, key=key)
 
-    def create_flag(self, project: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a flag (``FeatureFlagBody``); the created ``FeatureFlag``."""
+    def create_flag(
+        self, project: str, body: Mapping[str, Any], clone: str | None = None
+    ) -> dict[str, Any]:
+        """Create a flag (``FeatureFlagBody``), as a copy of the flag ``clone`` of the same
+        project if given (``?clone=``); the created ``FeatureFlag``."""
         path = FLAGS.format(projectKey=_seg(project))
-        data, make = self._answer("POST", FLAGS, path, body=body)
+        target: str | httpx.URL = path
+        if clone is not None:
+            target = httpx.URL(self.base_url + path, params={"clone": clone})
+        data, make = self._answer("POST", FLAGS, target, body=body)
         return check_flag(data, make, key=body.get("key"))
 
     def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]:

@@ -108,7 +108,8 @@ def _observe_flags(
 ) -> None:
     first = reader.list_flags_page(project, offset=0, limit=PAGE)
     _add(state, project, first.items, archived=False)
-    wanted = {spec.key for spec in declared}
+    # A clone's source is looked for too: the plan blocks a clone of a flag that is not there.
+    wanted = {spec.key for spec in declared} | {s.clone for s in declared if s.clone is not None}
     missing = wanted - {item["key"] for item in first.items}
     full_page = len(first.items) >= PAGE
     if full_page and first.total_count is None:

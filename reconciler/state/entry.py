@@ -71,6 +71,13 @@ class LedgerEntry(NamedTuple):
         return f"{self.flag_key}/{self.key}" if self.kind == "link" else self.key
 
     @property
+    def clone(self) -> str | None:
+        """The key of the flag this flag was created as a copy of. Kept in ``spec`` (as the
+        files say it), not in a field of its own, which earlier versions would refuse."""
+        source = self.spec.get("clone") if self.kind == "flag" else None
+        return source if isinstance(source, str) else None
+
+    @property
     def data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "kind": self.kind, "project": self.project, "key": self.key, "id": self.id,

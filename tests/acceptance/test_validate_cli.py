@@ -523,8 +523,13 @@ def test_the_schema_covers_every_field_of_the_api_bodies_it_stands_for() -> None
     ours = json.loads(SCHEMA.read_text(encoding="utf-8"))["$defs"]
     flag_fields = set(ours["flag"]["properties"])
     assert set(bodies["FeatureFlagBody"]["properties"]) <= flag_fields
-    # links are sent by their own call; template is resolved before anything is sent
-    assert flag_fields - set(bodies["FeatureFlagBody"]["properties"]) == {"links", "template"}
+    # links are sent by their own call; template is resolved before anything is sent; clone
+    # is the create's query parameter
+    assert flag_fields - set(bodies["FeatureFlagBody"]["properties"]) == {
+        "links",
+        "template",
+        "clone",
+    }
     assert set(ours["link"]["properties"]) == set(bodies["flagLinkPost"]["properties"])
 
 

@@ -29,7 +29,7 @@ from .support import (
 )
 
 # examples/flags declares 12 flags and 8 links, in two projects.
-EXAMPLE_FLAGS = 12
+EXAMPLE_FLAGS = 13
 EXAMPLE_LINKS = 8
 EXAMPLE_RESOURCES = EXAMPLE_FLAGS + EXAMPLE_LINKS
 # The example flags that declare links: their links are listed when the ledger does not know them.

@@ -242,12 +242,12 @@ def test_lost_ledger_is_rebuilt_by_adopting_everything_without_a_post(
 
     plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert plan.code == 2, plan
-    assert "Plan: 20 to adopt." in plan.stdout
+    assert "Plan: 21 to adopt." in plan.stdout
     assert "+ create" not in plan.stdout
 
     applied = cli.live(emu, "apply", "flags", "--yes")
     assert applied.code == 0, applied
-    assert "Apply complete: 0 created, 20 adopted." in applied.stdout
+    assert "Apply complete: 0 created, 21 adopted." in applied.stdout
     assert posts(emu) == 0
     ledger = load_ledger(tmp_path)
     for project in EXAMPLE_PROJECTS:
@@ -256,7 +256,7 @@ def test_lost_ledger_is_rebuilt_by_adopting_everything_without_a_post(
         )
     again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert again.code == 0, again
-    assert "Plan: nothing to create, 20 unchanged." in again.stdout
+    assert "Plan: nothing to create, 21 unchanged." in again.stdout
 
 
 def _by_key(emu: Emulator, project: str) -> dict[str, dict[str, Any]]:

@@ -583,7 +583,7 @@ def test_emulator_option_exports_from_the_in_process_emulator(cli: Cli, tmp_path
     assert cli("apply", str(examples), "--emulator", "--yes").code == 0
     result = cli("export", "--project", "web-app", "--emulator", "--output", "out")
     assert result.code == 0, result
-    assert "Exported 9 flag(s) and 5 link(s) of project web-app." in result.stdout
+    assert "Exported 10 flag(s) and 5 link(s) of project web-app." in result.stdout
     planned = cli("plan", "out", "--emulator", "--ledger", "fresh-ledger.json", "--format", "json")
     assert planned.code == 0, planned
     assert {a["action"] for a in json.loads(planned.stdout)["actions"]} == {"adopt"}

@@ -28,6 +28,7 @@ from reconciler.emulator import Emulator, EmulatorConfig, Faults
 from reconciler.state.ledger import Ledger
 
 from .support import (
+    CREATE_FLAG,
     LEDGER,
     Run,
     addresses,
@@ -89,6 +90,8 @@ class Figures:
     ledger_problems: list[str] = field(default_factory=list)
     again: Run | None = None  # the apply after convergence
     again_posts: int = -1
+    clones: int = 0  # declared flags that are clones (``clone:``)
+    clone_commits: int = 0  # creates with ?clone= the emulator stored
 
     @property
     def declared(self) -> int:
@@ -118,6 +121,8 @@ class Figures:
                 f"{self.commits} creates committed for {self.declared} resources "
                 f"({self.duplicates} duplicates)"
             )
+        if self.clone_commits != self.clones:
+            found.append(f"{self.clone_commits} clones stored, {self.clones} declared")
         if self.conflicts:
             found.append(f"{self.conflicts} creates were sent for what already existed (409)")
         if self.missing or self.extra:
@@ -167,6 +172,11 @@ def chaos_run(workdir: Path, *, flags: int, links: int, seed: int, concurrency: 
         figures.drops = emu.count(fault="drop")
         figures.stalls = emu.count(fault="stall")
         figures.requests = len(emu.request_log)
+        figures.clones = sum("clone" in spec for spec in declared)
+        figures.clone_commits = sum(
+            r.route == CREATE_FLAG and r.status == 201 and r.query.startswith("clone=")
+            for r in emu.request_log
+        )
         held = stored(emu, PROJECT)
         figures.duplicates = duplicates(held)
         expected = addresses(PROJECT, declared)

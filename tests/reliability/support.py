@@ -139,8 +139,9 @@ def declared_flags(flags: int, links: int) -> list[dict[str, Any]]:
     """``flags`` flags of every kind and ``links`` links spread over them.
 
     Booleans, strings, numbers, JSON and migration flags; every tenth flag from the
-    tenth on names an earlier boolean flag as its prerequisite (so creates have an
-    order); links alternate between an explicit key and a key derived from the URL.
+    tenth on names an earlier boolean flag as its prerequisite, and every tenth from the
+    eighteenth is a clone of an earlier string flag (so creates have an order); links
+    alternate between an explicit key and a key derived from the URL.
     """
     per_flag = [links // flags] * flags
     for i in range(links - sum(per_flag)):
@@ -158,6 +159,8 @@ def declared_flags(flags: int, links: int) -> list[dict[str, Any]]:
         elif kind == 7:
             spec["purpose"] = "migration"
             spec["migrationSettings"] = {"stageCount": 4}
+        elif kind == 8 and i >= 10:
+            spec["clone"] = f"flag-{i - 7:05d}"
         elif kind == 9 and i >= 10:
             spec["initialPrerequisites"] = [{"key": f"flag-{i - 9:05d}", "variationIndex": 0}]
         spec["links"] = [

@@ -38,6 +38,8 @@ def test_apply_under_every_fault_creates_each_flag_and_link_exactly_once(
     assert figures.duplicates == 0
     assert figures.conflicts == 0  # no create was sent blind after a fault lost its answer
     assert figures.again_posts == 0
+    assert figures.clones > 0  # clones are created with ?clone=, each once
+    assert figures.clone_commits == figures.clones
 
 
 def test_every_fault_was_met(chaos: dict[int, Figures]) -> None:

@@ -47,7 +47,9 @@ class FlakyLaunchDarkly:
             return self.calls % 2 == 0
         return len(self.flags) >= self.up
 
-    def create_flag(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+    def create_flag(
+        self, project: str, body: dict[str, Any], clone: str | None = None
+    ) -> dict[str, Any]:
         with self.lock:
             self.calls += 1
             if self._down():

@@ -56,7 +56,9 @@ class FakeLaunchDarkly:
         self.lose, self.drop, self.refuse = set(lose), set(drop), set(refuse)
         self.lock = threading.Lock()
 
-    def create_flag(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+    def create_flag(
+        self, project: str, body: dict[str, Any], clone: str | None = None
+    ) -> dict[str, Any]:
         key = body["key"]
         with self.lock:
             self.posts.append(("flag", body))
