@@ -355,7 +355,9 @@ def test_creates_answered_5xx_every_time_count_towards_the_outage_stop(tmp_path:
 
 def test_a_create_sent_again_says_why_and_after_how_long(tmp_path: Path) -> None:
     class NeverLands(FakeLaunchDarkly):
-        def create_flag(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        def create_flag(
+            self, project: str, body: dict[str, Any], clone: str | None = None
+        ) -> dict[str, Any]:
             self.posts.append(("flag", body))
             raise OutcomeUnknownError("the server answered 503")
 
