@@ -42,6 +42,7 @@ from reconciler.plan import compare
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.progress import ApplyResult, Progress, SilentProgress, Tally
 from reconciler.remote.retry import RetryPolicy
+from reconciler.settlement import record_adoption
 
 if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger
@@ -125,16 +126,8 @@ class _Runner:
 
     def adopt_all(self) -> None:
         for action in self.plan.of(Kind.ADOPT):
-            if action.resource == "flag":
-                spec = self.flags[action.address]
-                self.ledger.record_flag(
-                    self.target, spec, action="adopted", variation_ids=action.variation_ids
-                )
-            else:
-                self.ledger.record_link(
-                    self.target, self.links[action.address], action="adopted",
-                    link_id=action.link_id,
-                )  # fmt: skip
+            spec = self.flags.get(action.address) or self.links[action.address]
+            record_adoption(self.ledger, self.target, action, spec)
             self.result.adopted.append(action.address)
 
     def create_all(self, concurrency: int) -> None:

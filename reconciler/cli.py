@@ -34,7 +34,9 @@ COMMANDS: dict[str, str] = {
     "plan": "reconciler.commands.reconcile:plan",
     "apply": "reconciler.commands.reconcile:apply",
     "schema": "reconciler.commands.validate:schema",
+    "init": "reconciler.commands.init:init",
     "export": "reconciler.commands.export:export",
+    "ledger": "reconciler.commands.ledger:ledger",
     "github": "reconciler.commands.github:github",
     "emulator": "reconciler.emulator.cli:emulator",
 }

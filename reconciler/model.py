@@ -148,10 +148,19 @@ class FlagSpec:
     prerequisites: tuple[PrerequisiteSpec, ...] = ()
     links: tuple[LinkSpec, ...] = ()
     clone: str | None = None
+    # The fields the flag sets itself, when the repository configuration gave it others
+    # (None: every field is its own). Not part of the spec: it says where a value came from.
+    own: frozenset[str] | None = field(default=None, compare=False)
 
     @property
     def address(self) -> str:
         return flag_address(self.project, self.key)
+
+    def configured(self, name: str) -> bool:
+        """Whether field ``name`` is the configuration's (a default's or the template's):
+        the flag does not set it itself. ``tags`` the flag sets are its own, even when
+        the configuration adds to them."""
+        return self.own is not None and name not in self.own
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -167,14 +176,27 @@ class FlagSpec:
     def digest(self) -> str:  # once per flag: a plan and its fingerprint each need it
         return digest(self.spec)
 
-    def post_body(self, variation_ids: Mapping[tuple[str, int], str]) -> dict[str, Any]:
-        """The ``FeatureFlagBody`` to send; ``variation_ids`` maps (flag key, index) to ``_id``."""
+    def post_body(
+        self, variation_ids: Mapping[tuple[str, int], str] | None = None
+    ) -> dict[str, Any]:
+        """The ``FeatureFlagBody`` to send; ``variation_ids`` maps (flag key, index) to ``_id``.
+
+        Apply sends it; a plan shows it. A plan is made before its prerequisites exist, so
+        without ``variation_ids`` each prerequisite's ``variationId`` is None (known after
+        apply) and ``variation`` names the index it will be resolved from.
+        """
         body = dict(self.fields)
         if self.prerequisites:
-            body["initialPrerequisites"] = [
-                {"key": p.key, "variationId": variation_ids[(p.key, p.variation)]}
-                for p in self.prerequisites
-            ]
+            if variation_ids is None:
+                body["initialPrerequisites"] = [
+                    {"key": p.key, "variationId": None, "variation": p.variation}
+                    for p in self.prerequisites
+                ]
+            else:
+                body["initialPrerequisites"] = [
+                    {"key": p.key, "variationId": variation_ids[(p.key, p.variation)]}
+                    for p in self.prerequisites
+                ]
         return body
 
 

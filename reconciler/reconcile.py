@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from reconciler import notices
 from reconciler.apply import apply_plan
+from reconciler.config.configuration import Config
 from reconciler.errors import ConfigError, LedgerLockedError, ValidationFailed
 from reconciler.files.validator import validate_paths
 from reconciler.model import DesiredState
@@ -31,6 +32,7 @@ from reconciler.progress import ApplyResult, Progress
 from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
+from reconciler.settlement import refresh
 from reconciler.state.ledger import Ledger
 from reconciler.state.lock import FileLock, LedgerLock
 
@@ -64,6 +66,20 @@ class Endpoint:
     ledger_path: Path | None = None
     emulator: bool = False
     timeout: float = 30.0
+    state_dir: Path = STATE_DIR  # the default ledger's and the emulator's data's directory
+
+    def configured(self, config: Config | None) -> Endpoint:
+        """This endpoint with what ``config`` sets where the command line set nothing:
+        options and environment variables win over it, it wins over the defaults. The
+        emulator keeps its own ledger (next to the configuration), never the configured one."""
+        if config is None or config.file is None:
+            return self
+        base_url, ledger = self.base_url, self.ledger_path
+        if not self.emulator:
+            base_url = base_url if base_url is not None else config.base_url
+            ledger = ledger if ledger is not None else Path(config.display(config.ledger))
+        state_dir = Path(config.display(config.directory / STATE_DIR))
+        return replace(self, base_url=base_url, ledger_path=ledger, state_dir=state_dir)
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -84,9 +100,10 @@ def command_line(*args: str | Path) -> str:
     return shlex.join(["ld-reconciler", *(os.fspath(a) for a in args)])
 
 
-def load_desired(paths: Sequence[str]) -> DesiredState:
-    """Load and validate the flag files; every finding at once, or the desired state."""
-    result = validate_paths(paths)
+def load_desired(paths: Sequence[str], config: Config | None = None) -> DesiredState:
+    """Load and validate the flag files, resolved against ``config`` (None: the built-in
+    defaults); every finding at once, or the desired state."""
+    result = validate_paths(paths, config)
     if not result.ok:
         raise ValidationFailed(result.findings)
     return result.state
@@ -111,11 +128,11 @@ def connect(
     if endpoint.emulator:
         if base_url is not None:
             raise ConfigError("--emulator and --base-url cannot be used together")
-        with _emulator(desired, command, lock_wait) as url:
+        with _emulator(desired, endpoint.state_dir, command, lock_wait) as url:
             from reconciler.emulator import DEV_TOKEN
             from reconciler.remote.client import LaunchDarklyClient
 
-            ledger = ledger_path or EMULATOR_LEDGER
+            ledger = ledger_path or endpoint.state_dir / EMULATOR_LEDGER.name
             if offline:
                 yield Connection(EMULATOR_TARGET, ledger, None)
                 return
@@ -125,7 +142,7 @@ def connect(
     token = secret.token_from_env()  # first: a base URL in an error may hold the token
     url = DEFAULT_BASE_URL if base_url is None else base_url  # "" is refused, not the default
     target = normalise_base_url(url)
-    ledger = ledger_path or DEFAULT_LEDGER
+    ledger = ledger_path or endpoint.state_dir / DEFAULT_LEDGER.name
     if offline or token is None:
         if need_token:
             raise ConfigError(
@@ -147,12 +164,15 @@ def connect(
 
 
 @contextlib.contextmanager
-def _emulator(desired: DesiredState, command: str, lock_wait: float | None) -> Iterator[str]:
+def _emulator(
+    desired: DesiredState, state_dir: Path, command: str, lock_wait: float | None
+) -> Iterator[str]:
     from reconciler.emulator import Emulator, EmulatorConfig
     from reconciler.emulator.datafile import Claim
 
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    config = EmulatorConfig(projects=desired.projects or ("default",), data_path=EMULATOR_DATA)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    data_path = state_dir / EMULATOR_DATA.name
+    config = EmulatorConfig(projects=desired.projects or ("default",), data_path=data_path)
     # The data file is not the user's choice here: no advice to use another one.
     advice = "wait for it to finish and retry"
     if lock_wait is not None:
@@ -165,7 +185,12 @@ def _emulator(desired: DesiredState, command: str, lock_wait: float | None) -> I
 
 
 def build_plan(
-    desired: DesiredState, connection: Connection, ledger: Ledger, paths: Sequence[str] = ()
+    desired: DesiredState,
+    connection: Connection,
+    ledger: Ledger,
+    paths: Sequence[str] = (),
+    *,
+    adopt_drifted: bool = False,
 ) -> Plan:
     """Observe (live when there is a client) and plan the flag files at ``paths``."""
     existing: ExistingState
@@ -173,7 +198,8 @@ def build_plan(
         existing = observe_offline()
     else:
         existing = observe_live(connection.client, desired, ledger, connection.target)
-    return replace(make_plan(desired, existing, ledger, connection.target), paths=tuple(paths))
+    plan = make_plan(desired, existing, ledger, connection.target, adopt_drifted=adopt_drifted)
+    return replace(plan, paths=tuple(paths))
 
 
 @contextlib.contextmanager
@@ -204,26 +230,40 @@ class PlanRun:
     note: str = ""
 
 
-def plan_run(paths: Sequence[str], endpoint: Endpoint, *, offline: bool = False) -> PlanRun:
+def plan_run(
+    paths: Sequence[str],
+    endpoint: Endpoint,
+    *,
+    offline: bool = False,
+    adopt_drifted: bool = False,
+    config: Config | None = None,
+) -> PlanRun:
     """Load the flag files, connect (live when there is a token, unless ``offline``) and plan.
+    A plan writes nothing, not even the records a live plan finds out of date (see
+    ``reconciler.settlement``): like Terraform's, only an apply writes state.
 
+    ``config`` (None: none) resolves the flags and fills what ``endpoint`` leaves unset.
     Raises ``ValidationFailed`` with every finding when the files have any.
     """
-    desired = load_desired(paths)
+    desired = load_desired(paths, config)
+    endpoint = endpoint.configured(config)
     command = "ld-reconciler plan --emulator"
     with connect(desired, endpoint, offline=offline, command=command) as connection:
-        plan = build_plan(desired, connection, Ledger.load(connection.ledger_path), paths)
+        ledger = Ledger.load(connection.ledger_path)
+        plan = build_plan(desired, connection, ledger, paths, adopt_drifted=adopt_drifted)
     return PlanRun(plan, connection.note)
 
 
 @dataclass(frozen=True)
 class ApplyRun:
     """What ``apply_run`` did: the plan it made, and what applying it did (None when
-    nothing was applied: the plan has blocked actions, nothing to create, or ``declined``)."""
+    nothing was applied: the plan has blocked actions, nothing to create, or ``declined``);
+    ``refreshed``, the records brought up to date because the files and LaunchDarkly agree."""
 
     plan: Plan
     outcome: ApplyResult | None = None
     declined: bool = False
+    refreshed: tuple[str, ...] = ()
 
 
 def apply_run(
@@ -236,6 +276,8 @@ def apply_run(
     show_plan: Callable[[Plan], object] = lambda plan: None,
     confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None,
+    adopt_drifted: bool = False,
+    config: Config | None = None,
 ) -> ApplyRun:
     """Apply the flag files at ``paths``: plan live, show the plan, confirm, create.
 
@@ -245,9 +287,12 @@ def apply_run(
     A ``saved_plan`` is checked before any call (target, mode, inputs), then against the plan
     made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
     every plan made; ``confirm`` (None: do not ask) is asked only when there is something to
-    create, and nothing is created unless it says yes. With a ``saved_plan``, ``paths`` may
-    be empty: the plan's own are applied (given, they must be the same).
-    A Ctrl-C during the creates raises ``ApplyInterrupted`` with what was done.
+    create, and nothing is created unless it says yes. ``adopt_drifted`` adopts what exists
+    with other settings, recording its differences as accepted. Unless the plan is blocked or
+    declined, the records of what the files and LaunchDarkly now agree on are refreshed.
+    ``config`` as for ``plan_run``. With a ``saved_plan``, ``paths`` may be empty: the plan's
+    own are applied (given, they must be the same). A Ctrl-C during the creates raises
+    ``ApplyInterrupted`` with what was done.
     """
     saved = None
     if saved_plan is not None:
@@ -256,7 +301,9 @@ def apply_run(
         if saved.paths:
             saved = replace(saved, remake=command_line("plan", *saved.paths, *options))
         paths = saved.paths_for(paths)
-    desired = load_desired(paths)
+    desired = load_desired(paths, config)
+    endpoint = endpoint.configured(config)
+    adopt_drifted = adopt_drifted or (saved is not None and saved.adopts_drifted)
     with (
         connect(
             desired,
@@ -272,19 +319,22 @@ def apply_run(
         try:
             if saved is not None:  # before observing: a stale plan costs no call
                 saved.check_inputs(desired, ledger, connection.target)
-            plan = build_plan(desired, connection, ledger, paths)
+            plan = build_plan(desired, connection, ledger, paths, adopt_drifted=adopt_drifted)
             if saved is not None:
                 saved.check(plan)
             show_plan(plan)
-            if plan.of(Kind.BLOCKED) or not plan.has_changes:
+            if plan.of(Kind.BLOCKED):
                 return ApplyRun(plan)
+            if not plan.has_changes:
+                return ApplyRun(plan, refreshed=refresh(plan, ledger))
             if confirm is not None and not confirm(plan):
                 return ApplyRun(plan, declined=True)
             outcome = apply_plan(
                 plan, desired, connection.client, ledger, concurrency=concurrency,
                 progress=progress,
             )  # fmt: skip
+            refreshed = refresh(plan, ledger)
         finally:
             ledger.compact()
             ledger.close()
-    return ApplyRun(plan, outcome)
+    return ApplyRun(plan, outcome, refreshed=refreshed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler.config.configuration import Config, load_config
+from reconciler.config.configuration import CONFIG_NAME, Config, load_config
 
 
 def command_config() -> Config:
@@ -16,3 +16,22 @@ def command_config() -> Config:
     context = click.get_current_context(silent=True)
     explicit = context.find_root().params.get("config_file") if context is not None else None
     return load_config(explicit)
+
+
+def command_paths(
+    paths: tuple[str, ...], config: Config, fallback: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """The flag paths a command reads: those given, or else the configuration's, or
+    else ``fallback``.
+
+    None at all is wrong usage, unless the configuration has mistakes: they are what the
+    command reports then (its ``paths`` may be one of them).
+    """
+    paths = paths or config.flag_paths() or fallback
+    if not paths and not config.findings:
+        raise click.MissingParameter(
+            f"Give a flag file or directory, or set paths in {CONFIG_NAME}.",
+            param_hint="'PATHS...'",
+            param_type="argument",
+        )
+    return paths

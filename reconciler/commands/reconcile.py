@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
@@ -15,10 +14,12 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import reconcile
+from reconciler.commands.configuration import command_config, command_paths
 from reconciler.commands.validate import FLAG_PATHS
+from reconciler.config.configuration import CONFIG_NAME
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.render import RENDERERS, use_color
+from reconciler.plan.render import RENDERERS, configuration_listing, use_color
 from reconciler.plan.saved import save_plan
 from reconciler.progress import ApplyInterrupted, ApplyResult
 from reconciler.remote.secret import scrub
@@ -31,40 +32,61 @@ PROGRESS_INTERVAL = 5.0
 TICKER_JOIN = 5.0
 """Seconds to wait for the counts line being printed when the apply ends."""
 
+TARGET_OPTIONS = (
+    click.option(
+        "--base-url",
+        envvar="LAUNCHDARKLY_BASE_URL",
+        help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default: baseUrl in "
+        f"{CONFIG_NAME}, else {reconcile.DEFAULT_BASE_URL}].",
+    ),
+    click.option(
+        "--ledger",
+        "ledger_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The ledger file [default: ledger in {CONFIG_NAME}, else "
+        f"{reconcile.DEFAULT_LEDGER}; {reconcile.EMULATOR_LEDGER} with --emulator; "
+        f"both next to {CONFIG_NAME}].",
+    ),
+    click.option(
+        "--emulator",
+        is_flag=True,
+        help="Run against the bundled emulator in-process (data kept under .ld-reconciler/).",
+    ),
+)
+"""The options that choose the LaunchDarkly instance and its ledger."""
 
-def common_options(func: F, *, paths_required: bool = True) -> F:
+TIMEOUT_OPTION = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each response.",
+)
+
+
+def options(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
+    """One decorator of click ``decorators``, the first the outermost (shown first)."""
+
+    def decorate(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
+def common_options(func: F) -> F:
     """The options every command that talks to LaunchDarkly shares."""
-    options = [
-        click.argument("paths", nargs=-1, required=paths_required, type=FLAG_PATHS),
-        click.option(
-            "--base-url",
-            envvar="LAUNCHDARKLY_BASE_URL",
-            help="LaunchDarkly's URL [env LAUNCHDARKLY_BASE_URL; default "
-            f"{reconcile.DEFAULT_BASE_URL}].",
-        ),
-        click.option(
-            "--ledger",
-            "ledger_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help=f"The ledger file [default {reconcile.DEFAULT_LEDGER}; "
-            f"{reconcile.EMULATOR_LEDGER} with --emulator].",
-        ),
-        click.option(
-            "--emulator",
-            is_flag=True,
-            help="Run against the bundled emulator in-process (data kept under .ld-reconciler/).",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1),
-            default=30.0,
-            show_default=True,
-            help="Seconds to wait for each response.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    paths = click.argument("paths", nargs=-1, type=FLAG_PATHS)
+    return options(paths, *TARGET_OPTIONS, TIMEOUT_OPTION)(func)
+
+
+ADOPT_DRIFTED_OPTION = click.option(
+    "--adopt-drifted",
+    is_flag=True,
+    help="Adopt flags and links that exist in LaunchDarkly with other settings than the "
+    "files say, recording their differences as accepted (default: report them as drift).",
+)
 
 
 def _findings(error: ValidationFailed) -> int:
@@ -92,6 +114,7 @@ def _findings(error: ValidationFailed) -> int:
     show_default=True,
     help="How to show the plan.",
 )
+@ADOPT_DRIFTED_OPTION
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -106,18 +129,31 @@ def plan(
     offline: bool,
     out: Path | None,
     fmt: str,
+    adopt_drifted: bool,
     detailed_exitcode: bool,
 ) -> int:
-    """Show what apply would create, adopt, and what drifted."""
+    """Show what apply would create, adopt, and what drifted.
+
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    """
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
+    config = command_config()
     try:
-        run = reconcile.plan_run(paths, endpoint, offline=offline)
+        run = reconcile.plan_run(
+            command_paths(paths, config),
+            endpoint,
+            offline=offline,
+            adopt_drifted=adopt_drifted,
+            config=config,
+        )
     except ValidationFailed as e:
         return _findings(e)
     result = run.plan
     if run.note:
         click.echo(run.note, err=True)
     click.echo(RENDERERS[fmt].render(result, color=use_color(sys.stdout)), nl=False)
+    if fmt == "text" and _verbose():
+        click.echo(configuration_listing(result), nl=False)
     if out is not None:
         save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
@@ -131,7 +167,7 @@ def plan(
 
 
 @click.command()
-@functools.partial(common_options, paths_required=False)
+@common_options
 @click.option(
     "--yes",
     "-y",
@@ -160,6 +196,7 @@ def plan(
     help="Seconds to wait for another apply to release the ledger (and, with --emulator, "
     "another --emulator run to release the emulator's data).",
 )
+@ADOPT_DRIFTED_OPTION
 def apply(
     paths: tuple[str, ...],
     base_url: str | None,
@@ -170,13 +207,16 @@ def apply(
     saved_plan: Path | None,
     concurrency: int,
     lock_wait: float,
+    adopt_drifted: bool,
 ) -> int:
     """Create what is missing in LaunchDarkly, then record it in the ledger.
 
-    PATHS may be left out with --plan: the saved plan records its flag files.
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets, or with
+    --plan, the flag files the saved plan records.
     """
-    if not paths and saved_plan is None:
-        raise click.UsageError("Missing argument 'PATHS...' (or --plan FILE).")
+    config = command_config()
+    # A saved plan records its own flag files: the configuration's are not asked for.
+    paths = paths if saved_plan is not None else command_paths(paths, config)
     endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
     shown: list[Plan] = []
 
@@ -195,6 +235,8 @@ def apply(
             # A saved plan was reviewed when it was made: applying it is the confirmation.
             confirm=None if yes or saved_plan is not None else _confirm,
             progress=_LineProgress(sys.stdout.isatty(), _progress_interval()),
+            adopt_drifted=adopt_drifted,
+            config=config,
         )
     except ValidationFailed as e:
         return _findings(e)
@@ -207,6 +249,11 @@ def apply(
     if run.plan.of(Kind.BLOCKED):
         click.echo("Apply refused: blocked actions cannot be created.", err=True)
         return 1
+    if run.refreshed:
+        click.echo(
+            f"Updated the ledger's record of {len(run.refreshed)} resource(s) whose files "
+            "and LaunchDarkly agree again."
+        )
     if run.outcome is None:
         click.echo("Nothing to create: LaunchDarkly already has everything declared.")
         return 0
@@ -228,6 +275,14 @@ def _progress_interval() -> float:
 
 def _show(result: Plan) -> None:
     click.echo(RENDERERS["text"].render(result, color=use_color(sys.stdout)), nl=False)
+    if _verbose():
+        click.echo(configuration_listing(result), nl=False)
+
+
+def _verbose() -> bool:
+    """Whether the global ``-v`` was given: the text plan then lists the created flags
+    that differ from the current configuration."""
+    return bool(click.get_current_context().find_root().params.get("verbose"))
 
 
 def _confirm(result: Plan) -> bool:

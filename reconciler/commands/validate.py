@@ -1,4 +1,4 @@
-"""``ld-reconciler validate`` and ``ld-reconciler schema``: no token, no network."""
+"""``ld-reconciler validate`` and ``ld-reconciler schema`` (either schema): no token, no network."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from reconciler.commands.configuration import command_config
-from reconciler.config.configuration import CONFIG_NAME
+from reconciler.commands.configuration import command_config, command_paths
+from reconciler.config.configuration import CONFIG_SCHEMA_NAME
 from reconciler.files.report import REPORTERS
-from reconciler.files.schema import schema_path
+from reconciler.files.schema import SCHEMA_NAME, schema_path
 from reconciler.files.validator import validate_paths
 
 
@@ -40,7 +40,15 @@ FLAG_PATHS = _FlagPath(readable=False)
     show_default=True,
     help="How to report: text, json, or github (workflow annotations).",
 )
-def validate(paths: tuple[str, ...], fmt: str) -> int:
+@click.option(
+    "--fallback",
+    multiple=True,
+    metavar="PATH",
+    type=FLAG_PATHS,
+    help="What to read when no PATH is given and ld-reconciler.yaml sets no paths "
+    "(the pre-commit hook's is flags).",
+)
+def validate(paths: tuple[str, ...], fmt: str, fallback: tuple[str, ...]) -> int:
     """Check flag files (files or directories, searched for *.yaml and *.yml; none
     given: the paths ld-reconciler.yaml sets).
 
@@ -48,23 +56,24 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
     one-line summary and exits 0.
     """
     config = command_config()
-    paths = paths or config.flag_paths()
-    if not paths and not config.findings:
-        raise click.MissingParameter(
-            f"Give a flag file or directory, or set paths in {CONFIG_NAME}.",
-            param_hint="'PATHS...'",
-            param_type="argument",
-        )
-    result = validate_paths(paths, config)
+    result = validate_paths(command_paths(paths, config, fallback), config)
     click.echo(REPORTERS[fmt].render(result), nl=False)
     return 0 if result.ok else 1
 
 
+SCHEMAS = {"flag-file": SCHEMA_NAME, "config": CONFIG_SCHEMA_NAME}
+
+
 @click.command()
+@click.argument("which", type=click.Choice(sorted(SCHEMAS)), default="flag-file")
 @click.option("--path", "show_path", is_flag=True, help="Print where the installed schema lives.")
-def schema(show_path: bool) -> int:
-    """Print the flag-file JSON Schema, for editors and other tools."""
-    location = schema_path()
+def schema(which: str, show_path: bool) -> int:
+    """Print the flag-file (or the config) JSON Schema, or its path.
+
+    For editors and other tools. WHICH: flag-file (the default), or config for
+    ld-reconciler.yaml's.
+    """
+    location = schema_path(SCHEMAS[which])
     if show_path:
         click.echo(str(location))
     else:

@@ -104,6 +104,10 @@ class ResolvedSource(SourceMap):
         self.origins = origins
         self.unresolved = unresolved  # flags whose template is unknown
 
+    def own_fields(self, flag_index: int) -> frozenset[str] | None:
+        origin = self.origins.get(flag_index)
+        return None if origin is None else frozenset(origin.own.data)
+
     def _origin(self, path: Sequence[Any]) -> _Origin | None:
         if len(path) > 2 and path[0] == "flags":
             return self.origins.get(path[1])

@@ -10,14 +10,17 @@ from reconciler.errors import InputError
 from reconciler.model import Finding, Location
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# The repository configuration (``config.configuration.CONFIG_NAME``) is never a flag file,
+# so that ``paths: [.]`` and ``validate .`` at the repository's root do not read it as one.
+NOT_FLAG_FILES = frozenset({"ld-reconciler.yaml"})
 
 
 def find_files(paths: Iterable[str]) -> tuple[list[tuple[Path, str]], list[Finding]]:
     """The flag files named by ``paths``: files as given, directories searched recursively.
 
     Returns (path, display name) pairs in sorted order, and findings for paths that
-    cannot be used. Hidden directories are skipped, symbolic links to directories are
-    not followed (so a link loop cannot trap the search).
+    cannot be used. Hidden files and directories, and the repository configuration, are
+    skipped; symbolic links to directories are not followed (so a link loop cannot trap the search).
     """
     found: dict[str, Path] = {}
     findings: list[Finding] = []
@@ -27,7 +30,9 @@ def find_files(paths: Iterable[str]) -> tuple[list[tuple[Path, str]], list[Findi
             for root, dirs, files in os.walk(p, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                    if name in NOT_FLAG_FILES or name.startswith("."):
+                        continue
+                    if name.endswith(YAML_SUFFIXES):
                         full = Path(root, name)
                         if full.is_dir():
                             continue

@@ -34,6 +34,11 @@ class SourceMap:
         self._children[id(container)] = children
         self._keep.append(container)
 
+    def own_fields(self, flag_index: int) -> frozenset[str] | None:
+        """The fields flag ``flag_index`` sets itself, when the repository configuration
+        gave it others (None here: a file's flags are all their own)."""
+        return None
+
     def children(self, container: Any) -> dict[Any, Pos] | list[Pos] | None:
         """The positions recorded for ``container``'s children, if it is one of ours."""
         return self._children.get(id(container))

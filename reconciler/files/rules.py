@@ -75,7 +75,10 @@ class RuleChecker:
         if ok and links is not None:
             fields = {k: v for k, v in data.items() if k not in _NOT_SENT}
             clone = clone_source(data)
-            flag.spec = FlagSpec(project, data["key"], fields, flag.at(), (), links, clone)
+            own = doc.source.own_fields(index)
+            flag.spec = FlagSpec(
+                project, data["key"], fields, flag.at(), (), links, clone, own
+            )
 
     def finish(self) -> list[FlagSpec]:
         """Apply the cross-file rules; the specs of every flag that passed them all."""
@@ -94,6 +97,7 @@ class RuleChecker:
                     prerequisites,
                     flag.spec.links,
                     flag.spec.clone,
+                    flag.spec.own,
                 )
         cyclic = cycles(self._flags, self.findings)
         return [spec for k, spec in sorted(resolved.items()) if k not in cyclic]

@@ -143,9 +143,29 @@ def sticky_body(markdown: str, *, limit: int = MAX_BODY) -> str:
     )
     closing = "\n\n</details>"
     cut = body[: body.rfind("\n", 0, limit - len(note) - len(closing))]
+    opened = _open_fence(cut)
+    while opened and len(cut) + 1 + len(opened) + len(closing) + len(note) > limit:
+        cut = cut[: cut.rfind("\n")]  # room for the fence that closes the cut's code block
+        opened = _open_fence(cut)
+    if opened:
+        cut += "\n" + opened
     if cut.count("<details>") > cut.count("</details>"):
         cut += closing
     return cut + note
+
+
+def _open_fence(markdown: str) -> str:
+    """The fence of the code block ``markdown`` leaves open (a cut inside a create's
+    attributes), or "": the note and ``</details>`` after the cut must not be code."""
+    open_fence = ""
+    for line in markdown.split("\n"):
+        if not line.startswith("```") or line.strip("`"):
+            continue
+        if not open_fence:
+            open_fence = line
+        elif len(line) >= len(open_fence):
+            open_fence = ""
+    return open_fence
 
 
 def plan_markdown(path: Path) -> str:

@@ -6,6 +6,7 @@ is the order and wording of the summary line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -52,6 +53,7 @@ class Action(NamedTuple):
     variation_ids: tuple[str, ...] = ()
     link_id: str | None = None
     clone: str = ""  # a flag's: the address of the flag it is (to be) a copy of
+    body: Mapping[str, Any] | None = None  # a create's: what its POST sends (``post_body``)
 
     @property
     def address(self) -> str:
@@ -83,4 +85,6 @@ class Action(NamedTuple):
             data["depends_on"] = list(self.depends_on)
         if self.clone:
             data["clone"] = self.clone
+        if self.body is not None:
+            data["body"] = self.body
         return data

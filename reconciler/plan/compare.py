@@ -5,7 +5,11 @@ LaunchDarkly's to choose). LaunchDarkly's representation is first projected onto
 declared shape (``_purpose`` is ``purpose``, variations lose their ``_id``, link fields
 lose their underscore), digests are compared, and only when they differ does
 deepdiff describe the difference. ``flag_differences`` and ``link_differences`` are the
-comparisons plan, apply and export make; ``variation_ids`` reads a flag's variation ids.
+comparisons plan, apply and export make; ``recorded_flag_differences`` and
+``recorded_link_differences`` compare a file with what the ledger recorded (the offline
+fallback), in the same comparable shape, so tags compare as a set everywhere.
+``differences_digest`` names a set of differences (what ``ledger accept`` and
+``apply --adopt-drifted`` record); ``variation_ids`` reads a flag's variation ids.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler.model import canonical_json
+from reconciler.model import FlagSpec, canonical_json, digest
+
+if TYPE_CHECKING:
+    from reconciler.state.ledger import LedgerEntry
 
 # Fields that cannot be read back from a flag's summary representation, or that only
 # matter at the moment of creation.
@@ -129,6 +136,33 @@ def link_differences(declared: Mapping[str, Any], live: Mapping[str, Any]) -> tu
     return differences(_declared_link_view(declared), _link_view(declared, live))
 
 
+def recorded_flag_differences(
+    recorded: Mapping[str, Any], declared: Mapping[str, Any]
+) -> tuple[FieldDiff, ...]:
+    """How the flag ``declared`` differs from the spec the ledger ``recorded``, as a live plan
+    would see it: the fields a live plan does not compare (``isFlagOn``, ...) and tag order
+    do not count."""
+    return differences(_declared_flag_view(recorded), _declared_flag_view(declared))
+
+
+def recorded_link_differences(
+    recorded: Mapping[str, Any], declared: Mapping[str, Any]
+) -> tuple[FieldDiff, ...]:
+    """How the link ``declared`` differs from the link the ledger ``recorded``."""
+    return differences(_declared_link_view(recorded), _declared_link_view(declared))
+
+
+def reversed_differences(diff: tuple[FieldDiff, ...]) -> tuple[FieldDiff, ...]:
+    """The same differences seen from the other side (``before`` and ``after`` swapped)."""
+    return tuple(FieldDiff(d.path, d.after, d.before) for d in diff)
+
+
+def differences_digest(diff: tuple[FieldDiff, ...]) -> str:
+    """A digest of a set of differences between a file and LaunchDarkly, in the file ->
+    LaunchDarkly direction: an accepted difference stays accepted while it is the same."""
+    return digest([d.data for d in sorted(diff, key=lambda d: d.path)])
+
+
 def variation_ids(flag: Mapping[str, Any]) -> tuple[str, ...]:
     """The ``_id`` of each of a LaunchDarkly flag's variations, in order: what a prerequisite
     names by index in a file is sent by id."""
@@ -171,3 +205,37 @@ def _readable(raw: str) -> str:
         else:
             out += f"[{step}]"
     return out or raw
+
+
+CONFIGURED = (
+    "created before a change to the configuration's defaults or templates; "
+    "LaunchDarkly is not updated"
+)
+"""The reason of an unchanged flag that differs from what it now resolves to only in
+fields the repository configuration gives it. Create-only: a changed default or template
+changes no flag already created; shown as drift, hundreds of such flags would drown the
+real drift, so the plan counts them in one line and ``-v`` lists them."""
+
+
+def configured_changes(recorded: LedgerEntry, spec: FlagSpec) -> tuple[FieldDiff, ...]:
+    """How ``spec`` differs from what was created, when every field that differs is one
+    the configuration gives it (a default's or the template's), not one the flag sets
+    itself; otherwise (also when nothing differs) none."""
+    if recorded.digest == spec.digest or spec.own is None:
+        return ()
+    created, now = recorded.spec, spec.spec
+    changed = [
+        name
+        for name in {*created, *now}
+        if canonical_json(created.get(name)) != canonical_json(now.get(name))
+    ]
+    if not all(spec.configured(name) for name in changed):
+        return ()
+    return differences(created, now)
+
+
+def created_fields(recorded: LedgerEntry, spec: FlagSpec) -> Mapping[str, Any]:
+    """The flag fields a recorded flag was created with (its prerequisites compared apart)."""
+    if recorded.digest == spec.digest:
+        return spec.fields
+    return {name: value for name, value in recorded.spec.items() if name != "initialPrerequisites"}

@@ -20,8 +20,9 @@ import click
 from reconciler.errors import ConfigError
 from reconciler.files.report import github_annotation
 from reconciler.model import Finding, Location
+from reconciler.plan.attributes import Attribute, attributes
 from reconciler.plan.clones import COPIES
-from reconciler.plan.compare import FieldDiff, is_absent
+from reconciler.plan.compare import CONFIGURED, FieldDiff, is_absent
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.saved import plan_json
 
@@ -36,6 +37,15 @@ _SYMBOL = {
     Kind.BLOCKED: ("!", "red"),
 }
 _SHOWN = (Kind.BLOCKED, Kind.CREATE, Kind.ADOPT, Kind.DRIFT, Kind.ORPHAN)
+# An unchanged action is shown, last, only with a note: differences a user accepted, or a
+# record an apply will refresh.
+_ORDER = (*_SHOWN, Kind.UNCHANGED)
+
+
+def _shown(action: Action) -> bool:
+    """Every action but an unchanged one, and an unchanged one with a note; not those that
+    differ only by the configuration (counted in one line, listed with ``-v``)."""
+    return action.kind in _SHOWN or bool(action.reason and action.reason != CONFIGURED)
 
 
 class Renderer(Protocol):
@@ -74,29 +84,76 @@ def _describe(action: Action) -> str:
     return f"{action.resource} {action.address}{clone}"
 
 
+def _change(d: FieldDiff) -> str:
+    """One field difference, both sides: ``path: before -> after``."""
+    return f"{d.path}: {_value(d.before)} -> {_value(d.after)}"
+
+
+def attribute_lines(shown: list[Attribute], indent: str) -> list[str]:
+    """``name = value (note)`` per attribute, the ``=`` aligned as Terraform aligns them."""
+    width = max([len(a[0]) for a in shown], default=0)
+    return [
+        f"{indent}{name.ljust(width)} = {value} ({note})"
+        if note
+        else f"{indent}{name.ljust(width)} = {value}"
+        for name, value, note in shown
+    ]
+
+
 class TextRenderer:
     def render(self, plan: Plan, *, color: bool = False) -> str:
         def style(text: str, fg: str | None, bold: bool = False) -> str:
             return click.style(text, fg=fg, bold=bold) if color and fg else text
 
         lines = [mode_line(plan), ""]
-        shown = [a for a in plan.actions if a.kind in _SHOWN]
-        for action in sorted(shown, key=lambda a: (_SHOWN.index(a.kind), a.sort_key)):
-            symbol, fg = _SYMBOL[action.kind]
-            head = f"  {symbol} {action.kind.value:<8} {_describe(action)}"
-            if action.source:
-                head += f"  ({action.source})"
-            lines.append(style(head, fg))
-            if action.reason:
-                lines.append(f"      {action.reason}")
-            if action.clone and action.kind is Kind.CREATE:
-                lines.append(f"      {COPIES} {action.clone}")
-            for d in action.diff:
-                lines.append(f"      {d.path}: {_value(d.before)} -> {_value(d.after)}")
+        shown = [a for a in plan.actions if _shown(a)]
+        for action in sorted(shown, key=lambda a: (_ORDER.index(a.kind), a.sort_key)):
+            lines += _text_action(action, color)
         if shown:
             lines.append("")
         lines.append(style(plan.summary, "green" if plan.has_changes else None, bold=True))
+        note = configuration_note(plan)
+        if note:
+            lines.append(note + "; ld-reconciler -v plan lists them.")
         return "\n".join(lines) + "\n"
+
+
+def _text_action(action: Action, color: bool = False) -> list[str]:
+    symbol, fg = _SYMBOL[action.kind]
+    head = f"  {symbol} {action.kind.value:<8} {_describe(action)}"
+    if action.source:
+        head += f"  ({action.source})"
+    lines = [click.style(head, fg=fg) if color and fg else head]
+    if action.reason:
+        lines.append(f"      {action.reason}")
+    if action.clone and action.kind is Kind.CREATE:
+        lines.append(f"      {COPIES} {action.clone}")
+    for d in action.diff:
+        lines.append(f"      {_change(d)}")
+    if action.body is not None:
+        lines += attribute_lines(attributes(action), "      ")
+    return lines
+
+
+def configuration_changes(plan: Plan) -> tuple[Action, ...]:
+    """The created flags that differ from what they now resolve to only because the
+    configuration's defaults or templates changed since (``compare.CONFIGURED``)."""
+    return tuple(a for a in plan.of(Kind.UNCHANGED) if a.reason == CONFIGURED)
+
+
+def configuration_note(plan: Plan) -> str:
+    """One line for them all, or nothing when there are none."""
+    count = len(configuration_changes(plan))
+    if not count:
+        return ""
+    flags = "1 created flag differs" if count == 1 else f"{count} created flags differ"
+    return f"{flags} from the current configuration (defaults or templates)"
+
+
+def configuration_listing(plan: Plan) -> str:
+    """Each of them, with how it differs (what ``-v`` adds to the text plan)."""
+    lines = [line for a in configuration_changes(plan) for line in _text_action(a)]
+    return "\n".join(["", *lines]) + "\n" if lines else ""
 
 
 class JsonRenderer:
@@ -107,9 +164,12 @@ class JsonRenderer:
 class MarkdownRenderer:
     def render(self, plan: Plan, *, color: bool = False) -> str:
         out = [MARKER, "### ld-reconciler plan", "", f"**{plan.summary}**", ""]
+        note = configuration_note(plan)
+        if note:
+            out += [f"{note}: created once, they are not updated.", ""]
         out.append(f"_{mode_line(plan)}_")
-        for kind in _SHOWN:
-            actions = plan.of(kind)
+        for kind in _ORDER:
+            actions = tuple(a for a in plan.of(kind) if _shown(a))
             if not actions:
                 continue
             symbol = _SYMBOL[kind][0]
@@ -125,8 +185,26 @@ class MarkdownRenderer:
                 address = _code(a.address) + (f" (clone of {_code(a.clone)})" if a.clone else "")
                 cells = (symbol, a.resource, address, source, "<br>".join(notes))
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            for a in actions:
+                if a.body is not None:
+                    out += _markdown_attributes(a)
             out += ["", "</details>"]
         return "\n".join(out) + "\n"
+
+
+def _markdown_attributes(action: Action) -> list[str]:
+    """What a create will send: its attribute lines as a code block, under its kind's
+    collapsed ``<details>`` (one per kind, so a large plan stays one click from its summary)."""
+    text = "\n".join(attribute_lines(attributes(action), ""))
+    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    return [
+        "",
+        f"{_code(_SYMBOL[action.kind][0] + ' ' + _describe(action))} will be created with:",
+        "",
+        fence,
+        text,
+        fence,
+    ]
 
 
 def _markdown_change(d: FieldDiff) -> str:
@@ -162,6 +240,7 @@ class GithubRenderer:
             message = f"{action.kind.value} {_describe(action)}"
             if action.reason:
                 message += f": {action.reason}"
+            message += "".join(f"\n{_change(d)}" for d in action.diff)  # both sides of each
             finding = Finding(Location(file, int(line), int(col)), message)
             lines.append(github_annotation(level, finding, title="ld-reconciler plan"))
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -12,6 +12,10 @@ A saved plan is the JSON form of a plan (``plan --format json`` prints the same 
 directories the plan was made from, as given on its command line, relative to where it ran:
 ``apply --plan FILE`` without paths re-reads exactly those.
 
+A create action carries ``body``, what its POST will send (and a cloned flag ``clone``). It
+was added to format_version 1 without a bump: readers that do not know it ignore it, and a
+plan saved without it still reads (its creates are shown without their attributes).
+
 ``plan_document`` builds it (``plan_json`` as text), ``save_plan`` writes it, ``SavedPlan``
 reads it and checks it against the run that would apply it, and ``plan_from_document`` (or
 ``SavedPlan.plan``) turns it back into a ``Plan`` for the renderers.
@@ -31,7 +35,8 @@ from reconciler import __version__
 from reconciler.errors import ConfigError, InputError, StalePlanError
 from reconciler.model import DesiredState
 from reconciler.plan.compare import ABSENT, FieldDiff
-from reconciler.plan.plan import Action, Kind, Plan, desired_fingerprint, ledger_fingerprint
+from reconciler.plan.fingerprint import desired_fingerprint, ledger_fingerprint
+from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.state import durable
 
 if TYPE_CHECKING:
@@ -86,12 +91,20 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
             reason=a.get("reason", ""),
             diff=tuple(_field_diff(d) for d in a.get("diff", [])),
             depends_on=tuple(a.get("depends_on", ())),
+            body=_body(a.get("body")),
             clone=a.get("clone", ""),
         )
         for a in document["actions"]
     )
     paths = tuple(document.get("paths", ()))
     return Plan(document["target"], document["mode"] == "live", actions, paths=paths)
+
+
+def _body(body: Any) -> dict[str, Any] | None:
+    """A create's ``body``; absent in a plan saved before plans showed it (still valid)."""
+    if body is None or isinstance(body, dict):
+        return body
+    raise TypeError(f"an action's body is a {type(body).__name__}, not an object")
 
 
 def _field_diff(data: Mapping[str, Any]) -> FieldDiff:
@@ -184,6 +197,15 @@ class SavedPlan:
                 f"make it with `{self.remake}`"
             ) from e
 
+    @property
+    def adopts_drifted(self) -> bool:
+        """Whether the plan was made with ``--adopt-drifted`` (it adopts with differences):
+        applying it repeats the choice, as a saved plan carries what it was made with."""
+        return any(
+            isinstance(a, dict) and a.get("action") == "adopt" and a.get("diff")
+            for a in self.document["actions"]
+        )
+
     def check_inputs(self, desired: DesiredState, ledger: Ledger, target: str) -> None:
         """Refuse the plan, before any call, if made for another target, offline, or on
         flag files or a ledger other than these."""
@@ -216,6 +238,9 @@ class SavedPlan:
             )
         # The fingerprint alone does not vouch for the file's actions: they may be edited.
         now = json.loads(json.dumps(plan_document(plan), ensure_ascii=False))
+        for saved_action, action in zip(self.document["actions"], now["actions"], strict=False):
+            if isinstance(saved_action, dict) and "body" not in saved_action:
+                action.pop("body", None)  # saved before plans carried bodies: nothing to check
         edited = [k for k in ("inputs", "summary", "actions") if self.document[k] != now[k]]
         if edited:
             verb = "differs" if len(edited) == 1 else "differ"

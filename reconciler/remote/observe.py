@@ -2,8 +2,9 @@
 
 Live observation reads each project's flags by paged list (``limit=100``), live and
 archived, and lists the links only of flags that declare links the ledger does not
-already know. When a project holds far more flags than the files declare, fetching
-the declared flags one by one is cheaper; the first page's ``totalCount`` decides.
+already know from the spec the file declares now. When a project holds far more flags
+than the files declare, fetching the declared flags one by one is cheaper; the first
+page's ``totalCount`` decides.
 Never one GET per flag when a list will do.
 """
 
@@ -14,11 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from reconciler.model import DesiredState, FlagSpec
+from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan.compare import variation_ids
 
 if TYPE_CHECKING:
-    from reconciler.state.ledger import Ledger
+    from reconciler.state.ledger import Ledger, LedgerEntry
 
 PAGE = 100
 
@@ -93,7 +94,7 @@ def observe_live(
                 continue
             if existing.archived and ledger.get_flag(target, project, spec.key) is None:
                 continue  # the plan blocks the flag and its links: nothing to compare
-            if all(f"{spec.key}/{link.key}" in known_links for link in spec.links):
+            if all(_known(known_links.get(f"{spec.key}/{link.key}"), link) for link in spec.links):
                 continue
             state.links[(project, spec.key)] = {
                 str(item.get("_key")): item
@@ -101,6 +102,12 @@ def observe_live(
                 if item.get("_key")
             }
     return state
+
+
+def _known(recorded: LedgerEntry | None, link: LinkSpec) -> bool:
+    """Whether the ledger's record of ``link`` can stand for LaunchDarkly's: recorded, from
+    the spec the file declares now (a file changed since is compared with the live link)."""
+    return recorded is not None and recorded.digest == link.digest
 
 
 def _observe_flags(

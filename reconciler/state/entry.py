@@ -22,6 +22,8 @@ _FIELDS: dict[str, frozenset[str]] = {
     "flag": frozenset((*_COMMON, "variation_ids")),
     "link": frozenset((*_COMMON, "flag_key")),
 }
+# ``accepted`` is optional (a newer field: ledgers written before it load as they are).
+_WITH_ACCEPTED = {kind: fields | {"accepted"} for kind, fields in _FIELDS.items()}
 _STRINGS: dict[str, tuple[str, ...]] = {
     "flag": ("project", "key", "action", "at", "source", "digest"),
     "link": ("project", "key", "action", "at", "source", "digest", "flag_key"),
@@ -46,23 +48,38 @@ class LedgerEntry(NamedTuple):
     flag_key: str | None = None
     id: str | None = None
     variation_ids: tuple[str, ...] = ()
+    # The digest of differences from LaunchDarkly a user accepted (``ledger accept``,
+    # ``apply --adopt-drifted``); a live plan shows them as accepted while they stay the same.
+    accepted: str | None = None
 
     @classmethod
     def for_flag(
-        cls, spec: FlagSpec, *, action: Action, variation_ids: Sequence[str], at: str
+        cls,
+        spec: FlagSpec,
+        *,
+        action: Action,
+        variation_ids: Sequence[str],
+        at: str,
+        accepted: str | None = None,
     ) -> LedgerEntry:
         return cls(
             "flag", spec.project, spec.key, action, at, str(spec.location), spec.digest,
-            spec.spec, variation_ids=tuple(variation_ids),
+            spec.spec, variation_ids=tuple(variation_ids), accepted=accepted,
         )  # fmt: skip
 
     @classmethod
     def for_link(
-        cls, spec: LinkSpec, *, action: Action, link_id: str | None, at: str
+        cls,
+        spec: LinkSpec,
+        *,
+        action: Action,
+        link_id: str | None,
+        at: str,
+        accepted: str | None = None,
     ) -> LedgerEntry:
         return cls(
             "link", spec.project, spec.key, action, at, str(spec.location), spec.digest,
-            dict(spec.fields), flag_key=spec.flag_key, id=link_id,
+            dict(spec.fields), flag_key=spec.flag_key, id=link_id, accepted=accepted,
         )  # fmt: skip
 
     @property
@@ -88,6 +105,8 @@ class LedgerEntry(NamedTuple):
             data["flag_key"] = self.flag_key
         else:
             data["variation_ids"] = list(self.variation_ids)
+        if self.accepted is not None:
+            data["accepted"] = self.accepted
         return data
 
     @classmethod
@@ -104,11 +123,11 @@ class LedgerEntry(NamedTuple):
         if not isinstance(kind, str) or kind not in _FIELDS:
             raise ValueError(f"kind is {kind!r}, expected 'flag' or 'link'")
         fields = _FIELDS[kind]
-        if data.keys() != fields:
+        if data.keys() != fields and data.keys() != _WITH_ACCEPTED[kind]:
             missing = ", ".join(repr(n) for n in sorted(fields - data.keys()))
             if missing:
                 raise ValueError(f"missing field(s) {missing}")
-            unknown = ", ".join(repr(n) for n in sorted(data.keys() - fields))
+            unknown = ", ".join(repr(n) for n in sorted(data.keys() - _WITH_ACCEPTED[kind]))
             raise ValueError(f"unknown field(s) {unknown}")
         strings = _STRING_VALUES[kind](data)
         if "" in strings or set(map(type, strings)) != _STR:
@@ -124,13 +143,16 @@ class LedgerEntry(NamedTuple):
             raise ValueError("id must be a string or null")
         if not isinstance(data["spec"], dict):
             raise ValueError("spec must be a JSON object")
+        accepted = data.get("accepted")
+        if accepted is not None and (type(accepted) is not str or not accepted):
+            raise ValueError("accepted must be a non-empty string")
         ids = data.get("variation_ids", _NO_IDS)
         if type(ids) is not list or (ids and set(map(type, ids)) != _STR):
             raise ValueError("variation_ids must be a list of strings")
         return _new_entry(
             cls, (
                 kind, data["project"], data["key"], action, data["at"], data["source"],
-                data["digest"], data["spec"], data.get("flag_key"), id_, tuple(ids),
+                data["digest"], data["spec"], data.get("flag_key"), id_, tuple(ids), accepted,
             ),
         )  # fmt: skip
 

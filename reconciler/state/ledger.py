@@ -15,6 +15,8 @@ instance, its base URL (``https://app.launchdarkly.com``) or ``emulator``::
                                         "digest", "spec"}}}}}}
 
 ``action`` is ``created`` or ``adopted``; ``at`` a UTC ISO-8601 time to the second;
+an entry may also hold ``accepted``, the digest of differences from LaunchDarkly a user
+accepted (optional: older ledgers, and entries with nothing accepted, have none);
 ``source`` the ``file:line:col`` the resource was declared at; ``digest`` the spec's
 ``sha256:`` digest and ``spec`` the declared spec itself, for field-level drift. Flags
 have no ``_id`` in the API, so their ``id`` is null; ``variation_ids`` lets a later run
@@ -163,6 +165,8 @@ class Ledger:
                         e = entries[name]
                         fields = (section, name, e.kind, e.id, e.action, e.at, e.source, e.digest)
                         h.update(netstring_line((*fields, e.flag_key, *e.variation_ids)).encode())
+                        if e.accepted is not None:
+                            h.update(netstring_line(("accepted", e.accepted)).encode())
         return "sha256:" + h.hexdigest()
 
     @property
@@ -189,23 +193,57 @@ class Ledger:
             self.records += 1
 
     def record_flag(
-        self, target: str, spec: FlagSpec, *, action: Action, variation_ids: Sequence[str]
+        self,
+        target: str,
+        spec: FlagSpec,
+        *,
+        action: Action,
+        variation_ids: Sequence[str],
+        accepted: str | None = None,
     ) -> LedgerEntry:
         """Record a created or adopted flag, stamped with the ledger's clock."""
         at = timestamp(self._clock())
-        entry = LedgerEntry.for_flag(spec, action=action, variation_ids=variation_ids, at=at)
+        entry = LedgerEntry.for_flag(
+            spec, action=action, variation_ids=variation_ids, at=at, accepted=accepted
+        )
         self.record(target, entry)
         return entry
 
     def record_link(
-        self, target: str, spec: LinkSpec, *, action: Action, link_id: str | None
+        self,
+        target: str,
+        spec: LinkSpec,
+        *,
+        action: Action,
+        link_id: str | None,
+        accepted: str | None = None,
     ) -> LedgerEntry:
         """Record a created or adopted link, stamped with the ledger's clock."""
         entry = LedgerEntry.for_link(
-            spec, action=action, link_id=link_id, at=timestamp(self._clock())
+            spec, action=action, link_id=link_id, at=timestamp(self._clock()), accepted=accepted
         )
         self.record(target, entry)
         return entry
+
+    def forget(self, target: str, entries: Iterable[LedgerEntry]) -> None:
+        """Stop tracking ``entries`` of ``target``, and write the ledger at once.
+
+        Written whole and atomically, never journaled (the journal only adds): the journal
+        is compacted first, so no record left in it can bring a forgotten entry back.
+        """
+        self.compact()
+        with self._mutex:
+            projects = self._targets.get(target, {})
+            for entry in entries:
+                sections = projects.get(entry.project)
+                if sections is not None:
+                    sections[SECTION[entry.kind]].pop(entry.name, None)
+                    if not sections["flags"] and not sections["links"]:
+                        del projects[entry.project]
+            if not projects:
+                self._targets.pop(target, None)
+            self.records += 1
+            self._write_atomically()
 
     def save(self) -> None:
         """Write the whole ledger atomically (the journal, if any, stays valid)."""

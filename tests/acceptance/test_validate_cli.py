@@ -562,3 +562,12 @@ def test_validate_help_describes_the_formats() -> None:
     result = ld_process("validate", "--help")
     assert result.returncode == 0
     assert "--format [github|json|text]" in result.stdout
+
+
+def test_schema_config_prints_the_configuration_schema_and_its_path(ld: Callable[..., Run]) -> None:
+    config_schema = REPO / "schemas" / "config.schema.json"
+    result = ld("schema", "config")
+    assert result.code == 0
+    assert json.loads(result.out) == json.loads(config_schema.read_text(encoding="utf-8"))
+    where = ld("schema", "config", "--path")
+    assert json.loads(Path(where.out.strip()).read_text()) == json.loads(config_schema.read_text())

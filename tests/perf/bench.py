@@ -38,7 +38,7 @@ from typing import Any
 
 from reconciler.reconcile import DEFAULT_BASE_URL
 from reconciler.remote.baseurl import normalise_base_url
-from tests.perf.generate import write_ledger, write_repository
+from tests.perf.generate import config_args, load_configuration, write_ledger, write_repository
 from tests.perf.measure import Run, floor, median, reconciler, run
 
 PROJECT = "bench"
@@ -173,7 +173,7 @@ def _offline_repo(work: Path, name: str, flags: int, links: int, files: int) -> 
 
     root = work / name
     write_repository(root, flags=flags, links=links, files=files)
-    result = validate_paths([str(root)])
+    result = validate_paths([str(root)], load_configuration(root))
     if not result.ok:
         raise AssertionError(f"the generated repository does not validate: {result.findings[0]}")
     full = work / f"{name}-ledger-full.json"
@@ -187,10 +187,11 @@ def offline(work: Path, sizes: Sizes) -> Report:
     big = _offline_repo(work, "repo-2x", 2 * sizes.flags, 2 * sizes.links, 2 * sizes.files)
 
     def commands(repo: _Repo) -> dict[str, list[str]]:
-        plan = ("plan", str(repo.root), "--offline", "--ledger")
+        configured = config_args(repo.root)
+        plan = (*configured, "plan", str(repo.root), "--offline", "--ledger")
         return {
             "floor": floor(repo.root),
-            "validate": reconciler("validate", str(repo.root)),
+            "validate": reconciler(*configured, "validate", str(repo.root)),
             "plan_empty": reconciler(*plan, str(repo.empty_ledger)),
             "plan_full": reconciler(*plan, str(repo.full_ledger)),
         }
@@ -282,13 +283,16 @@ def live_plan(work: Path, sizes: Sizes) -> Report:
     root = work / "repo-live"
     files = max(1, sizes.live_flags // 20)
     write_repository(root, flags=sizes.live_flags, links=sizes.live_linked, files=files)
-    state = validate_paths([str(root)]).state
+    state = validate_paths([str(root)], load_configuration(root)).state
     linked = sum(1 for spec in state.flags if spec.links)
     with Emulator(EmulatorConfig(projects=(PROJECT,))) as emu:
         for spec in state.flags:  # as created in the UI: the plan adopts them
             emu.create_flag(PROJECT, dict(spec.fields))
         emu.clear_request_log()
-        argv = reconciler("plan", str(root), "--base-url", emu.base_url, "--ledger", "ledger.json")
+        argv = reconciler(
+            *config_args(root), "plan", str(root), "--base-url", emu.base_url,
+            "--ledger", "ledger.json",
+        )  # fmt: skip
         result = run(argv, cwd=work, env=token_env())
         log = emu.request_log
     routes = Counter(str(r.route) for r in log)
@@ -332,7 +336,8 @@ def apply_rate_limited(work: Path, sizes: Sizes) -> Report:
     config = EmulatorConfig(projects=(PROJECT,), rate_limit=RateLimit(sizes.rate_limit, 1.0))
     with Emulator(config) as emu:
         argv = reconciler(
-            "apply", str(root), "--base-url", emu.base_url, "--yes", "--ledger", "ledger-rate.json",
+            *config_args(root), "apply", str(root), "--base-url", emu.base_url, "--yes",
+            "--ledger", "ledger-rate.json",
             "--concurrency", str(sizes.rate_concurrency),
         )  # fmt: skip
         result = run(argv, cwd=work, env=token_env())
@@ -378,7 +383,7 @@ def apply_latency(work: Path, sizes: Sizes) -> Report:
         faults = Faults(latency_ms=30, latency_jitter_ms=10)
         with Emulator(EmulatorConfig(projects=(PROJECT,), faults=faults, seed=1)) as emu:
             argv = reconciler(
-                "apply", str(root), "--base-url", emu.base_url, "--yes",
+                *config_args(root), "apply", str(root), "--base-url", emu.base_url, "--yes",
                 "--ledger", f"ledger-latency-{concurrency}.json", "--concurrency", str(concurrency),
             )  # fmt: skip
             walls[concurrency] = run(argv, cwd=work, env=token_env()).wall
@@ -444,7 +449,7 @@ def cold_start(work: Path, sizes: Sizes) -> Report:
     """Benchmark 6; see the module docstring."""
     root = work / "repo-one-file"
     write_repository(root, flags=sizes.one_file_flags, links=sizes.one_file_flags, files=1)
-    validate = ("validate", str(root))
+    validate = (*config_args(root), "validate", str(root))
     walls = [run(reconciler(*validate)).wall for _ in range(max(5, sizes.rounds))]
     helps = [run(reconciler("--help")).wall for _ in range(max(5, sizes.rounds))]
     name = "6 cold start"

@@ -3,8 +3,11 @@
 ``write_repository(root, flags=10_000, links=30_000, files=500)`` writes ``files`` YAML
 files under ``root`` (in a few team directories), spreading ``flags`` flags of every
 kind (boolean, string, number, JSON, migration; prerequisites; custom properties) and
-``links`` links over them. The same arguments always give the same bytes.
-``write_ledger`` writes a ledger in which all of them are recorded as created.
+``links`` links over them, and an ``ld-reconciler.yaml`` with global and project
+defaults and two templates that a share of the flags use (so every benchmark resolves
+flags as a configured repository does; commands name it with ``config_args(root)``). The
+same arguments always give the same bytes. ``write_ledger`` writes a ledger in which all
+of them are recorded as created.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.config.configuration import Config, load_config
 from reconciler.model import DesiredState
 from reconciler.state.ledger import FORMAT, VERSION, LedgerEntry
 
@@ -23,6 +27,41 @@ from reconciler.state.ledger import FORMAT, VERSION, LedgerEntry
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MODELINE = "# yaml-language-server: $schema=../../schemas/flag-file.schema.json\n"
+CONFIG_NAME = "ld-reconciler.yaml"
+CONFIGURATION = """\
+# yaml-language-server: $schema=../schemas/config.schema.json
+paths: [.]
+defaults:
+  tags: [bench]
+projects:
+  bench:
+    defaults:
+      maintainerTeamKey: platform
+      clientSideAvailability: {usingEnvironmentId: false, usingMobileKey: true}
+templates:
+  tri-colour:
+    variations:
+      - {value: red, name: Red}
+      - {value: green, name: Green}
+      - {value: blue, name: Blue}
+    defaults: {onVariation: 1, offVariation: 0}
+  kill-switch:
+    temporary: false
+    tags: [kill-switch]
+    variations:
+      - {value: true, name: Enabled}
+      - {value: false, name: Disabled}
+    defaults: {onVariation: 0, offVariation: 1}
+"""
+
+
+def config_args(root: Path) -> list[str]:
+    """The global option that names the generated repository's configuration."""
+    return ["--config", str(root / CONFIG_NAME)]
+
+
+def load_configuration(root: Path) -> Config:
+    return load_config(root / CONFIG_NAME)
 
 
 def flag(rng: random.Random, index: int, links: int, previous: str | None) -> dict[str, Any]:
@@ -35,10 +74,13 @@ def flag(rng: random.Random, index: int, links: int, previous: str | None) -> di
         "tags": sorted(rng.sample(["web", "mobile", "api", "billing", "search", "growth"], 2)),
         "maintainerTeamKey": rng.choice(["payments", "platform", "mobile", "growth"]),
     }
+    if index % 4 == 0:  # the project's default maintainer
+        del data["maintainerTeamKey"]
     kind = index % 6
+    if kind == 0 and index % 12 == 0:
+        data["template"] = "kill-switch"
     if kind == 1:
-        data["variations"] = [{"value": v, "name": v.title()} for v in ("red", "green", "blue")]
-        data["defaults"] = {"onVariation": 1, "offVariation": 0}
+        data["template"] = "tri-colour"
     elif kind == 2:
         data["variations"] = [{"value": n} for n in (0, 10, 100)]
     elif kind == 3:
@@ -78,6 +120,8 @@ def write_repository(
     rng = random.Random(seed)
     per_file = max(1, -(-flags // files))
     written: list[Path] = []
+    root.mkdir(parents=True, exist_ok=True)
+    (root / CONFIG_NAME).write_text(CONFIGURATION, encoding="utf-8")
     link_counts = [links // flags] * flags
     for i in range(links - sum(link_counts)):
         link_counts[i] += 1

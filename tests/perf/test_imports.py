@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.perf.bench import imported_modules
-from tests.perf.generate import write_repository
+from tests.perf.generate import config_args, write_repository
 
 # The HTTP client, the differ, the full JSON Schema library (its errors are needed only
 # for a file that fails the compiled check) and the emulator belong to other commands.
@@ -53,7 +53,8 @@ def test_validate_of_one_valid_file_imports_neither_the_http_client_nor_deepdiff
     tmp_path: Path,
 ) -> None:
     write_repository(tmp_path / "flags", flags=6, links=6, files=1)
-    modules = imported_modules(["validate", str(tmp_path / "flags")])
+    configured = config_args(tmp_path / "flags")
+    modules = imported_modules([*configured, "validate", str(tmp_path / "flags")])
     assert {"reconciler.files.validator", "yaml", "jsonschema_rs"} <= modules
     assert _imported(modules, NOT_FOR_VALIDATE) == []
 
@@ -62,7 +63,10 @@ def test_the_check_itself_sees_what_a_command_imports(tmp_path: Path) -> None:
     # An offline plan needs the ledger and the plan, not httpx; a file that fails the
     # compiled check brings in jsonschema for its findings.
     write_repository(tmp_path / "flags", flags=6, links=6, files=1)
-    plan = imported_modules(["plan", str(tmp_path / "flags"), "--offline"], cwd=tmp_path)
+    configured = config_args(tmp_path / "flags")
+    plan = imported_modules(
+        [*configured, "plan", str(tmp_path / "flags"), "--offline"], cwd=tmp_path
+    )
     assert {"reconciler.state.ledger", "reconciler.plan.plan"} <= plan
     assert _imported(plan, ("httpx", "deepdiff", "reconciler.emulator")) == []
     bad = tmp_path / "bad.yaml"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.perf.__main__ import main
 from tests.perf.bench import BENCHMARKS, ideal_seconds
-from tests.perf.generate import write_ledger, write_repository
+from tests.perf.generate import load_configuration, write_ledger, write_repository
 
 
 @pytest.mark.slow
@@ -48,7 +48,7 @@ def test_generated_repository_and_full_ledger_plan_as_all_unchanged(tmp_path: Pa
     from reconciler.state.ledger import Ledger
 
     write_repository(tmp_path / "flags", flags=30, links=45, files=3)
-    result = validate_paths([str(tmp_path / "flags")])
+    result = validate_paths([str(tmp_path / "flags")], load_configuration(tmp_path / "flags"))
     assert result.ok, result.findings
     assert (len(result.state.flags), result.state.link_count) == (30, 45)
     target = normalise_base_url(DEFAULT_BASE_URL)

@@ -414,3 +414,50 @@ def test_fingerprint_changes_when_an_entry_is_added_and_not_otherwise(
     ledger.record_link(TARGET, link("a", "L"), action="created", link_id="1")
     assert ledger.fingerprint(TARGET, ["web"]) != one
     assert ledger.fingerprint(TARGET, ["api"]) != ledger.fingerprint(TARGET, ["web"])
+
+
+def test_an_accepted_difference_round_trips_and_entries_without_one_are_written_as_before(
+    path: str, lock: LedgerLock
+) -> None:
+    ledger = writable(path, lock)
+    plain = ledger.record_flag(TARGET, flag("a"), action="created", variation_ids=[])
+    marked = ledger.record_flag(
+        TARGET, flag("b"), action="adopted", variation_ids=[], accepted="sha256:abc"
+    )
+    ledger.compact()
+    assert "accepted" not in plain.data  # a ledger with nothing accepted reads as version 1 did
+    again = Ledger.load(path)
+    assert again.get_flag(TARGET, "web", "b") == marked
+    assert again.get_flag(TARGET, "web", "b").accepted == "sha256:abc"  # type: ignore[union-attr]
+    assert json.loads(Path(path).read_text())["version"] == 1
+
+
+def test_an_accepted_difference_counts_in_the_fingerprint(path: str, lock: LedgerLock) -> None:
+    ledger = writable(path, lock)
+    entry = ledger.record_flag(TARGET, flag("a"), action="created", variation_ids=[])
+    before = ledger.fingerprint(TARGET, ["web"])
+    ledger.record(TARGET, entry._replace(accepted="sha256:abc"))
+    assert ledger.fingerprint(TARGET, ["web"]) != before
+
+
+def test_forget_removes_entries_at_once_and_for_good(path: str, lock: LedgerLock) -> None:
+    ledger = writable(path, lock)
+    kept = ledger.record_flag(TARGET, flag("kept"), action="created", variation_ids=[])
+    gone = ledger.record_flag(TARGET, flag("gone", project="other"), action="created",
+                              variation_ids=[])  # fmt: skip
+    gone_link = ledger.record_link(TARGET, link("kept", "K"), action="created", link_id="L")
+    ledger.forget(TARGET, [gone, gone_link])
+    assert not os.path.exists(ledger.journal_path)  # nothing left to replay them from
+    again = Ledger.load(path)
+    assert again.projects(TARGET) == ("web",)
+    assert dict(again.flags(TARGET, "web")) == {"kept": kept}
+    assert not again.links(TARGET, "web")
+
+
+def test_an_accepted_field_that_is_not_a_string_is_refused(path: str) -> None:
+    document = valid_document()
+    document["targets"][TARGET]["web"]["flags"]["a"]["accepted"] = 3
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(document))
+    with pytest.raises(LedgerCorruptError, match="accepted must be a non-empty string"):
+        Ledger.load(path)

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from reconciler.model import DesiredState
+from reconciler.plan import compare
+from reconciler.plan.compare import ABSENT
 from reconciler.plan.plan import Kind, Plan, make_plan
 from reconciler.remote.observe import ExistingFlag, ExistingState
 from reconciler.state.ledger import Ledger
@@ -194,3 +196,87 @@ def test_actions_are_sorted_by_address_whatever_the_file_order() -> None:
     state = desired(text)
     plan = make_plan(state, ExistingState(live=False), Ledger(Path("unused.json")), TARGET)
     assert [a.address for a in plan.actions] == ["web/a", "web/b"]
+
+
+# -- drift settles ------------------------------------------------------------------------------
+
+
+def test_reordered_tags_are_not_drift_offline(tmp_path: Path) -> None:
+    two_tags = FILE.replace("tags: [a]", "tags: [a, b]")
+    ledger = recorded(tmp_path, desired(two_tags))
+    plan = make_plan(desired(FILE.replace("tags: [a]", "tags: [b, a]")),
+                     ExistingState(live=False), ledger, TARGET)  # fmt: skip
+    assert kinds(plan)["web/base"] is Kind.UNCHANGED
+
+
+def test_live_a_changed_file_matching_launchdarkly_is_unchanged_with_a_refresh_note(
+    tmp_path: Path,
+) -> None:
+    ledger = recorded(tmp_path, desired())
+    edited = desired(FILE.replace("tags: [a]", "tags: [a, b]"))
+    existing = live_state(base=live_flag("base", tags=["b", "a"]))
+    base = action(make_plan(edited, existing, ledger, TARGET), "web/base")
+    assert base.kind is Kind.UNCHANGED
+    assert "agree again; apply updates the ledger's record" in base.reason
+
+
+def test_live_the_file_is_compared_with_launchdarkly_not_with_the_record(tmp_path: Path) -> None:
+    ledger = recorded(tmp_path, desired())
+    edited = desired(FILE.replace("tags: [a]", "tags: [a, b]"))
+    base = action(make_plan(edited, live_state(), ledger, TARGET), "web/base")
+    assert base.kind is Kind.DRIFT
+    assert "the file changed since the flag was created" in base.reason
+    # From the side that stayed (LaunchDarkly) to the side that changed (the file).
+    assert [(d.path, d.before, d.after) for d in base.diff] == [("tags[1]", ABSENT, "b")]
+
+
+def test_an_accepted_difference_is_unchanged_until_it_differs_otherwise(tmp_path: Path) -> None:
+    state = desired()
+    path = tmp_path / "accepted.json"
+    differing = live_flag("base", tags=["z"])
+    diff = compare.flag_differences(state.flags[0].fields, differing.data)
+    with ledger_lock(path) as lock:
+        ledger = Ledger.load(path, lock=lock)
+        ledger.record_flag(TARGET, state.flags[0], action="created", variation_ids=[],
+                           accepted=compare.differences_digest(diff))  # fmt: skip
+        ledger.compact()
+    ledger = Ledger.load(path)
+    accepted = action(make_plan(state, live_state(base=differing), ledger, TARGET), "web/base")
+    assert accepted.kind is Kind.UNCHANGED
+    assert "as accepted" in accepted.reason
+    assert accepted.diff == diff
+    other = live_state(base=live_flag("base", tags=["y"]))
+    assert action(make_plan(state, other, ledger, TARGET), "web/base").kind is Kind.DRIFT
+
+
+def test_adopt_drifted_adopts_what_exists_with_other_settings_with_its_differences(
+    ledger: Ledger,
+) -> None:
+    existing = live_state(base=live_flag("base", tags=["b"]))
+    plain = action(make_plan(desired(), existing, ledger, TARGET), "web/base")
+    assert plain.kind is Kind.DRIFT
+    assert "apply --adopt-drifted adopts it as it is" in plain.reason
+    adopted = action(make_plan(desired(), existing, ledger, TARGET, adopt_drifted=True), "web/base")
+    assert adopted.kind is Kind.ADOPT
+    assert adopted.diff == plain.diff
+
+
+def test_orphans_are_reported_only_for_the_projects_the_files_declare(tmp_path: Path) -> None:
+    ledger = recorded(tmp_path, desired())
+    other = desired("project: payments\nflags:\n  - {key: pay, name: Pay}\n")
+    plan = make_plan(other, ExistingState(live=False), ledger, TARGET)
+    assert kinds(plan) == {"payments/pay": Kind.CREATE}
+
+
+def live_state(**flags: ExistingFlag) -> ExistingState:
+    """Live: ``flags`` exist, and ``base``'s link ``doc`` as declared."""
+    existing = ExistingState(live=True)
+    existing.flags[("web", "child")] = live_flag("child")
+    existing.flags[("web", "base")] = live_flag("base")
+    for key, found in flags.items():
+        existing.flags[("web", key)] = found
+    return existing
+
+
+def action(plan: Plan, address: str) -> Any:
+    return next(a for a in plan.actions if a.address == address)

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.plan.compare import FieldDiff, flag_differences
 from reconciler.plan.plan import Action, Kind, Plan
-from reconciler.plan.render import MARKER, MarkdownRenderer, TextRenderer, use_color
+from reconciler.plan.render import MARKER, GithubRenderer, MarkdownRenderer, TextRenderer, use_color
 
 ANSI = re.compile(r"\x1b\[")
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
@@ -101,3 +101,46 @@ def test_an_absent_field_is_shown_unquoted_and_a_declared_string_quoted() -> Non
     text = TextRenderer().render(_plan(action))
     assert 'description: "(absent)" -> ""' in text
     assert 'maintainerTeamKey: "payments" -> (absent)\n' in text
+
+
+NEW = Action(
+    Kind.CREATE,
+    "flag",
+    "web",
+    "new",
+    source="flags/web.yaml:9:5",
+    body={"key": "new", "name": "New", "description": "Uses ```fences``` | pipes", "tags": ["a"]},
+)
+
+
+def test_text_lists_what_a_create_will_send_under_its_line_with_defaults_marked() -> None:
+    lines = TextRenderer().render(_plan(NEW, DRIFT)).splitlines()
+    at = lines.index("  + create   flag web/new  (flags/web.yaml:9:5)")
+    assert lines[at + 1 : at + 5] == [
+        '      key                    = "new"',
+        '      name                   = "New"',
+        '      description            = "Uses ```fences``` | pipes"',
+        "      temporary              = true (LaunchDarkly's default)",
+    ]
+    assert "      isFlagOn               = false (LaunchDarkly's default)" in lines
+    drift = next(i for i, line in enumerate(lines) if "~ drift" in line)
+    assert lines[drift + 2] == '      description: "Uses `code` | and a pipe" -> "plain"'
+    assert not any(" = " in line for line in lines[drift:])  # only creates list attributes
+
+
+def test_markdown_shows_each_create_s_attributes_in_a_code_block_inside_the_create_section() -> (
+    None
+):
+    markdown = MarkdownRenderer().render(_plan(NEW, DRIFT))
+    section = markdown.split("<details><summary>1 create</summary>")[1].split("</details>")[0]
+    assert "`+ flag web/new` will be created with:\n\n````\n" in section  # fenced past ```
+    assert '\ndescription            = "Uses ```fences``` | pipes"\n' in section
+    assert "\ntemporary              = true (LaunchDarkly's default)\n" in section
+    assert section.count("````") == 2
+    assert "will be created with" not in markdown.split("<details><summary>1 drift")[1]
+
+
+def test_github_annotations_show_both_sides_of_each_drifted_field() -> None:
+    lines = GithubRenderer().render(_plan(DRIFT, NEW)).splitlines()
+    (warning,) = (line for line in lines if line.startswith("::warning "))
+    assert '%0Adescription: "Uses `code` | and a pipe" -> "plain"' in warning

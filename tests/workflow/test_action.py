@@ -265,3 +265,58 @@ def test_an_unknown_command_fails_saying_which_are_known(
     assert run.annotations[-1].message == (
         "the command input must be validate, plan or apply, not 'destroy'"
     )
+
+
+CONFIGURED = """\
+paths: [launchdarkly]
+ledger: state/ledger.json
+templates:
+  kill-switch:
+    temporary: false
+    variations:
+      - {value: true, name: Enabled}
+      - {value: false, name: Disabled}
+    defaults: {onVariation: 0, offVariation: 1}
+"""
+KILL_SWITCH = (
+    "project: web-app\nflags:\n  - {key: kill-orders, name: Kill orders, template: kill-switch}\n"
+)
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Path:
+    """A flag repository with an ld-reconciler.yaml: its flags under launchdarkly/, one
+    flag naming a template, the ledger under state/."""
+    ws = tmp_path / "configured"
+    shutil.copytree(EXAMPLES, ws / "launchdarkly")
+    (ws / "launchdarkly" / "web-app" / "kill.yaml").write_text(KILL_SWITCH)
+    (ws / "ld-reconciler.yaml").write_text(CONFIGURED)
+    return ws
+
+
+def test_without_a_path_input_the_configurations_paths_and_templates_are_used(
+    configured: Path, runner_temp: Path, emu: Emulator
+) -> None:
+    r = runner(configured, runner_temp, event_name="push", event={"ref": "refs/heads/main"})
+    run = run_action(r, command="apply", base_url=emu.base_url, token=DEV_TOKEN)
+    assert run.ok, run.log
+    assert run.outputs["exit-code"] == "0"
+    (kill,) = (f for f in emu.flags("web-app") if f["key"] == "kill-orders")
+    assert [v["name"] for v in kill["variations"]] == ["Enabled", "Disabled"]
+    assert int(run.outputs["creates"]) == sum(len(stored(emu, p)) for p in EXAMPLE_PROJECTS)
+    assert (configured / "state" / "ledger.json").is_file()  # the configured ledger
+    assert not (configured / ".ld-reconciler" / "ledger.json").exists()
+
+
+def test_a_mistake_in_the_configuration_is_an_annotation_on_its_line(
+    configured: Path, runner_temp: Path
+) -> None:
+    config = configured / "ld-reconciler.yaml"
+    config.write_text(CONFIGURED.replace("temporary:", "temprary:"))
+    run = run_action(
+        runner(configured, runner_temp, event_name="push", event={}), command="validate"
+    )
+    assert not run.ok
+    assert run.outputs["exit-code"] == "1"
+    (error,) = (a for a in run.annotations if "temprary" in a.message)
+    assert error.properties.startswith("file=ld-reconciler.yaml,line=5,col=5")

@@ -452,6 +452,22 @@ def test_a_plan_too_long_for_a_comment_is_cut_at_a_line_and_its_details_closed()
     assert body_lines[-1].startswith("| + | flag | `p/flag-")  # no half row
 
 
+def test_a_plan_cut_inside_a_create_s_attributes_closes_the_code_block_before_the_note() -> None:
+    block = "\n".join(f'key{i:<20} = "value-{i}"' for i in range(40))
+    creates = "\n".join(
+        f"\n`+ flag p/f{i}` will be created with:\n\n````\n{block}\n````" for i in range(60)
+    )
+    text = f"{MARKER}\n### plan\n<details><summary>60 create</summary>\n{creates}\n\n</details>\n"
+    for limit in (10_000, 10_017, 20_333):
+        cut = sticky_body(text, limit=limit)
+        assert len(cut) <= limit
+        fences = [line for line in cut.splitlines() if line == "````"]
+        assert len(fences) % 2 == 0  # every block the cut opened is closed
+        before_note = cut.split("\n\n_The plan is too long")[0]
+        assert before_note.endswith("````\n\n</details>")
+        assert cut.count("<details>") == cut.count("</details>") == 1
+
+
 # --- the plan, from a saved JSON plan -----------------------------------------------------------
 
 

@@ -192,3 +192,44 @@ def test_another_directory_is_configured_with_files_and_args(
     assert "launchdarkly/web-app/checkout.yaml:1:1: missing required field 'flags'" in (
         result.stdout
     )
+
+
+CONFIG = """\
+paths: [launchdarkly]
+templates:
+  kill-switch:
+    variations:
+      - {value: true, name: Enabled}
+      - {value: false, name: Disabled}
+    defaults: {onVariation: 0, offVariation: 1}
+"""
+
+
+@pytest.fixture
+def configured_repo(flag_repo: Path) -> Path:
+    """The user's repository with an ld-reconciler.yaml naming launchdarkly/, where the
+    flags now are, one of them naming a template."""
+    (flag_repo / "flags").rename(flag_repo / "launchdarkly")
+    (flag_repo / "launchdarkly" / "web-app" / "kill.yaml").write_text(
+        "project: web-app\nflags:\n"
+        "  - {key: kill-orders, name: Kill orders, template: kill-switch}\n"
+    )
+    (flag_repo / "ld-reconciler.yaml").write_text(CONFIG)
+    return flag_repo
+
+
+def test_a_change_to_the_configuration_runs_the_hook_on_the_paths_it_sets(
+    configured_repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    result = run_hook(configured_repo, hook_repo, pre_commit_home, "--files", "ld-reconciler.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Passed" in result.stdout
+
+    config = configured_repo / "ld-reconciler.yaml"
+    config.write_text(CONFIG.replace("offVariation: 1", "offVariation: 2"))
+    result = run_hook(configured_repo, hook_repo, pre_commit_home, "--files", "ld-reconciler.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        'ld-reconciler.yaml:7:46: templates["kill-switch"].defaults.offVariation: 2 is out of '
+        "range (the flag has 2 variations, indices 0 to 1); affects flag web-app/kill-orders"
+    ) in result.stdout
