@@ -13,19 +13,22 @@ unreachable, each after its own retries), the creates not yet started are skippe
 more would only wait out the same retries, and a thousand of them would take hours.
 An exception that is not a ``ReconcilerError`` is a bug: it stops the apply (the creates
 already running finish, and each success is in the ledger) and propagates as it is.
+Ctrl-C stops it too: the running creates finish without sending again, and
+``ApplyInterrupted`` tells every create that ended, those that ended after the interrupt too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from reconciler import notices
 from reconciler.errors import (
     ApiError,
     CreateFailed,
@@ -37,6 +40,7 @@ from reconciler.errors import (
 from reconciler.model import DesiredState, FlagSpec, LinkSpec
 from reconciler.plan import compare
 from reconciler.plan.plan import Action, Kind, Plan
+from reconciler.progress import ApplyResult, Progress, SilentProgress, Tally
 from reconciler.remote.retry import RetryPolicy
 from reconciler.settlement import record_adoption
 
@@ -63,53 +67,6 @@ class FlagWriter(Protocol):
     def create_link(self, project: str, flag_key: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
     def list_links(self, project: str, flag_key: str) -> list[dict[str, Any]]: ...
-
-
-class Progress(Protocol):
-    def started(self, total: int) -> None: ...
-
-    def finished_one(self, action: Action, outcome: str) -> None: ...
-
-    def finished(self) -> None: ...
-
-
-class SilentProgress:
-    """A Progress that shows nothing: the default, and a base for one that shows a part."""
-
-    def started(self, total: int) -> None:
-        pass
-
-    def finished_one(self, action: Action, outcome: str) -> None:
-        pass
-
-    def finished(self) -> None:
-        pass
-
-
-@dataclass
-class ApplyResult:
-    """What apply did, resource by resource."""
-
-    created: list[str] = field(default_factory=list)
-    adopted: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.skipped
-
-    @property
-    def summary(self) -> str:
-        text = (
-            f"Apply {'complete' if self.ok else 'incomplete'}: {len(self.created)} created, "
-            f"{len(self.adopted)} adopted"
-        )
-        if self.failed:
-            text += f", {len(self.failed)} failed"
-        if self.skipped:
-            text += f", {len(self.skipped)} skipped"
-        return text + "."
 
 
 def apply_plan(
@@ -158,6 +115,7 @@ class _Runner:
         self.target = plan.target
         self.progress = progress
         self.result = ApplyResult()
+        self.tally = Tally(self.result, progress)
         self.flags: dict[str, FlagSpec] = {f.address: f for f in desired.flags}
         self.links: dict[str, LinkSpec] = {link.address: link for link in desired.links}
         self.variation_ids: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -199,61 +157,65 @@ class _Runner:
             make_ready(address)
         self.progress.started(len(creates))
         running: dict[Future[Outcome], Action] = {}
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply") as pool:
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply")
+        join_pool = True
 
-            def submit_ready() -> None:
-                while len(running) < concurrency:
-                    kinds = [kind for kind, queue in ready.items() if queue]
-                    if not kinds:
-                        return
-                    kind = min(kinds, key=in_flight.__getitem__)
-                    action = creates[heapq.heappop(ready[kind])]
-                    in_flight[kind] += 1
-                    running[pool.submit(self.create, action)] = action
+        def submit_ready() -> None:
+            while len(running) < concurrency:
+                kinds = [kind for kind, queue in ready.items() if queue]
+                if not kinds:
+                    return
+                kind = min(kinds, key=in_flight.__getitem__)
+                action = creates[heapq.heappop(ready[kind])]
+                in_flight[kind] += 1
+                running[pool.submit(self._run, action)] = action
 
-            try:
-                unanswered = 0  # creates in a row that failed for want of an answer
-                submit_ready()
-                while running:
-                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                    for future in done:
-                        action = running.pop(future)
-                        in_flight[action.resource] -= 1
-                        error = future.exception()
-                        if error is not None and not isinstance(error, ReconcilerError):
-                            raise error  # a bug stops the apply (see the module docstring)
-                        unanswered = unanswered + 1 if went_unanswered(error) else 0
-                        if unanswered >= OUTAGE_LIMIT:
-                            self.stopping.set()  # before this is reported: no create sends again
-                        if error is None:
-                            outcome = future.result()
-                            (
-                                self.result.created if outcome == "created" else self.result.adopted
-                            ).append(action.address)
-                            self.progress.finished_one(action, outcome)
-                            for child in dependents[action.address]:
-                                if child in waiting_on:  # not skipped after another failure
-                                    waiting_on[child].discard(action.address)
-                                    if not waiting_on[child]:
-                                        make_ready(child)
-                        else:
-                            self.result.failed.append((action.address, str(error)))
-                            self.progress.finished_one(action, "failed")
-                            self._skip_dependents(action.address, dependents, waiting_on)
+        try:
+            unanswered = 0  # creates in a row that failed for want of an answer
+            submit_ready()
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    action = running[future]
+                    error = future.exception()
+                    if error is not None and not isinstance(error, ReconcilerError):
+                        raise error  # a bug stops the apply (see the module docstring)
+                    self.tally.report(action, None if error else future.result(), error)
+                    del running[future]
+                    in_flight[action.resource] -= 1
+                    unanswered = unanswered + 1 if went_unanswered(error) else 0
                     if unanswered >= OUTAGE_LIMIT:
-                        reason = (
-                            f"not attempted: the last {unanswered} creates got no answer from "
-                            "LaunchDarkly"
-                        )
-                        for address in sorted([*waiting_on, *ready["flag"], *ready["link"]]):
-                            self.result.skipped.append((address, reason))
-                        waiting_on.clear()
-                        for queue in ready.values():
-                            queue.clear()
-                    submit_ready()
-            except BaseException:  # Ctrl-C above all: the running creates send no more
-                self.stopping.set()
-                raise
+                        self.stopping.set()  # no create sends again
+                    if error is None:
+                        for child in dependents[action.address]:
+                            if child in waiting_on:  # not skipped after another failure
+                                waiting_on[child].discard(action.address)
+                                if not waiting_on[child]:
+                                    make_ready(child)
+                    else:
+                        self._skip_dependents(action.address, dependents, waiting_on)
+                if unanswered >= OUTAGE_LIMIT:
+                    reason = (
+                        f"not attempted: the last {unanswered} creates got no answer from "
+                        "LaunchDarkly"
+                    )
+                    for address in sorted([*waiting_on, *ready["flag"], *ready["link"]]):
+                        self.result.skipped.append((address, reason))
+                    waiting_on.clear()
+                    for queue in ready.values():
+                        queue.clear()
+                submit_ready()
+        except KeyboardInterrupt:  # Ctrl-C: the running creates send no more
+            self.stopping.set()
+            join_pool = False  # waited for here, unless a second Ctrl-C says not to
+            with contextlib.suppress(KeyboardInterrupt):
+                pool.shutdown(wait=True)
+            raise self.tally.interrupted(len(creates)) from None
+        except BaseException:
+            self.stopping.set()
+            raise
+        finally:
+            pool.shutdown(wait=join_pool)
         self.progress.finished()
 
     def _skip_dependents(
@@ -268,6 +230,17 @@ class _Runner:
                 stack.extend(dependents[address])
 
     # -- one create ---------------------------------------------------------------
+
+    def _run(self, action: Action) -> Outcome:
+        """One create on a worker, noted where an interrupted apply finds it."""
+        self.tally.start(action)
+        try:
+            outcome = self.create(action)
+        except BaseException as e:
+            self.tally.end(action, None, e)
+            raise
+        self.tally.end(action, outcome, None)
+        return outcome
 
     def create(self, action: Action) -> Outcome:
         if action.resource == "flag":
@@ -300,7 +273,14 @@ class _Runner:
         unknown: OutcomeUnknownError | None = None
         for attempt in range(MAX_SENDS):
             if attempt:
-                self.sleep(RESENDS.pause(attempt - 1, self.rng, full_jitter=False))
+                pause = RESENDS.pause(attempt - 1, self.rng, full_jitter=False)
+                notices.waiting(
+                    "resend",
+                    pause,
+                    f"Creating {what}: its outcome was unknown and it did not land; sending it "
+                    f"again in {notices.seconds(pause)} (send {attempt + 1} of {MAX_SENDS})",
+                )
+                self.sleep(pause)
                 if self.stopping.is_set():
                     raise OutcomeStayedUnknown(
                         f"not sent again: the apply is stopping; the last: {unknown}"

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, notices
 from reconciler.errors import ReconcilerError
 from reconciler.remote.secret import ScrubFilter, scrub
 
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> Any:
     program = argv is None
     if program and _command(sys.argv[1:]) not in KEEP_COLLECTING:
         gc.disable()
+    notices.listen(_notice)
     try:
         # Commands return their exit code; click returns it (or an Exit's code) here.
         rv = cli.main(args=argv, prog_name="ld-reconciler", standalone_mode=False)
@@ -176,10 +177,17 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("ld-reconciler: unexpected error (this is a bug, please report it):", err=True)
         click.echo(scrub(traceback.format_exc()), err=True)
         sys.exit(EXIT_BUG)
+    finally:
+        notices.listen(None)  # main may be called again in this process (tests, programs)
     code = rv if isinstance(rv, int) else EXIT_OK
     if program:
         _exit_at_once(code)
     sys.exit(code)
+
+
+def _notice(text: str) -> None:
+    """A notice (``reconciler.notices``): one line on stderr, secrets scrubbed."""
+    click.echo(scrub(text), err=True)
 
 
 def _command(args: list[str]) -> str | None:

@@ -13,24 +13,28 @@ their arguments and their results into output and exit codes.
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.apply import ApplyResult, Progress, apply_plan
+from reconciler import notices
+from reconciler.apply import apply_plan
 from reconciler.config.configuration import Config
-from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.errors import ConfigError, LedgerLockedError, ValidationFailed
 from reconciler.files.validator import ValidationResult, validate_paths
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Kind, Plan, make_plan
 from reconciler.plan.saved import SavedPlan
+from reconciler.progress import ApplyResult, Progress
 from reconciler.remote import secret
 from reconciler.remote.baseurl import normalise_base_url
 from reconciler.remote.observe import ExistingState, observe_live, observe_offline
 from reconciler.settlement import refresh
 from reconciler.state.ledger import Ledger
-from reconciler.state.lock import ledger_lock
+from reconciler.state.lock import FileLock, LedgerLock
 
 if TYPE_CHECKING:
     from reconciler.config.configuration import Config
@@ -77,6 +81,24 @@ class Endpoint:
             ledger = ledger if ledger is not None else Path(config.display(config.ledger))
         state_dir = Path(config.display(config.directory / STATE_DIR))
         return replace(self, base_url=base_url, ledger_path=ledger, state_dir=state_dir)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The command-line options that choose this endpoint, for the exact commands that
+        hints spell out."""
+        options: list[str] = []
+        if self.emulator:
+            options.append("--emulator")
+        if self.base_url is not None:
+            options += ["--base-url", self.base_url]
+        if self.ledger_path is not None:
+            options += ["--ledger", os.fspath(self.ledger_path)]
+        return tuple(options)
+
+
+def command_line(*args: str | Path) -> str:
+    """``ld-reconciler ARGS`` as a user would type it (quoted for a POSIX shell)."""
+    return shlex.join(["ld-reconciler", *(os.fspath(a) for a in args)])
 
 
 def load_desired(paths: Sequence[str], config: Config | None = None) -> DesiredState:
@@ -171,15 +193,41 @@ def _emulator(
 
 
 def build_plan(
-    desired: DesiredState, connection: Connection, ledger: Ledger, *, adopt_drifted: bool = False
+    desired: DesiredState,
+    connection: Connection,
+    ledger: Ledger,
+    paths: Sequence[str] = (),
+    *,
+    adopt_drifted: bool = False,
 ) -> Plan:
-    """Observe (live when there is a client) and plan."""
+    """Observe (live when there is a client) and plan the flag files at ``paths``."""
     existing: ExistingState
     if connection.client is None:
         existing = observe_offline()
     else:
         existing = observe_live(connection.client, desired, ledger, connection.target)
-    return make_plan(desired, existing, ledger, connection.target, adopt_drifted=adopt_drifted)
+    plan = make_plan(desired, existing, ledger, connection.target, adopt_drifted=adopt_drifted)
+    return replace(plan, paths=tuple(paths))
+
+
+@contextlib.contextmanager
+def _ledger_lock(path: Path, wait: float) -> Iterator[LedgerLock]:
+    """The ledger's lock for an apply; says who holds it when this apply waits for it."""
+    lock = FileLock(path, command="ld-reconciler apply")
+    try:
+        lock.acquire()
+    except LedgerLockedError:
+        if wait <= 0:
+            raise
+        holder = lock.holder()
+        who = holder.describe() if holder else "another process"
+        notices.say(
+            f"The ledger {path} is locked by {who}; waiting up to "
+            f"{notices.seconds(wait)} (--lock-wait) for it to be released"
+        )
+        lock.acquire(wait)
+    with lock:
+        yield lock
 
 
 @dataclass(frozen=True)
@@ -213,7 +261,7 @@ def plan_run(
     command = "ld-reconciler plan --emulator"
     with connect(desired, endpoint, offline=offline, command=command) as connection:
         ledger = Ledger.load(connection.ledger_path)
-        plan = build_plan(desired, connection, ledger, adopt_drifted=adopt_drifted)
+        plan = build_plan(desired, connection, ledger, paths, adopt_drifted=adopt_drifted)
     return PlanRun(replace(plan, findings=checked.findings), connection.note)
 
 
@@ -251,15 +299,23 @@ def apply_run(
     made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
     every plan made (with the policies' warnings); ``confirm`` (None: do not ask) is asked
     only when there is something to create, and nothing is created unless it says yes.
-    ``adopt_drifted`` adopts what exists with other settings, recording its differences as
-    accepted. Unless the plan is blocked or declined, the records of what the files and
-    LaunchDarkly now agree on are refreshed. ``config`` as for ``plan_run`` (a failing
-    policy is a ``ValidationFailed`` before any connection).
+    ``adopt_drifted`` adopts what exists with other settings, recording its differences as accepted. Unless the plan is blocked or
+    declined, the records of what the files and LaunchDarkly now agree on are refreshed.
+    ``config`` as for ``plan_run`` (a failing policy is a ``ValidationFailed`` before any
+    connection). With a ``saved_plan``, ``paths`` may be empty: the plan's
+    own are applied (given, they must be the same). A Ctrl-C during the creates raises
+    ``ApplyInterrupted`` with what was done.
     """
+    saved = None
+    if saved_plan is not None:
+        options: list[str | Path] = [*endpoint.options, "--out", saved_plan]
+        saved = SavedPlan.read(saved_plan, command_line("plan", *(paths or ["PATH..."]), *options))
+        if saved.paths:
+            saved = replace(saved, remake=command_line("plan", *saved.paths, *options))
+        paths = saved.paths_for(paths)
     checked = load_checked(paths, config)
     desired = checked.state
     endpoint = endpoint.configured(config)
-    saved = SavedPlan.read(saved_plan) if saved_plan is not None else None
     adopt_drifted = adopt_drifted or (saved is not None and saved.adopts_drifted)
     with (
         connect(
@@ -269,14 +325,14 @@ def apply_run(
             command="ld-reconciler apply --emulator",
             lock_wait=lock_wait,
         ) as connection,
-        ledger_lock(connection.ledger_path, lock_wait, command="ld-reconciler apply") as lock,
+        _ledger_lock(connection.ledger_path, lock_wait) as lock,
     ):
         assert connection.client is not None  # need_token: connect gives a client or raises
         ledger = Ledger.load(connection.ledger_path, lock=lock)
         try:
             if saved is not None:  # before observing: a stale plan costs no call
                 saved.check_inputs(desired, ledger, connection.target)
-            plan = build_plan(desired, connection, ledger, adopt_drifted=adopt_drifted)
+            plan = build_plan(desired, connection, ledger, paths, adopt_drifted=adopt_drifted)
             plan = replace(plan, findings=checked.findings)
             if saved is not None:
                 saved.check(plan)

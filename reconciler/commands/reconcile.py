@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,7 +14,6 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import reconcile
-from reconciler.apply import ApplyResult
 from reconciler.commands.configuration import command_config, command_paths
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.config.configuration import CONFIG_NAME
@@ -19,10 +22,16 @@ from reconciler.plan import policies
 from reconciler.plan.plan import Action, Kind, Plan
 from reconciler.plan.render import RENDERERS, configuration_listing, use_color
 from reconciler.plan.saved import save_plan
+from reconciler.progress import ApplyInterrupted, ApplyResult
 from reconciler.remote.secret import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+PROGRESS_ENV = "LD_RECONCILER_PROGRESS_INTERVAL"
+PROGRESS_INTERVAL = 5.0
+"""Seconds between the counts lines of an apply whose output is not a terminal."""
+TICKER_JOIN = 5.0
+"""Seconds to wait for the counts line being printed when the apply ends."""
 
 TARGET_OPTIONS = (
     click.option(
@@ -158,10 +167,8 @@ def plan(
     if out is not None:
         save_plan(out, result)
         # On stderr: stdout is the plan itself, which may be JSON for a machine.
-        click.echo(
-            f"Saved the plan to {out}; apply it with: ld-reconciler apply --plan {out} ...",
-            err=True,
-        )
+        command = reconcile.command_line("apply", "--plan", out, *endpoint.options)
+        click.echo(scrub(f"Saved the plan to {out}; apply it with: {command}"), err=True)
     if result.of(Kind.BLOCKED):
         return 1
     if detailed_exitcode and result.has_changes:
@@ -172,13 +179,17 @@ def plan(
 @click.command()
 @common_options
 @click.option(
-    "--yes", "-y", is_flag=True, help="Apply without asking (required when not on a terminal)."
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Apply without asking (required when not on a terminal; a saved plan never asks).",
 )
 @click.option(
     "--plan",
     "saved_plan",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Apply this saved plan exactly; refused if anything changed since it was made.",
+    help="Apply this saved plan exactly, without asking, to the flag files it records (PATHS "
+    "may be left out); refused if anything changed since it was made.",
 )
 @click.option(
     "--concurrency",
@@ -210,24 +221,39 @@ def apply(
 ) -> int:
     """Create what is missing in LaunchDarkly, then record it in the ledger.
 
-    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets.
+    PATHS: flag files or directories; none given, the paths ld-reconciler.yaml sets, or with
+    --plan, the flag files the saved plan records.
     """
     config = command_config()
+    # A saved plan records its own flag files: the configuration's are not asked for.
+    paths = paths if saved_plan is not None else command_paths(paths, config)
+    endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
+    shown: list[Plan] = []
+
+    def show(plan: Plan) -> None:
+        shown.append(plan)
+        _show(plan)
+
     try:
         run = reconcile.apply_run(
-            command_paths(paths, config),
-            reconcile.Endpoint(base_url, ledger_path, emulator, timeout),
+            paths,
+            endpoint,
             saved_plan=saved_plan,
             concurrency=concurrency,
             lock_wait=lock_wait,
-            show_plan=_show,
-            confirm=None if yes else _confirm,
-            progress=_LineProgress(sys.stdout.isatty()),
+            show_plan=show,
+            # A saved plan was reviewed when it was made: applying it is the confirmation.
+            confirm=None if yes or saved_plan is not None else _confirm,
+            progress=_LineProgress(sys.stdout.isatty(), _progress_interval()),
             adopt_drifted=adopt_drifted,
             config=config,
         )
     except ValidationFailed as e:
         return _findings(e)
+    except ApplyInterrupted as stop:
+        again = reconcile.command_line("apply", *shown[-1].paths, *endpoint.options)
+        click.echo(scrub(_interrupted(stop, again)), err=True)
+        raise click.exceptions.Abort() from None
     if run.declined:
         raise click.exceptions.Abort()
     if run.plan.of(Kind.BLOCKED):
@@ -243,6 +269,18 @@ def apply(
         return 0
     _report(run.outcome)
     return 0 if run.outcome.ok else 1
+
+
+def _progress_interval() -> float:
+    """Seconds between the counts lines of an apply not on a terminal (``PROGRESS_ENV``)."""
+    value = os.environ.get(PROGRESS_ENV, "").strip()
+    try:
+        interval = float(value) if value else PROGRESS_INTERVAL
+    except ValueError:
+        raise ConfigError(f"{PROGRESS_ENV}={value}: not a number of seconds") from None
+    if not 0 < interval <= 3600:
+        raise ConfigError(f"{PROGRESS_ENV}={value}: must be more than 0 and at most 3600 seconds")
+    return interval
 
 
 def _show(result: Plan) -> None:
@@ -270,18 +308,42 @@ def _confirm(result: Plan) -> bool:
 
 
 class _LineProgress:
-    """One line per finished resource (CI logs), or one updating line on a terminal."""
+    """One line per finished resource (CI logs), or one updating line on a terminal. Not on
+    a terminal, a line with the counts every ``interval`` seconds too, so that a long apply,
+    or one whose creates wait on retries, is never silent in a CI log."""
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, tty: bool, interval: float) -> None:
         self.tty = tty
+        self.interval = interval
         self.total = 0
         self.done = 0
+        self.counts: Counter[str] = Counter()
+        self._began = time.monotonic()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def started(self, total: int) -> None:
         self.total = total
+        self._began = time.monotonic()
+        if not self.tty and total:
+            self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            click.echo(self.counts_line())
+
+    def counts_line(self) -> str:
+        """``Progress: created 120 of 400, 3 failed, 12 s``."""
+        counts = self.counts
+        text = f"Progress: created {counts['created']} of {self.total}"
+        if counts["adopted"]:
+            text += f", {counts['adopted']} adopted"
+        return f"{text}, {counts['failed']} failed, {time.monotonic() - self._began:.0f} s"
 
     def finished_one(self, action: Action, outcome: str) -> None:
         self.done += 1
+        self.counts[outcome] += 1
         text = f"{outcome} {action.resource} {action.address}"
         if self.tty:
             click.echo(f"\r\033[K[{self.done}/{self.total}] {text}", nl=False)
@@ -289,8 +351,29 @@ class _LineProgress:
             click.echo(text)
 
     def finished(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(TICKER_JOIN)
         if self.tty and self.total:
             click.echo()
+
+
+def _interrupted(stop: ApplyInterrupted, again: str) -> str:
+    """What an apply stopped by Ctrl-C did, what it left, and how to finish it."""
+    result = stop.result
+    text = (
+        f"Interrupted: {len(result.created)} created and {len(result.adopted)} adopted, "
+        "all recorded in the ledger"
+    )
+    if result.failed:
+        text += f"; {len(result.failed)} failed"
+    text += f"; {stop.left} still to create"
+    if stop.unfinished:
+        text += (
+            f" ({stop.unfinished} of them were being sent when a second Ctrl-C stopped the "
+            "wait: the next plan shows whether they landed)"
+        )
+    return f"{text}.\nRun `{again}` again to finish."
 
 
 def _report(outcome: ApplyResult) -> None:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import notices
 from reconciler.errors import InputError, LedgerError, LedgerLockedError
 from reconciler.state import durable
 from reconciler.state.lock import ExclusiveFileLock, FlockLock, LedgerLock, LockHolder
@@ -160,7 +161,9 @@ def lock(path: Path, claim: Claim = IN_PROCESS) -> LedgerLock:
             if claim.wait <= 0:
                 raise
             # Said, so that a run that pauses says why (and a test knows it is waiting).
+            waiting = _waiting_for(held, claim.wait)  # first: the holder may go meanwhile
             log.info("waiting up to %g s for %s to be released", claim.wait, held.path)
+            notices.say(waiting)
             held.acquire(claim.wait)
     except LedgerLockedError:
         raise
@@ -172,6 +175,12 @@ def lock(path: Path, claim: Claim = IN_PROCESS) -> LedgerLock:
             "permissions of its directory"
         ) from e
     return held
+
+
+def _waiting_for(held: LedgerLock, wait: float) -> str:
+    holder = held.holder()
+    who = holder.describe() if holder else "another run"
+    return f"{held.path} is in use by {who}; waiting up to {notices.seconds(wait)} for it"
 
 
 def load(path: Path) -> dict[str, ProjectState] | None:

@@ -56,6 +56,9 @@ class Plan:
     ledger: Ledger | None = field(default=None, repr=False, compare=False)
     ledger_records: int = field(default=0, repr=False, compare=False)
     findings: tuple[Finding, ...] = field(default=(), compare=False)  # policies' warnings
+    # The flag files and directories the plan was made from, as given: what a saved plan
+    # re-reads when applied without paths. Not in the fingerprint: the files' contents are.
+    paths: tuple[str, ...] = field(default=(), compare=False)
 
     @functools.cached_property
     def desired_fingerprint(self) -> str:
@@ -105,6 +108,7 @@ class Plan:
             "mode": "live" if self.live else "offline",
             "fingerprint": self.fingerprint,
             "inputs": {"desired": self.desired_fingerprint, "ledger": self.ledger_fingerprint},
+            **({"paths": list(self.paths)} if self.paths else {}),
             "summary": {kind.value: self.counts[kind] for kind, _ in SUMMARY_ORDER},
             "actions": [a.data for a in self.actions],
         }

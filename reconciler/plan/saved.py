@@ -5,8 +5,13 @@ A saved plan is the JSON form of a plan (``plan --format json`` prints the same 
 
     {"format_version": 1, "tool": "ld-reconciler X.Y.Z",
      "target", "mode": "live"|"offline", "fingerprint",
-     "inputs": {"desired", "ledger"}, "summary": {kind: count}, "actions": [Action.data, ...],
+     "inputs": {"desired", "ledger"}, "paths": [PATH, ...],
+     "summary": {kind: count}, "actions": [Action.data, ...],
      "findings": [...]}  # only when policies warned: each finding with its severity
+
+``paths`` (added within format_version 1; absent from older files) are the flag files and
+directories the plan was made from, as given on its command line, relative to where it ran:
+``apply --plan FILE`` without paths re-reads exactly those.
 
 A create action carries ``body``, what its POST will send (and a cloned flag ``clone``). It
 was added to format_version 1 without a bump: readers that do not know it ignore it, and a
@@ -20,7 +25,9 @@ reads it and checks it against the run that would apply it, and ``plan_from_docu
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
     from reconciler.state.ledger import Ledger
 
 FORMAT_VERSION = 1
+REMAKE = "ld-reconciler plan --out"
+"""The command that makes a plan file, for messages that know no more exact one."""
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -94,7 +103,10 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
         for a in document["actions"]
     )
     findings = policies.findings_from_document(document.get("findings", ()))
-    return Plan(document["target"], document["mode"] == "live", actions, findings=findings)
+    paths = tuple(document.get("paths", ()))
+    return Plan(
+        document["target"], document["mode"] == "live", actions, findings=findings, paths=paths
+    )
 
 
 def _body(body: Any) -> dict[str, Any] | None:
@@ -120,9 +132,13 @@ class SavedPlan:
 
     path: Path
     document: dict[str, Any]
+    # The exact command that makes the plan again, for the messages that refuse it.
+    remake: str = REMAKE
 
     @classmethod
-    def read(cls, path: Path) -> SavedPlan:
+    def read(cls, path: Path, remake: str = REMAKE) -> SavedPlan:
+        """The plan file at ``path``; one message naming ``remake``, the command that makes
+        it, if it cannot be read or is not a saved plan."""
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except OSError as e:
@@ -132,7 +148,7 @@ class SavedPlan:
         if not isinstance(saved, dict) or saved.get("format_version") != FORMAT_VERSION:
             raise ConfigError(
                 f"{path} is not a saved plan of format_version {FORMAT_VERSION}; "
-                "make it with `ld-reconciler plan --out`"
+                f"make it with `{remake}`"
             )
         inputs = saved.get("inputs")
         shape = {
@@ -143,14 +159,42 @@ class SavedPlan:
             and all(isinstance(inputs.get(k), str) for k in ("desired", "ledger")),
             "summary": isinstance(saved.get("summary"), dict),
             "actions": isinstance(saved.get("actions"), list),
+            "paths": _paths_or_absent(saved.get("paths", [])),
         }
         bad = [name for name, ok in shape.items() if not ok]
         if bad:
             raise ConfigError(
                 f"{path} is not a complete saved plan (missing or malformed: {', '.join(bad)}); "
-                "make it again with `ld-reconciler plan --out`"
+                f"make it again with `{remake}`"
             )
-        return cls(path, saved)
+        return cls(path, saved, remake)
+
+    @property
+    def paths(self) -> tuple[str, ...] | None:
+        """The flag files and directories the plan was made from; None if the file predates
+        recording them."""
+        paths = self.document.get("paths")
+        return tuple(paths) if paths else None
+
+    def paths_for(self, given: Sequence[str]) -> tuple[str, ...]:
+        """The paths to apply the plan with: those it records, which ``given`` (from the
+        command line; may be empty) must name, else an ``InputError`` before any call."""
+        recorded = self.paths
+        if recorded is None:
+            if not given:
+                raise InputError(
+                    f"saved plan {self.path} does not record its flag files (an older "
+                    f"ld-reconciler made it): give them, or run `{self.remake}` again"
+                )
+            return tuple(given)
+        if given and [os.path.normpath(p) for p in given] != [
+            os.path.normpath(p) for p in recorded
+        ]:
+            raise InputError(
+                f"saved plan {self.path} was made from {_listing(recorded)}, not "
+                f"{_listing(given)}: leave the paths out to apply it as it was made"
+            )
+        return recorded
 
     def plan(self) -> Plan:
         """The plan the file records, to render; one message if its actions are malformed."""
@@ -159,7 +203,7 @@ class SavedPlan:
         except (AttributeError, KeyError, TypeError, ValueError) as e:
             raise InputError(
                 f"{self.path} is not a saved plan of format_version {FORMAT_VERSION} ({e}); "
-                "make it with `ld-reconciler plan --out`"
+                f"make it with `{self.remake}`"
             ) from e
 
     @property
@@ -190,7 +234,7 @@ class SavedPlan:
         if changed:
             raise StalePlanError(
                 f"saved plan {path} is stale: {' and '.join(changed)} changed since it was made; "
-                "run `ld-reconciler plan --out` again and review it"
+                f"run `{self.remake}` again and review it"
             )
 
     def check(self, plan: Plan) -> None:
@@ -199,7 +243,7 @@ class SavedPlan:
         if self.document["fingerprint"] != plan.fingerprint:
             raise StalePlanError(
                 f"saved plan {path} is stale: LaunchDarkly, the flag files or the ledger changed "
-                "since it was made; run `ld-reconciler plan --out` again and review it"
+                f"since it was made; run `{self.remake}` again and review it"
             )
         # The fingerprint alone does not vouch for the file's actions: they may be edited.
         now = json.loads(json.dumps(plan_document(plan), ensure_ascii=False))
@@ -208,7 +252,16 @@ class SavedPlan:
                 action.pop("body", None)  # saved before plans carried bodies: nothing to check
         edited = [k for k in ("inputs", "summary", "actions") if self.document[k] != now[k]]
         if edited:
+            verb = "differs" if len(edited) == 1 else "differ"
             raise StalePlanError(
                 f"saved plan {path} was edited after it was made (its {' and '.join(edited)} "
-                "differ from the plan it records); run `ld-reconciler plan --out` again"
+                f"{verb} from the plan it records); run `{self.remake}` again"
             )
+
+
+def _paths_or_absent(paths: object) -> bool:
+    return isinstance(paths, list) and all(isinstance(p, str) and p for p in paths)
+
+
+def _listing(paths: Sequence[str]) -> str:
+    return " ".join(shlex.quote(p) for p in paths)

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from reconciler import notices
 from reconciler.remote.retry import (
     header_int,
     parse_reset,
@@ -163,6 +164,12 @@ class RatePacer:
                     continue
                 delay = wake_at - now + self._rng.uniform(0.0, WAKE_JITTER)
             logger.debug("%s: rate limit reached, waiting %.2fs", route, delay)
+            notices.waiting(
+                "throttled",
+                delay,
+                f"LaunchDarkly's rate limit is reached for {route}; waiting "
+                f"{notices.seconds(delay)} for it to reset",
+            )
             self._sleep(delay)
             slept += delay
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from reconciler import __version__
+from reconciler import __version__, notices
 from reconciler.errors import ConfigError, OutcomeUnknownError, TransportError
 from reconciler.remote import secret
 from reconciler.remote.answer import Answer, api_error, decode, fault
@@ -161,6 +161,7 @@ class Session:
             request = self._http.build_request(
                 method, url, content=content, headers=headers, timeout=self._timeout
             )
+            began = time.monotonic()
             try:
                 answer = self._attempt(request, route_key, where, attempt)
             except httpx.HTTPError as e:
@@ -175,9 +176,27 @@ class Session:
                 reason, delay = self._refused(answer, method, where, attempt)
             self.stats.count("retries")
             logger.debug("%s: retrying in %.2fs after %s", where, delay, reason)
+            self._announce(where, reason, delay, attempt, time.monotonic() - began)
             if delay > 0:
                 self._sleep(delay)
             attempt += 1
+
+    def _announce(self, where: str, reason: str, delay: float, attempt: int, took: float) -> None:
+        """Say why and how long a retry waits, once per wait (see ``notices``), when the pause
+        or the failed attempt (a timeout) was long. A 429 whose headers say when to go on
+        waits in the pacer, which says so itself."""
+        if reason.startswith("429"):
+            kind, why = "throttled", "rate limited"
+        elif reason[:1].isdigit():
+            kind, why = "server error", f"answered {reason}"
+        else:
+            kind, why = "unreachable", f"did not answer ({reason})"
+        notices.waiting(
+            kind,
+            max(delay, took),
+            f"LaunchDarkly {why} to {where}; trying again in {notices.seconds(delay)} "
+            f"(retry {attempt + 1} of {self._policy.max_retries})",
+        )
 
     def _failed(
         self, error: httpx.HTTPError, method: str, where: str, attempt: int

@@ -163,6 +163,14 @@ class LedgerLock:
                 raise LedgerLockedError(self._locked_message(holder))
             time.sleep(min(POLL_INTERVAL, remaining))
 
+    def holder(self) -> LockHolder | None:
+        """Who holds the lock, as its file says (None: unknown), to tell a run that waits."""
+        try:
+            with open(self.path, "rb") as f:
+                return LockHolder.parse(f.read())
+        except OSError:
+            return None
+
     def release(self) -> None:
         if self._fd is not None:
             self._release(self._fd)

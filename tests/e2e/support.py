@@ -28,7 +28,7 @@ from reconciler.emulator import DEV_TOKEN, Emulator
 from reconciler.remote.client import normalise_base_url
 from reconciler.state.ledger import Ledger
 from support.cli import Result, run_child, run_main
-from support.process import host_free_env
+from support.process import default_sigint, host_free_env
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "flags"
@@ -80,7 +80,8 @@ class Cli:
         return self._child(list(args), dict(env or {}), program=(str(script),))
 
     def spawn_live(self, emu: Emulator, *args: str) -> subprocess.Popen[str]:
-        """Start a command against ``emu`` in a child process, without waiting for it."""
+        """Start a command against ``emu`` in a child process, without waiting for it; a
+        test may interrupt it (SIGINT)."""
         env = host_free_env({"LAUNCHDARKLY_ACCESS_TOKEN": DEV_TOKEN})
         return subprocess.Popen(
             [sys.executable, "-m", "reconciler", *args, "--base-url", emu.base_url],
@@ -90,6 +91,7 @@ class Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,
         )
 
     def _child(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,6 +136,9 @@ def test_apply_emulator_with_lock_wait_waits_for_the_data_file_then_applies(
     assert code == 0, err
     assert "Apply complete: 2 created, 0 adopted." in out
     assert not (tmp_path / LOCK).exists()  # released by the child in its turn
+    # Said without -v too: who holds the data file, and how long the run waits for it.
+    said = rf"{re.escape(str(LOCK))} is in use by pid \d+ on \S+ since \S+ \(another run\); "
+    assert re.search(said + rf"waiting up to {TIMEOUT} s for it\n", err), err
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, SilentProgress, apply_plan
+from reconciler import notices
+from reconciler.apply import MAX_SENDS, OUTAGE_LIMIT, apply_plan
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
 from reconciler.model import DesiredState
 from reconciler.plan.plan import Action, make_plan
+from reconciler.progress import SilentProgress
 from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.observe import ExistingFlag, ExistingState
 from reconciler.state.ledger import Ledger
@@ -348,3 +351,27 @@ def test_creates_answered_5xx_every_time_count_towards_the_outage_stop(tmp_path:
     assert len(posts) == OUTAGE_LIMIT * MAX_SENDS
     why = f"not attempted: the last {OUTAGE_LIMIT} creates got no answer from LaunchDarkly"
     assert {reason for _, reason in result.skipped} == {why}
+
+
+def test_a_create_sent_again_says_why_and_after_how_long(tmp_path: Path) -> None:
+    class NeverLands(FakeLaunchDarkly):
+        def create_flag(
+            self, project: str, body: dict[str, Any], clone: str | None = None
+        ) -> dict[str, Any]:
+            self.posts.append(("flag", body))
+            raise OutcomeUnknownError("the server answered 503")
+
+    said: list[str] = []
+    notices.listen(said.append)
+    try:
+        result, _ = run(tmp_path, NeverLands(), text=independent(1), concurrency=1)
+    finally:
+        notices.listen(None)
+    assert len(result.failed) == 1
+    # The sleeps are not real: every pause after the first said falls within it, unsaid.
+    assert len(said) == 1, said
+    assert re.fullmatch(
+        r"Creating flag 'f0': its outcome was unknown and it did not land; sending it again "
+        rf"in \d\.\d s \(send [2-{MAX_SENDS}] of {MAX_SENDS}\)",
+        said[0],
+    ), said
