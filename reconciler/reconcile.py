@@ -299,11 +299,12 @@ def apply_run(
     made now, and refused (``StalePlanError``) if anything differs. ``show_plan`` is given
     every plan made (with the policies' warnings); ``confirm`` (None: do not ask) is asked
     only when there is something to create, and nothing is created unless it says yes.
-    ``adopt_drifted`` adopts what exists with other settings, recording its differences as accepted. Unless the plan is blocked or
-    declined, the records of what the files and LaunchDarkly now agree on are refreshed.
-    ``config`` as for ``plan_run`` (a failing policy is a ``ValidationFailed`` before any
-    connection). With a ``saved_plan``, ``paths`` may be empty: the plan's
-    own are applied (given, they must be the same). A Ctrl-C during the creates raises
+    ``adopt_drifted`` adopts what exists with other settings, recording its differences as
+    accepted. Unless the plan is blocked or declined, the records of what the files and
+    LaunchDarkly now agree on are refreshed. ``config`` as for ``plan_run`` (a failing policy
+    is a ``ValidationFailed`` before any connection). With a ``saved_plan``, ``paths`` may be
+    empty: the plan's own are applied (given, they must be the same). A Ctrl-C during the
+    creates raises ``ApplyInterrupted`` with what was done.
     ``ApplyInterrupted`` with what was done.
     """
     saved = None
