@@ -305,7 +305,6 @@ def apply_run(
     is a ``ValidationFailed`` before any connection). With a ``saved_plan``, ``paths`` may be
     empty: the plan's own are applied (given, they must be the same). A Ctrl-C during the
     creates raises ``ApplyInterrupted`` with what was done.
-    ``ApplyInterrupted`` with what was done.
     """
     saved = None
     if saved_plan is not None:
