@@ -147,12 +147,33 @@ def _recorded_flag(
                 reason = "changed in LaunchDarkly since it was created"
                 return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
         return Action(Kind.UNCHANGED, reason=compare.CONFIGURED, diff=configured, **ids, **base)
+    return _against_record(recorded, spec.spec, spec.fields, live, base, ids, _FLAG_DIFFERENCES)
+
+
+_Differences = Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[compare.FieldDiff, ...]]
+_FLAG_DIFFERENCES = (compare.flag_differences, compare.recorded_flag_differences)
+_LINK_DIFFERENCES = (compare.link_differences, compare.recorded_link_differences)
+"""(how LaunchDarkly differs from the file, how the file differs from the ledger's record)"""
+
+
+def _against_record(
+    recorded: LedgerEntry,
+    declared: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    live: Mapping[str, Any] | None,
+    base: dict[str, Any],
+    ids: dict[str, Any],
+    differences: tuple[_Differences, _Differences],
+) -> Action:
+    """A recorded flag or link (``declared`` as the ledger records it, ``fields`` as sent)
+    compared offline with the ledger, or live with LaunchDarkly."""
+    live_differences, recorded_differences = differences
     if live is None:
-        return _offline_recorded(spec.spec, recorded, base, compare.recorded_flag_differences, ids)
+        return _offline_recorded(declared, recorded, base, recorded_differences, ids)
     return _live_recorded(
         recorded,
-        compare.flag_differences(spec.fields, live),
-        lambda: compare.recorded_flag_differences(recorded.spec, spec.spec),
+        live_differences(fields, live),
+        lambda: recorded_differences(recorded.spec, declared),
         base,
         ids,
     )
@@ -258,17 +279,7 @@ def _recorded_link(
     spec: LinkSpec, recorded: LedgerEntry, live: Mapping[str, Any] | None, base: dict[str, Any]
 ) -> Action:
     ids = {"link_id": recorded.id}
-    if live is None:
-        return _offline_recorded(
-            spec.fields, recorded, base, compare.recorded_link_differences, ids
-        )
-    return _live_recorded(
-        recorded,
-        compare.link_differences(spec.fields, live),
-        lambda: compare.recorded_link_differences(recorded.spec, spec.fields),
-        base,
-        ids,
-    )
+    return _against_record(recorded, spec.fields, spec.fields, live, base, ids, _LINK_DIFFERENCES)
 
 
 def _orphans(
