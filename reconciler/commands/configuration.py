@@ -6,6 +6,9 @@ every command reads it from the root context.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import click
 
 from reconciler.config.configuration import CONFIG_NAME, Config, load_config
@@ -35,3 +38,22 @@ def command_paths(
             param_type="argument",
         )
     return paths
+
+
+def format_option(choices: Iterable[str], help: str) -> Callable[[Any], Any]:
+    """A command's ``--format`` (parameter ``fmt``): one of ``choices``, text by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(sorted(choices)),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
+def seconds_option(name: str, minimum: float, default: float, help: str) -> Callable[[Any], Any]:
+    """An option of a number of seconds, at least ``minimum``."""
+    return click.option(
+        name, type=click.FloatRange(min=minimum), default=default, show_default=True, help=help
+    )

@@ -13,25 +13,15 @@ from typing import Any
 import click
 
 from reconciler import reconcile, tracking
+from reconciler.commands.configuration import format_option, seconds_option
 from reconciler.commands.reconcile import TARGET_OPTIONS, TIMEOUT_OPTION, options
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ValidationFailed
 from reconciler.state.ledger import LedgerEntry
 
-FORMAT_OPTION = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "text"]),
-    default="text",
-    show_default=True,
-    help="How to show it.",
-)
-LOCK_WAIT_OPTION = click.option(
-    "--lock-wait",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for an apply to release the ledger.",
+FORMAT_OPTION = format_option(["json", "text"], "How to show it.")
+LOCK_WAIT_OPTION = seconds_option(
+    "--lock-wait", 0, 0.0, "Seconds to wait for an apply to release the ledger."
 )
 
 

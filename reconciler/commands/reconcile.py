@@ -14,7 +14,12 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import reconcile
-from reconciler.commands.configuration import command_config, command_paths
+from reconciler.commands.configuration import (
+    command_config,
+    command_paths,
+    format_option,
+    seconds_option,
+)
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.config.configuration import CONFIG_NAME
 from reconciler.errors import ConfigError, ValidationFailed
@@ -56,13 +61,7 @@ TARGET_OPTIONS = (
 )
 """The options that choose the LaunchDarkly instance and its ledger."""
 
-TIMEOUT_OPTION = click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait for each response.",
-)
+TIMEOUT_OPTION = seconds_option("--timeout", 0.1, 30.0, "Seconds to wait for each response.")
 
 
 def options(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
@@ -114,14 +113,7 @@ def _warnings(plan: Plan) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan as JSON, to apply it exactly with `apply --plan`.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(RENDERERS)),
-    default="text",
-    show_default=True,
-    help="How to show the plan.",
-)
+@format_option(RENDERERS, "How to show the plan.")
 @ADOPT_DRIFTED_OPTION
 @click.option(
     "--detailed-exitcode",

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from reconciler.commands.configuration import command_config, command_paths
+from reconciler.commands.configuration import command_config, command_paths, format_option
 from reconciler.config.configuration import CONFIG_SCHEMA_NAME
 from reconciler.files.report import REPORTERS
 from reconciler.files.schema import SCHEMA_NAME, schema_path
@@ -32,14 +32,7 @@ FLAG_PATHS = _FlagPath(readable=False)
 
 @click.command()
 @click.argument("paths", nargs=-1, type=FLAG_PATHS)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(REPORTERS)),
-    default="text",
-    show_default=True,
-    help="How to report: text, json, or github (workflow annotations).",
-)
+@format_option(REPORTERS, "How to report: text, json, or github (workflow annotations).")
 @click.option(
     "--fallback",
     multiple=True,
