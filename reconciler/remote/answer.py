@@ -11,7 +11,7 @@ an ``ApiError`` (``api_error``). An answer that is not JSON or lacks a field is 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,34 +112,26 @@ def _reject_constant(name: str) -> Any:
 
 # -- the answers' shapes: the fields the reconciler relies on, typed as the OpenAPI excerpt says
 
-_FLAG_REQUIRED: dict[str, type] = {"key": str, "variations": list}
-_FLAG_TYPED: dict[str, type] = {
-    "name": str,
-    "kind": str,
-    "_version": int,
-    "creationDate": int,
-    "temporary": bool,
-    "tags": list,
-    "archived": bool,
-    "_links": dict,
+_FIELD_TYPES: dict[type, str] = {
+    str: "key name kind _id _deepLink _key title description",
+    int: "_version creationDate _createdAt",
+    bool: "temporary archived",
+    list: "items variations tags",
+    dict: "_links _timestamp",
 }
-_LINK_REQUIRED: dict[str, type] = {"_id": str, "_deepLink": str}
-_LINK_TYPED: dict[str, type] = {
-    "_key": str,
-    "_createdAt": int,
-    "_timestamp": dict,
-    "_links": dict,
-    "title": str,
-    "description": str,
-}
+_TYPE_OF = {name: kind for kind, names in _FIELD_TYPES.items() for name in names.split()}
+# Each answer's shape: its required fields, then the others typed if present.
+_LIST_SHAPE = ("items", "_links")
+_FLAG_SHAPE = ("key variations", "name kind _version creationDate temporary tags archived _links")
+_LINK_SHAPE = ("_id _deepLink", "_key _createdAt _timestamp _links title description")
 
 
-def _check_fields(
-    obj: Any, make: Fault, at: str, required: Mapping[str, type], typed: Mapping[str, type]
-) -> dict[str, Any]:
+def _check_fields(obj: Any, make: Fault, at: str, shape: tuple[str, str]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise make(f"{at} is not a JSON object")
-    for name, kind in (*required.items(), *typed.items()):
+    required, typed = (names.split() for names in shape)
+    for name in (*required, *typed):
+        kind = _TYPE_OF[name]
         if name not in obj:
             if name in required:
                 raise make(f"{at} lacks the required field {name!r}")
@@ -152,7 +144,7 @@ def _check_fields(
 
 def check_list(data: dict[str, Any], make: Fault) -> list[Any]:
     """The ``items`` of a list answer."""
-    _check_fields(data, make, "the answer", {"items": list}, {"_links": dict})
+    _check_fields(data, make, "the answer", _LIST_SHAPE)
     items: list[Any] = data["items"]
     return items
 
@@ -161,7 +153,7 @@ def check_flag(
     obj: Any, make: Fault, at: str = "the flag", *, key: object = None
 ) -> dict[str, Any]:
     """A ``FeatureFlag`` with the fields we rely on, and the key asked for if one was."""
-    flag = _check_fields(obj, make, at, _FLAG_REQUIRED, _FLAG_TYPED)
+    flag = _check_fields(obj, make, at, _FLAG_SHAPE)
     for i, variation in enumerate(flag["variations"]):
         if not isinstance(variation, dict) or "value" not in variation:
             raise make(f"{at}.variations[{i}] is not a variation (no 'value')")
@@ -174,7 +166,7 @@ def check_link(
     obj: Any, make: Fault, at: str = "the link", *, key: object = None
 ) -> dict[str, Any]:
     """A ``FlagLinkRep`` with the fields we rely on, and the key asked for if one was."""
-    link = _check_fields(obj, make, at, _LINK_REQUIRED, _LINK_TYPED)
+    link = _check_fields(obj, make, at, _LINK_SHAPE)
     if isinstance(key, str) and link.get("_key", key) != key:
         raise make(f"{at} has key {link['_key']!r}, expected {key!r}")
     return link
