@@ -19,6 +19,7 @@ from .support import (
     LIST_FLAGS,
     LIST_LINKS,
     Cli,
+    assert_settled,
     flag,
     load_ledger,
     posts,
@@ -54,9 +55,7 @@ def test_plan_apply_plan_converges_live_and_offline(
     assert applied.code == 0, applied
     assert f"Apply complete: {EXAMPLE_RESOURCES} created, 0 adopted." in applied.stdout
 
-    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
-    assert again.code == 0, again
-    assert f"Plan: nothing to create, {EXAMPLE_RESOURCES} unchanged." in again.stdout
+    assert_settled(cli, emu, f"Plan: nothing to create, {EXAMPLE_RESOURCES} unchanged.")
     offline = cli("plan", "flags", "--offline", "--detailed-exitcode", "--base-url", emu.base_url)
     assert offline.code == 0, offline
     assert f"Plan: nothing to create, {EXAMPLE_RESOURCES} unchanged." in offline.stdout

@@ -15,6 +15,7 @@ from .support import (
     GET_FLAG,
     LEDGER,
     Cli,
+    assert_settled,
     changed_in_launchdarkly,
     flag,
     load_ledger,
@@ -61,9 +62,7 @@ def test_existing_flag_and_link_with_matching_settings_are_adopted_without_a_pos
         "web-app/existing/doc": "adopted",
         "web-app/brand-new": "created",
     }
-    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
-    assert again.code == 0, again
-    assert "Plan: nothing to create, 3 unchanged." in again.stdout
+    assert_settled(cli, emu, "Plan: nothing to create, 3 unchanged.")
 
 
 def test_archived_key_blocks_the_plan_and_apply_refuses_before_any_post(
@@ -254,9 +253,7 @@ def test_lost_ledger_is_rebuilt_by_adopting_everything_without_a_post(
         assert recorded(ledger, target_of(emu), project) == dict.fromkeys(
             stored(emu, project), "adopted"
         )
-    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
-    assert again.code == 0, again
-    assert "Plan: nothing to create, 21 unchanged." in again.stdout
+    assert_settled(cli, emu, "Plan: nothing to create, 21 unchanged.")
 
 
 def _by_key(emu: Emulator, project: str) -> dict[str, dict[str, Any]]:
