@@ -142,23 +142,32 @@ def test_file_edited_after_apply_is_drift_with_a_field_diff_live_and_offline(
     assert [x["title"] for x in emu.links("web-app", "banner")] == ["Old title"]
 
 
+def _applied_then_changed(
+    cli: Cli,
+    make_emulator: Callable[..., Emulator],
+    tmp_path: Path,
+    declared: list[dict[str, Any]],
+    change: Callable[[dict[str, Any]], None],
+) -> Emulator:
+    """Apply ``declared`` to web-app on an emulator with a data file, then ``change`` it by hand;
+    the emulator that serves the changed data."""
+    emu = make_emulator(data_path=tmp_path / "emulator.json")
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", declared)
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+    return changed_in_launchdarkly(emu, make_emulator, change)
+
+
 def test_flag_changed_in_launchdarkly_after_apply_is_drift(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    emu = make_emulator(data_path=tmp_path / "emulator.json")
-    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
-        flag("banner", description="As declared"),
-        flag("steady"),
-    ])  # fmt: skip
-    assert cli.live(emu, "apply", "flags", "--yes").code == 0
-
     def edit(projects: dict[str, Any]) -> None:
         for rep in projects["web-app"]["flags"]:
             if rep["key"] == "banner":
                 rep["description"] = "Edited in the UI"
                 rep["_version"] += 1
 
-    emu = changed_in_launchdarkly(emu, make_emulator, edit)
+    declared = [flag("banner", description="As declared"), flag("steady")]
+    emu = _applied_then_changed(cli, make_emulator, tmp_path, declared, edit)
 
     live = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert live.code == 0, live
@@ -173,12 +182,6 @@ def test_flag_changed_in_launchdarkly_after_apply_is_drift(
 def test_flag_archived_or_deleted_in_launchdarkly_after_apply_is_drift_and_never_recreated(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    emu = make_emulator(data_path=tmp_path / "emulator.json")
-    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
-        flag("kept"), flag("archived-later"), flag("deleted-later", links=[DOC_LINK]),
-    ])  # fmt: skip
-    assert cli.live(emu, "apply", "flags", "--yes").code == 0
-
     def archive_and_delete(projects: dict[str, Any]) -> None:
         web = projects["web-app"]
         web["flags"] = [rep for rep in web["flags"] if rep["key"] != "deleted-later"]
@@ -187,7 +190,8 @@ def test_flag_archived_or_deleted_in_launchdarkly_after_apply_is_drift_and_never
             if rep["key"] == "archived-later":
                 rep["archived"], rep["archivedDate"] = True, rep["creationDate"] + 1
 
-    emu = changed_in_launchdarkly(emu, make_emulator, archive_and_delete)
+    declared = [flag("kept"), flag("archived-later"), flag("deleted-later", links=[DOC_LINK])]
+    emu = _applied_then_changed(cli, make_emulator, tmp_path, declared, archive_and_delete)
     plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert plan.code == 0, plan
     assert "~ drift    flag web-app/archived-later" in plan.stdout
