@@ -169,6 +169,13 @@ def no_requests(emu: Emulator) -> Iterator[None]:
     assert emu.count() == before, "a request was sent"
 
 
+def assert_settled(cli: Cli, emu: Emulator, summary: str) -> None:
+    """A live ``plan --detailed-exitcode`` finds nothing to do and ends with ``summary``."""
+    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
+    assert again.code == 0, again
+    assert summary in again.stdout
+
+
 def changed_in_launchdarkly(
     emu: Emulator,
     make_emulator: Callable[..., Emulator],

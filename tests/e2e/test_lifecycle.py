@@ -14,6 +14,7 @@ from reconciler.emulator import Emulator
 from .support import (
     LEDGER,
     Cli,
+    assert_settled,
     changed_in_launchdarkly,
     flag,
     load_ledger,
@@ -185,9 +186,7 @@ def test_apply_adopt_drifted_adopts_a_flag_with_other_settings_as_accepted(
     entry = ledger.get_flag(target_of(emu), "web-app", "theirs")
     assert entry is not None
     assert entry.accepted
-    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
-    assert again.code == 0, again
-    assert "Plan: nothing to create, 2 unchanged." in again.stdout
+    assert_settled(cli, emu, "Plan: nothing to create, 2 unchanged.")
 
 
 def test_ledger_list_show_and_forget_and_a_forgotten_flag_is_adopted_again(

@@ -19,6 +19,7 @@ from .support import (
     LIST_FLAGS,
     LIST_LINKS,
     Cli,
+    assert_settled,
     flag,
     load_ledger,
     posts,
@@ -54,9 +55,7 @@ def test_plan_apply_plan_converges_live_and_offline(
     assert applied.code == 0, applied
     assert f"Apply complete: {EXAMPLE_RESOURCES} created, 0 adopted." in applied.stdout
 
-    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
-    assert again.code == 0, again
-    assert f"Plan: nothing to create, {EXAMPLE_RESOURCES} unchanged." in again.stdout
+    assert_settled(cli, emu, f"Plan: nothing to create, {EXAMPLE_RESOURCES} unchanged.")
     offline = cli("plan", "flags", "--offline", "--detailed-exitcode", "--base-url", emu.base_url)
     assert offline.code == 0, offline
     assert f"Plan: nothing to create, {EXAMPLE_RESOURCES} unchanged." in offline.stdout
@@ -148,12 +147,18 @@ def test_live_plan_lists_each_project_and_never_gets_flag_by_flag(
     assert emu.count(route=GET_FLAG) == 0
 
 
+def _big_project(make_emulator: Callable[..., Emulator], seeded: int) -> Emulator:
+    """An emulator whose project "big" holds flags seeded-000, seeded-001, ... ("Seeded 0", ...)."""
+    emu = make_emulator(projects=("big",))
+    for i in range(seeded):
+        emu.create_flag("big", {"key": f"seeded-{i:03}", "name": f"Seeded {i}"})
+    return emu
+
+
 def test_live_plan_gets_declared_flags_one_by_one_in_a_large_project(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    emu = make_emulator(projects=("big",))
-    for i in range(350):
-        emu.create_flag("big", {"key": f"seeded-{i:03}", "name": f"Seeded {i}"})
+    emu = _big_project(make_emulator, 350)
     write_flags(tmp_path / "flags" / "big.yaml", "big", [
         flag("seeded-300", name="Seeded 300"),
         flag("brand-new"),
@@ -172,9 +177,7 @@ def test_live_plan_gets_declared_flags_one_by_one_in_a_large_project(
 def test_live_plan_lists_every_page_when_many_declared_flags_are_not_on_the_first(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    emu = make_emulator(projects=("big",))
-    for i in range(150):
-        emu.create_flag("big", {"key": f"seeded-{i:03}", "name": f"Seeded {i}"})
+    emu = _big_project(make_emulator, 150)
     declared = [flag(f"seeded-{i:03}", name=f"Seeded {i}") for i in range(100, 150, 10)]
     declared += [flag(f"new-{i}") for i in range(5)]
     write_flags(tmp_path / "flags" / "big.yaml", "big", declared)

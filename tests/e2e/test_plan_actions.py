@@ -15,6 +15,7 @@ from .support import (
     GET_FLAG,
     LEDGER,
     Cli,
+    assert_settled,
     changed_in_launchdarkly,
     flag,
     load_ledger,
@@ -61,9 +62,7 @@ def test_existing_flag_and_link_with_matching_settings_are_adopted_without_a_pos
         "web-app/existing/doc": "adopted",
         "web-app/brand-new": "created",
     }
-    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
-    assert again.code == 0, again
-    assert "Plan: nothing to create, 3 unchanged." in again.stdout
+    assert_settled(cli, emu, "Plan: nothing to create, 3 unchanged.")
 
 
 def test_archived_key_blocks_the_plan_and_apply_refuses_before_any_post(
@@ -143,23 +142,32 @@ def test_file_edited_after_apply_is_drift_with_a_field_diff_live_and_offline(
     assert [x["title"] for x in emu.links("web-app", "banner")] == ["Old title"]
 
 
+def _applied_then_changed(
+    cli: Cli,
+    make_emulator: Callable[..., Emulator],
+    tmp_path: Path,
+    declared: list[dict[str, Any]],
+    change: Callable[[dict[str, Any]], None],
+) -> Emulator:
+    """Apply ``declared`` to web-app on an emulator with a data file, then ``change`` it by hand;
+    the emulator that serves the changed data."""
+    emu = make_emulator(data_path=tmp_path / "emulator.json")
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", declared)
+    assert cli.live(emu, "apply", "flags", "--yes").code == 0
+    return changed_in_launchdarkly(emu, make_emulator, change)
+
+
 def test_flag_changed_in_launchdarkly_after_apply_is_drift(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    emu = make_emulator(data_path=tmp_path / "emulator.json")
-    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
-        flag("banner", description="As declared"),
-        flag("steady"),
-    ])  # fmt: skip
-    assert cli.live(emu, "apply", "flags", "--yes").code == 0
-
     def edit(projects: dict[str, Any]) -> None:
         for rep in projects["web-app"]["flags"]:
             if rep["key"] == "banner":
                 rep["description"] = "Edited in the UI"
                 rep["_version"] += 1
 
-    emu = changed_in_launchdarkly(emu, make_emulator, edit)
+    declared = [flag("banner", description="As declared"), flag("steady")]
+    emu = _applied_then_changed(cli, make_emulator, tmp_path, declared, edit)
 
     live = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert live.code == 0, live
@@ -174,12 +182,6 @@ def test_flag_changed_in_launchdarkly_after_apply_is_drift(
 def test_flag_archived_or_deleted_in_launchdarkly_after_apply_is_drift_and_never_recreated(
     cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    emu = make_emulator(data_path=tmp_path / "emulator.json")
-    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [
-        flag("kept"), flag("archived-later"), flag("deleted-later", links=[DOC_LINK]),
-    ])  # fmt: skip
-    assert cli.live(emu, "apply", "flags", "--yes").code == 0
-
     def archive_and_delete(projects: dict[str, Any]) -> None:
         web = projects["web-app"]
         web["flags"] = [rep for rep in web["flags"] if rep["key"] != "deleted-later"]
@@ -188,7 +190,8 @@ def test_flag_archived_or_deleted_in_launchdarkly_after_apply_is_drift_and_never
             if rep["key"] == "archived-later":
                 rep["archived"], rep["archivedDate"] = True, rep["creationDate"] + 1
 
-    emu = changed_in_launchdarkly(emu, make_emulator, archive_and_delete)
+    declared = [flag("kept"), flag("archived-later"), flag("deleted-later", links=[DOC_LINK])]
+    emu = _applied_then_changed(cli, make_emulator, tmp_path, declared, archive_and_delete)
     plan = cli.live(emu, "plan", "flags", "--detailed-exitcode")
     assert plan.code == 0, plan
     assert "~ drift    flag web-app/archived-later" in plan.stdout
@@ -254,9 +257,7 @@ def test_lost_ledger_is_rebuilt_by_adopting_everything_without_a_post(
         assert recorded(ledger, target_of(emu), project) == dict.fromkeys(
             stored(emu, project), "adopted"
         )
-    again = cli.live(emu, "plan", "flags", "--detailed-exitcode")
-    assert again.code == 0, again
-    assert "Plan: nothing to create, 21 unchanged." in again.stdout
+    assert_settled(cli, emu, "Plan: nothing to create, 21 unchanged.")
 
 
 def _by_key(emu: Emulator, project: str) -> dict[str, dict[str, Any]]:

@@ -22,13 +22,15 @@ import yaml
 from reconciler.config.configuration import Config, load_config
 from reconciler.model import DesiredState
 from reconciler.state.ledger import FORMAT, VERSION, LedgerEntry
+from tests.support.configs import KILL_SWITCH_TEMPLATE
 
 # The C emitter writes the same text as yaml.safe_dump, several times faster.
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MODELINE = "# yaml-language-server: $schema=../../schemas/flag-file.schema.json\n"
 CONFIG_NAME = "ld-reconciler.yaml"
-CONFIGURATION = """\
+CONFIGURATION = (
+    """\
 # yaml-language-server: $schema=../schemas/config.schema.json
 paths: [.]
 defaults:
@@ -45,14 +47,9 @@ templates:
       - {value: green, name: Green}
       - {value: blue, name: Blue}
     defaults: {onVariation: 1, offVariation: 0}
-  kill-switch:
-    temporary: false
-    tags: [kill-switch]
-    variations:
-      - {value: true, name: Enabled}
-      - {value: false, name: Disabled}
-    defaults: {onVariation: 0, offVariation: 1}
 """
+    + KILL_SWITCH_TEMPLATE
+)
 
 
 def config_args(root: Path) -> list[str]:

@@ -7,6 +7,7 @@
 - ``clock``: a fake clock that moves only when slept on.
 - ``emulators``: emulators started for a test and stopped after it.
 - ``desired``: flag-file text read into a ``DesiredState``.
+- ``configs``: config text more than one suite writes (the kill-switch template).
 - ``launchdarkly``: a flag as LaunchDarkly's API returns it, for the client's fakes.
 - ``schemas``: every subschema and property of a JSON Schema.
 """

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+TARGET = "https://app.launchdarkly.com"
+"""LaunchDarkly's own API: the target the ledger records for it."""
+
 
 def flag_json(project: str, key: str, **extra: Any) -> dict[str, Any]:
     """A flag as LaunchDarkly returns it: every field the reconciler relies on, and ``extra``."""

@@ -17,8 +17,8 @@ from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.observe import ExistingFlag, ExistingState
 from reconciler.state.ledger import Ledger
 from support.desired import desired_state
+from support.launchdarkly import TARGET
 
-TARGET = "https://app.launchdarkly.com"
 FILE = """\
 project: web
 flags:

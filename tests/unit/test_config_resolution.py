@@ -16,8 +16,10 @@ from reconciler.config.configuration import CONFIG_NAME, load_config
 from reconciler.config.resolution import SHOWN_FLAGS, resolve_documents
 from reconciler.files.loader import load_text
 from reconciler.files.validator import ValidationResult, validate_paths
+from support.configs import KILL_SWITCH_TEMPLATE
 
-CONFIG = """\
+CONFIG = (
+    """\
 defaults:
   tags: [managed]
   temporary: true
@@ -28,14 +30,9 @@ projects:
       tags: [web, managed]
       clientSideAvailability: {usingEnvironmentId: true, usingMobileKey: false}
 templates:
-  kill-switch:
-    temporary: false
-    tags: [kill-switch]
-    variations:
-      - {value: true, name: Enabled}
-      - {value: false, name: Disabled}
-    defaults: {onVariation: 0, offVariation: 1}
 """
+    + KILL_SWITCH_TEMPLATE
+)
 
 
 @pytest.fixture

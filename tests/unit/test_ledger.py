@@ -16,8 +16,8 @@ from reconciler.errors import LedgerCorruptError, LedgerError
 from reconciler.model import FlagSpec, LinkSpec, Location, PrerequisiteSpec
 from reconciler.state.ledger import Ledger, LedgerEntry
 from reconciler.state.lock import LedgerLock, ledger_lock
+from support.launchdarkly import TARGET
 
-TARGET = "https://app.launchdarkly.com"
 CLOCK = lambda: datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)  # noqa: E731
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -80,10 +80,26 @@ def ledger(tmp_path: Path) -> str:
     return str(tmp_path / ".ld-reconciler" / "ledger.json")
 
 
+@pytest.fixture(params=LOCKS)
+def lock_cls(request: pytest.FixtureRequest) -> type[LedgerLock]:
+    """Every test that takes it runs once with each lock class."""
+    cls: type[LedgerLock] = request.param
+    return cls
+
+
+Hold = Callable[[type[LedgerLock], str], Holder]
+
+
 @pytest.fixture
-def holders() -> Iterator[list[Holder]]:
+def hold() -> Iterator[Hold]:
+    """Starts a Holder of the ledger's lock; each is closed when the test ends."""
     started: list[Holder] = []
-    yield started
+
+    def start(lock_cls: type[LedgerLock], ledger: str) -> Holder:
+        started.append(Holder(lock_cls, ledger))
+        return started[-1]
+
+    yield start
     for h in started:
         h.close()
 
@@ -114,7 +130,6 @@ def test_lock_file_names_pid_host_since_and_command_while_held(ledger: str) -> N
     )
 
 
-@pytest.mark.parametrize("lock_cls", LOCKS)
 def test_lock_creates_the_ledger_directory_and_removes_its_file_on_release(
     lock_cls: type[LedgerLock], ledger: str
 ) -> None:
@@ -128,7 +143,6 @@ def test_lock_creates_the_ledger_directory_and_removes_its_file_on_release(
     assert not os.path.exists(ledger)
 
 
-@pytest.mark.parametrize("lock_cls", LOCKS)
 def test_two_lockers_in_one_process_exclude_each_other(
     lock_cls: type[LedgerLock], ledger: str
 ) -> None:
@@ -138,12 +152,10 @@ def test_two_lockers_in_one_process_exclude_each_other(
         assert again.held
 
 
-@pytest.mark.parametrize("lock_cls", LOCKS)
 def test_second_locker_fails_fast_naming_the_holders_pid_host_and_what_to_do(
-    lock_cls: type[LedgerLock], ledger: str, holders: list[Holder]
+    lock_cls: type[LedgerLock], ledger: str, hold: Hold
 ) -> None:
-    holder = Holder(lock_cls, ledger)
-    holders.append(holder)
+    holder = hold(lock_cls, ledger)
     started = time.monotonic()
     with pytest.raises(LedgerLockedError) as raised:
         lock_cls(ledger).acquire(wait=0)
@@ -156,12 +168,10 @@ def test_second_locker_fails_fast_naming_the_holders_pid_host_and_what_to_do(
     assert f"delete {ledger}.lock" in message
 
 
-@pytest.mark.parametrize("lock_cls", LOCKS)
 def test_waiting_locker_gets_the_lock_once_the_holder_releases_it(
-    lock_cls: type[LedgerLock], ledger: str, holders: list[Holder]
+    lock_cls: type[LedgerLock], ledger: str, hold: Hold
 ) -> None:
-    holder = Holder(lock_cls, ledger)
-    holders.append(holder)
+    holder = hold(lock_cls, ledger)
     refused = threading.Event()
 
     class Observed(lock_cls):  # type: ignore[valid-type,misc]
@@ -191,12 +201,10 @@ def test_wait_gives_up_after_the_given_seconds(ledger: str) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-@pytest.mark.parametrize("lock_cls", LOCKS)
 def test_a_killed_holder_leaves_a_lock_file_that_blocks_no_one(
-    lock_cls: type[LedgerLock], ledger: str, holders: list[Holder], caplog: pytest.LogCaptureFixture
+    lock_cls: type[LedgerLock], ledger: str, hold: Hold, caplog: pytest.LogCaptureFixture
 ) -> None:
-    holder = Holder(lock_cls, ledger)
-    holders.append(holder)
+    holder = hold(lock_cls, ledger)
     holder.kill()
     left = LockHolder.parse(Path(ledger + ".lock").read_bytes())
     assert left is not None
@@ -208,7 +216,6 @@ def test_a_killed_holder_leaves_a_lock_file_that_blocks_no_one(
     assert all(r.levelno == logging.DEBUG for r in caplog.records)
 
 
-@pytest.mark.parametrize("lock_cls", LOCKS)
 def test_a_lock_file_naming_a_dead_pid_is_cleared(lock_cls: type[LedgerLock], ledger: str) -> None:
     write_lock_file(ledger, dead_pid())
     with lock_cls(ledger):
@@ -243,7 +250,6 @@ def test_acquiring_a_lock_twice_through_one_object_is_a_bug(ledger: str) -> None
         lock.acquire()
 
 
-@pytest.mark.parametrize("lock_cls", LOCKS)
 @pytest.mark.parametrize("ledger_under", ["afile", "afile/deeper"])
 def test_a_file_where_the_ledger_directory_must_be_is_one_clear_error(
     lock_cls: type[LedgerLock], tmp_path: Path, ledger_under: str

@@ -12,8 +12,7 @@ from reconciler.remote.client import LaunchDarklyClient
 from reconciler.remote.observe import observe_live
 from reconciler.state.ledger import Ledger
 from support.desired import desired_state
-
-TARGET = "https://app.launchdarkly.com"
+from support.launchdarkly import TARGET
 
 
 class Page:

@@ -15,8 +15,7 @@ from reconciler.remote.observe import ExistingFlag, ExistingState
 from reconciler.state.ledger import Ledger
 from reconciler.state.lock import ledger_lock
 from support.desired import desired_state
-
-TARGET = "https://app.launchdarkly.com"
+from support.launchdarkly import TARGET
 
 FILE = """\
 project: web

@@ -7,6 +7,7 @@ validator (schema first, then rules), as ``ld-reconciler validate`` does.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from textwrap import dedent, indent
 
 import pytest
@@ -488,29 +489,39 @@ def test_a_prerequisite_may_name_a_flag_declared_later_or_in_another_file() -> N
     assert flag(state, "a").prerequisites[0].key == "b"
 
 
-def test_a_prerequisite_on_a_flag_with_broken_variations_adds_no_finding_of_its_own() -> None:
+@pytest.mark.parametrize(
+    ("base_fields", "expected"),
+    [
+        pytest.param(
+            "variations: yes",
+            lambda text: [
+                f"{at(text, 3, 'yes')}: flags[0].variations: expected a list, got a string"
+            ],
+            id="test_a_prerequisite_on_a_flag_with_broken_variations_adds_no_finding_of_its_own",
+        ),
+        pytest.param(
+            "tags: [bad tag]",
+            lambda text: [
+                f"{at(text, 3, 'bad tag')}: flags[0].tags[0]: 'bad tag' is not a valid tag: a tag "
+                "holds only letters, digits, '.', '_' and '-'",
+                f"{at(text, 6, '7')}: flags[1].initialPrerequisites[0].variationIndex: 7 is out of "
+                "range: flag 'base' has 2 variations",
+            ],
+            id="test_a_prerequisite_on_a_flag_with_an_unrelated_shape_error_is_still_checked",
+        ),
+    ],
+)
+def test_a_prerequisite_on_a_flag_with_a_shape_error(
+    base_fields: str, expected: Callable[[str], list[str]]
+) -> None:
+    """A broken variations list adds no prerequisite finding of its own (the prerequisite's index
+    cannot be checked); an unrelated shape error leaves the prerequisite still checked."""
     base = (
-        "project: web\nflags:\n  - {key: base, name: Base, variations: yes}\n"
+        f"project: web\nflags:\n  - {{key: base, name: Base, {base_fields}}}\n"
         "  - key: a\n    name: A\n"
     )
     text, _, problems = with_prerequisite("{key: base, variationIndex: 7}", base)
-    assert problems == [
-        f"{at(text, 3, 'yes')}: flags[0].variations: expected a list, got a string"
-    ]
-
-
-def test_a_prerequisite_on_a_flag_with_an_unrelated_shape_error_is_still_checked() -> None:
-    base = (
-        "project: web\nflags:\n  - {key: base, name: Base, tags: [bad tag]}\n"
-        "  - key: a\n    name: A\n"
-    )
-    text, _, problems = with_prerequisite("{key: base, variationIndex: 7}", base)
-    assert problems == [
-        f"{at(text, 3, 'bad tag')}: flags[0].tags[0]: 'bad tag' is not a valid tag: a tag "
-        "holds only letters, digits, '.', '_' and '-'",
-        f"{at(text, 6, '7')}: flags[1].initialPrerequisites[0].variationIndex: 7 is out of "
-        "range: flag 'base' has 2 variations",
-    ]
+    assert problems == expected(text)
 
 
 CYCLE = """\
