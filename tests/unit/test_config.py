@@ -96,13 +96,13 @@ def test_relative_paths_and_the_ledger_are_relative_to_the_files_directory(
     tmp_path: Path,
 ) -> None:
     (tmp_path / CONFIG_NAME).write_text(
-        "paths: [flags, ../shared/flags.yaml]\nledger: state/ledger.json\n"
+        "paths: [flags, ../common/flags.yaml]\nledger: state/ledger.json\n"
         "baseUrl: https://app.eu.launchdarkly.com\n"
     )
     (tmp_path / "flags" / "web").mkdir(parents=True)
     config = load_config(start=tmp_path / "flags" / "web")
     root = tmp_path.resolve()
-    assert config.paths == (root / "flags", root / "../shared/flags.yaml")
+    assert config.paths == (root / "flags", root / "../common/flags.yaml")
     assert config.ledger == root / "state" / "ledger.json"
     assert config.base_url == "https://app.eu.launchdarkly.com"
 
