@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from reconciler.config.configuration import CONFIG_NAME, CONFIG_SCHEMA_NAME, DEFAULT_LEDGER
 from reconciler.errors import InputError
 from reconciler.files.schema import SCHEMA_NAME, schema_path
+from reconciler.shipped import shipped_file
 
 DEFAULT_PROJECT = "default"  # the project every LaunchDarkly account starts with
 KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # the flag-file schema's $defs/key
@@ -185,10 +185,4 @@ def _ignore(gitignore: Path, lines: tuple[str, ...]) -> Outcome:
 
 def workflow_path(name: str) -> Path:
     """A shipped workflow: the package's copy, or the checkout's when not installed."""
-    try:
-        resource = resources.files("reconciler.workflows").joinpath(name)
-        if resource.is_file():
-            return Path(str(resource))
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / "examples" / "github-workflows" / name
+    return shipped_file("reconciler.workflows", name, "examples/github-workflows")

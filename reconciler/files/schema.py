@@ -18,9 +18,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from reconciler.shipped import shipped_file
 
 SCHEMA_NAME = "flag-file.schema.json"
 
@@ -34,13 +35,7 @@ _ECMA_ANY = "[^\\n\\r\\u2028\\u2029]"  # ECMA-262's "." outside a class
 
 def schema_path(name: str = SCHEMA_NAME) -> Path:
     """The path of an installed schema: by default, the flag-file schema."""
-    try:
-        resource = resources.files("reconciler.schemas").joinpath(name)
-        if resource.is_file():
-            return Path(str(resource))
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parent.parent.parent / "schemas" / name
+    return shipped_file("reconciler.schemas", name, "schemas")
 
 
 @cache
