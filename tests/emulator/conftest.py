@@ -12,11 +12,11 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jsonschema
-import launchdarkly_api
 import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
@@ -24,6 +24,9 @@ from referencing.jsonschema import DRAFT7
 from reconciler.emulator import DEV_TOKEN, Emulator, EmulatorConfig
 from reconciler.emulator.responses import BETA_MESSAGE
 from support.emulators import Emulators
+
+if TYPE_CHECKING:
+    import launchdarkly_api
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "launchdarkly" / "openapi-excerpt.json"
 SPEC_URI = "urn:launchdarkly:openapi-excerpt"
@@ -150,19 +153,30 @@ def beta() -> dict[str, str]:
     return dict(BETA)
 
 
+@pytest.fixture(scope="session")
+def ld() -> ModuleType:
+    """LaunchDarkly's official client package, imported by the tests that use it: it takes
+    seconds to import (its models build pydantic validators), which every pytest-xdist
+    worker would pay as it collects, were it imported at the top of a module."""
+    import launchdarkly_api
+    import launchdarkly_api.exceptions
+
+    return launchdarkly_api
+
+
 @pytest.fixture
 def ld_clients(
-    emu: Emulator,
+    ld: ModuleType, emu: Emulator
 ) -> Iterator[tuple[launchdarkly_api.ApiClient, launchdarkly_api.ApiClient]]:
     """LaunchDarkly's official client: one ApiClient for GA calls, one for beta calls.
 
     The client's default headers override per-call headers, so beta calls need their own client
     whose default ``LD-API-Version`` is ``beta``.
     """
-    configuration = launchdarkly_api.Configuration(host=emu.base_url, api_key={"ApiKey": DEV_TOKEN})
+    configuration = ld.Configuration(host=emu.base_url, api_key={"ApiKey": DEV_TOKEN})
     configuration.retries = False
-    ga = launchdarkly_api.ApiClient(configuration)
-    beta_client = launchdarkly_api.ApiClient(configuration)
+    ga = ld.ApiClient(configuration)
+    beta_client = ld.ApiClient(configuration)
     beta_client.default_headers["LD-API-Version"] = "beta"
     yield ga, beta_client
     for client in (ga, beta_client):

@@ -6,12 +6,11 @@ import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
-from launchdarkly_api import FeatureFlagBody, FeatureFlagsApi
-from launchdarkly_api.exceptions import BadRequestException, ConflictException
 
 from reconciler.emulator import Emulator, Faults
 from reconciler.emulator.clone import SOURCE_FIELDS
@@ -355,13 +354,13 @@ def test_a_seeded_clone_that_cannot_be_made_names_its_item(
 
 
 def test_official_client_creates_a_clone_and_reads_it_back(
-    ld_clients: tuple[Any, Any], contract: Any
+    ld: ModuleType, ld_clients: tuple[Any, Any], contract: Any
 ) -> None:
-    flags = FeatureFlagsApi(ld_clients[0])
-    source = flags.post_feature_flag("demo", FeatureFlagBody.from_dict(SOURCE))
+    flags = ld.FeatureFlagsApi(ld_clients[0])
+    source = flags.post_feature_flag("demo", ld.FeatureFlagBody.from_dict(SOURCE))
     copy = flags.post_feature_flag(
         "demo",
-        FeatureFlagBody(name="Banner copy", key="banner-copy", tags=["copy"]),
+        ld.FeatureFlagBody(name="Banner copy", key="banner-copy", tags=["copy"]),
         clone="banner",
     )
     assert (copy.key, copy.name, copy.tags) == ("banner-copy", "Banner copy", ["copy"])
@@ -378,10 +377,10 @@ def test_official_client_creates_a_clone_and_reads_it_back(
         contract.validate(json.loads(response.data), "FeatureFlag")
     finally:
         response.release_conn()
-    with pytest.raises(ConflictException):
+    with pytest.raises(ld.exceptions.ConflictException):
         flags.post_feature_flag(
-            "demo", FeatureFlagBody(name="X", key="banner-copy"), clone="banner"
+            "demo", ld.FeatureFlagBody(name="X", key="banner-copy"), clone="banner"
         )
-    with pytest.raises(BadRequestException) as info:
-        flags.post_feature_flag("demo", FeatureFlagBody(name="X", key="x"), clone="missing")
+    with pytest.raises(ld.exceptions.BadRequestException) as info:
+        flags.post_feature_flag("demo", ld.FeatureFlagBody(name="X", key="x"), clone="missing")
     assert "clone: unknown flag 'missing'" in str(info.value.body)

@@ -7,26 +7,15 @@ here has deserialized into them; the raw bodies are also validated against the O
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from launchdarkly_api import (
-    ApiClient,
-    ClientSideAvailabilityPost,
-    CustomProperty,
-    Defaults,
-    FeatureFlagBody,
-    FeatureFlagsApi,
-    FlagLinkPost,
-    FlagLinksBetaApi,
-    FlagPrerequisitePost,
-    MigrationSettingsPost,
-    Prerequisite,
-    Variation,
-)
-from launchdarkly_api.exceptions import ConflictException, ForbiddenException, NotFoundException
 
-Clients = tuple[ApiClient, ApiClient]
+if TYPE_CHECKING:
+    from launchdarkly_api import ApiClient
+
+Clients = tuple["ApiClient", "ApiClient"]
 
 
 def _raw(api: Any, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -39,20 +28,20 @@ def _raw(api: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def test_boolean_flag_created_with_official_client_has_every_required_field(
-    ld_clients: Clients, contract: Any
+    ld: ModuleType, ld_clients: Clients, contract: Any
 ) -> None:
-    flags = FeatureFlagsApi(ld_clients[0])
+    flags = ld.FeatureFlagsApi(ld_clients[0])
     flag = flags.post_feature_flag(
         "demo",
-        FeatureFlagBody(
+        ld.FeatureFlagBody(
             name="Checkout redesign",
             key="checkout-redesign",
             tags=["checkout", "payments"],
             maintainerTeamKey="payments",
-            clientSideAvailability=ClientSideAvailabilityPost(
+            clientSideAvailability=ld.ClientSideAvailabilityPost(
                 usingEnvironmentId=True, usingMobileKey=False
             ),
-            customProperties={"jira": CustomProperty(name="Jira", value=["PAY-1"])},
+            customProperties={"jira": ld.CustomProperty(name="Jira", value=["PAY-1"])},
         ),
     )
     assert flag.kind == "boolean"
@@ -78,21 +67,23 @@ def test_boolean_flag_created_with_official_client_has_every_required_field(
     contract.validate(_raw(flags, "get_feature_flag", "demo", "checkout-redesign"), "FeatureFlag")
 
 
-def test_multivariate_flag_keeps_variations_and_defaults(ld_clients: Clients) -> None:
-    flags = FeatureFlagsApi(ld_clients[0])
+def test_multivariate_flag_keeps_variations_and_defaults(
+    ld: ModuleType, ld_clients: Clients
+) -> None:
+    flags = ld.FeatureFlagsApi(ld_clients[0])
     flag = flags.post_feature_flag(
         "demo",
-        FeatureFlagBody(
+        ld.FeatureFlagBody(
             name="Banner colour",
             key="banner-colour",
             temporary=False,
             description="Which colour the banner uses",
             variations=[
-                Variation(value="red", name="Red"),
-                Variation(value="green", name="Green", description="Calm"),
-                Variation(value="blue"),
+                ld.Variation(value="red", name="Red"),
+                ld.Variation(value="green", name="Green", description="Calm"),
+                ld.Variation(value="blue"),
             ],
-            defaults=Defaults(onVariation=2, offVariation=0),
+            defaults=ld.Defaults(onVariation=2, offVariation=0),
         ),
     )
     assert flag.kind == "multivariate"
@@ -117,16 +108,16 @@ def test_multivariate_flag_keeps_variations_and_defaults(ld_clients: Clients) ->
     ],
 )
 def test_migration_flag_gets_one_variation_per_stage(
-    ld_clients: Clients, stages: int, context_kind: str | None, values: list[str]
+    ld: ModuleType, ld_clients: Clients, stages: int, context_kind: str | None, values: list[str]
 ) -> None:
-    flags = FeatureFlagsApi(ld_clients[0])
+    flags = ld.FeatureFlagsApi(ld_clients[0])
     flag = flags.post_feature_flag(
         "demo",
-        FeatureFlagBody(
+        ld.FeatureFlagBody(
             name="Orders DB",
             key=f"orders-db-{stages}",
             purpose="migration",
-            migrationSettings=MigrationSettingsPost(stageCount=stages, contextKind=context_kind),
+            migrationSettings=ld.MigrationSettingsPost(stageCount=stages, contextKind=context_kind),
         ),
     )
     assert flag.purpose == "migration"
@@ -137,42 +128,47 @@ def test_migration_flag_gets_one_variation_per_stage(
     assert flag.migration_settings.context_kind == context_kind
 
 
-def test_duplicate_flag_raises_the_clients_conflict_exception(ld_clients: Clients) -> None:
-    flags = FeatureFlagsApi(ld_clients[0])
-    body = FeatureFlagBody(name="Dup", key="dup")
+def test_duplicate_flag_raises_the_clients_conflict_exception(
+    ld: ModuleType, ld_clients: Clients
+) -> None:
+    flags = ld.FeatureFlagsApi(ld_clients[0])
+    body = ld.FeatureFlagBody(name="Dup", key="dup")
     flags.post_feature_flag("demo", body)
-    with pytest.raises(ConflictException) as info:
+    with pytest.raises(ld.exceptions.ConflictException) as info:
         flags.post_feature_flag("demo", body)
     assert info.value.status == 409
     assert '"code":"conflict"' in str(info.value.body)
 
 
-def test_list_and_get_deserialize_into_the_clients_models(ld_clients: Clients) -> None:
-    flags = FeatureFlagsApi(ld_clients[0])
+def test_list_and_get_deserialize_into_the_clients_models(
+    ld: ModuleType, ld_clients: Clients
+) -> None:
+    flags = ld.FeatureFlagsApi(ld_clients[0])
     for i in range(3):
-        flags.post_feature_flag("demo", FeatureFlagBody(name=f"F{i}", key=f"f{i}"))
+        flags.post_feature_flag("demo", ld.FeatureFlagBody(name=f"F{i}", key=f"f{i}"))
     page = flags.get_feature_flags("demo", limit=2)
     assert [f.key for f in page.items] == ["f0", "f1"]
     assert page.total_count == 3
     assert page.links["next"].href == "/api/v2/flags/demo?limit=2&offset=2"
     assert flags.get_feature_flag("demo", "f2").name == "F2"
-    with pytest.raises(NotFoundException):
+    with pytest.raises(ld.exceptions.NotFoundException):
         flags.get_feature_flag("demo", "missing")
 
 
 def test_prerequisite_names_a_variation_id_and_is_read_back_by_index_per_environment(
+    ld: ModuleType,
     ld_clients: Clients,
 ) -> None:
-    flags = FeatureFlagsApi(ld_clients[0])
-    parent = flags.post_feature_flag("demo", FeatureFlagBody(name="Parent", key="parent"))
+    flags = ld.FeatureFlagsApi(ld_clients[0])
+    parent = flags.post_feature_flag("demo", ld.FeatureFlagBody(name="Parent", key="parent"))
     variation_id = parent.variations[0].id
     assert variation_id is not None
     child = flags.post_feature_flag(
         "demo",
-        FeatureFlagBody(
+        ld.FeatureFlagBody(
             name="Child",
             key="child",
-            initialPrerequisites=[FlagPrerequisitePost(key="parent", variationId=variation_id)],
+            initialPrerequisites=[ld.FlagPrerequisitePost(key="parent", variationId=variation_id)],
         ),
     )
     assert child.key == "child"
@@ -181,7 +177,7 @@ def test_prerequisite_names_a_variation_id_and_is_read_back_by_index_per_environ
     assert fetched.environments is not None
     assert sorted(fetched.environments) == ["production", "test"]
     for config in fetched.environments.values():
-        assert config.prerequisites == [Prerequisite(key="parent", variation=0)]
+        assert config.prerequisites == [ld.Prerequisite(key="parent", variation=0)]
         assert config.summary is not None
         assert config.summary.prerequisites == 1
     listed = flags.get_feature_flags("demo", env="test", summary=False).items
@@ -193,15 +189,17 @@ def test_prerequisite_names_a_variation_id_and_is_read_back_by_index_per_environ
     assert all(f.environments is None for f in flags.get_feature_flags("demo").items)
 
 
-def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) -> None:
-    FeatureFlagsApi(ld_clients[0]).post_feature_flag(
-        "demo", FeatureFlagBody(name="Linked", key="linked")
+def test_flag_links_through_the_beta_client(
+    ld: ModuleType, ld_clients: Clients, contract: Any
+) -> None:
+    ld.FeatureFlagsApi(ld_clients[0]).post_feature_flag(
+        "demo", ld.FeatureFlagBody(name="Linked", key="linked")
     )
-    links = FlagLinksBetaApi(ld_clients[1])
+    links = ld.FlagLinksBetaApi(ld_clients[1])
     created = links.create_flag_link(
         "demo",
         "linked",
-        FlagLinkPost(
+        ld.FlagLinkPost(
             key="pay-1234",
             deepLink="https://jira.example.com/browse/PAY-1234",
             title="PAY-1234",
@@ -217,7 +215,7 @@ def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) 
     assert created.timestamp.milliseconds == created.created_at
     assert created.timestamp.seconds == created.created_at // 1000
     integration = links.create_flag_link(
-        "demo", "linked", FlagLinkPost(integrationKey="slack", timestamp=1_700_000_000_000)
+        "demo", "linked", ld.FlagLinkPost(integrationKey="slack", timestamp=1_700_000_000_000)
     )
     assert integration.deep_link == ""
     assert integration.integration_key == "slack"
@@ -229,8 +227,12 @@ def test_flag_links_through_the_beta_client(ld_clients: Clients, contract: Any) 
     contract.validate(_raw(links, "get_flag_links", "demo", "linked"), "FlagLinkCollectionRep")
 
 
-def test_flag_link_without_beta_header_raises_forbidden(ld_clients: Clients) -> None:
-    FeatureFlagsApi(ld_clients[0]).post_feature_flag("demo", FeatureFlagBody(name="F", key="f"))
+def test_flag_link_without_beta_header_raises_forbidden(
+    ld: ModuleType, ld_clients: Clients
+) -> None:
+    ld.FeatureFlagsApi(ld_clients[0]).post_feature_flag(
+        "demo", ld.FeatureFlagBody(name="F", key="f")
+    )
     # The GA client sends LD-API-Version: 20240415, as a caller that forgot the beta header would.
-    with pytest.raises(ForbiddenException):
-        FlagLinksBetaApi(ld_clients[0]).get_flag_links("demo", "f")
+    with pytest.raises(ld.exceptions.ForbiddenException):
+        ld.FlagLinksBetaApi(ld_clients[0]).get_flag_links("demo", "f")
