@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from support.emulators import Emulators
+from support.process import cache_bytecode
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,17 +17,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     The suite starts the CLI and the emulator as fresh processes more than a thousand
     times. Where ``PYTHONDONTWRITEBYTECODE`` is set (some CI images and containers), each
-    of them would compile the package from source again (0.15 s a process). The children
-    write their bytecode to a directory of this run instead, removed when it ends, so no
-    ``__pycache__`` appears in the checkout. Set by the first process of a run (pytest-xdist's
-    workers inherit it); a ``PYTHONPYCACHEPREFIX`` the user chose is left as it is.
+    would compile the package from source again. They write their bytecode to a directory
+    of this run instead, removed when it ends, so no ``__pycache__`` appears in the
+    checkout. Done by the first process of a run: pytest-xdist's workers inherit it.
     """
-    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
-        return
     prefix = tempfile.mkdtemp(prefix="ld-reconciler-tests-bytecode-")
-    del os.environ["PYTHONDONTWRITEBYTECODE"]
-    os.environ["PYTHONPYCACHEPREFIX"] = prefix
     config.add_cleanup(lambda: shutil.rmtree(prefix, ignore_errors=True))
+    cache_bytecode(prefix)
 
 
 @pytest.fixture
