@@ -17,11 +17,11 @@ by attributes of resources that exist.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from json.encoder import encode_basestring
 from typing import Any
 
+from reconciler.model import json_encoder
 from reconciler.plan.plan import Action
 
 DEFAULTED = "LaunchDarkly's default"
@@ -60,8 +60,7 @@ _CREATE_DEFAULTS = {
     "clientSideAvailability": "the project's default for new flags",
     "isFlagOn": "false",
 }
-# One encoder, made once: json.dumps with options builds a new one on every call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+_JSON = json_encoder(item=", ", key=": ", sort_keys=False)
 
 
 # One line under a create: ``name = value``, and a note such as ``DEFAULTED`` (or "").
@@ -76,7 +75,7 @@ def value_text(value: Any) -> str:
         return encode_basestring(value)
     if type(value) is bool:
         return "true" if value else "false"
-    return _JSON.encode(value)
+    return _JSON(value)
 
 
 def attributes(action: Action) -> list[Attribute]:

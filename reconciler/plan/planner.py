@@ -5,6 +5,10 @@ differ. What the ledger recorded (at creation, refreshed by apply since) is the 
 stand-in for LaunchDarkly, and what a live plan falls back on for links it did not list.
 A difference a user accepted (``ledger accept``, ``apply --adopt-drifted``) is unchanged
 while it stays the same. Orphans are reported only for the projects the files declare.
+
+Offline, a resource the ledger recorded with the very spec the file declares takes the
+recorded digest rather than hashing its spec again. Live it is always hashed: a digest
+the ledger holds out of date is what makes apply refresh the record.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ def _flag_action(
     adopt_drifted: bool,
 ) -> Action:
     recorded = ledger.get_flag(target, spec.project, spec.key)
+    if recorded is not None and not existing.live:
+        spec.take_digest(recorded.digest, recorded.spec)
     base: dict[str, Any] = {
         "resource": "flag",
         "project": spec.project,
@@ -238,6 +244,8 @@ def _link_action(
     adopt_drifted: bool,
 ) -> Action:
     recorded = ledger.get_link(target, spec.project, spec.flag_key, spec.key)
+    if recorded is not None and not existing.live:
+        spec.take_digest(recorded.digest, recorded.spec)
     base: dict[str, Any] = {
         "resource": "link",
         "project": spec.project,

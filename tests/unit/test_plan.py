@@ -279,3 +279,37 @@ def live_state(**flags: ExistingFlag) -> ExistingState:
 
 def action(plan: Plan, address: str) -> Any:
     return next(a for a in plan.actions if a.address == address)
+
+
+TYPED = """\
+project: web
+flags:
+  - key: typed
+    name: Typed
+    variations: [{value: {w: VALUE}}, {value: {w: 2}}]
+    links: [{key: doc, deepLink: "https://docs.example/typed"}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("created", "now"),
+    [("true", "1"), ("1", "1.0"), ("false", "0")],
+)
+def test_offline_a_value_python_calls_equal_but_json_does_not_is_drift(
+    tmp_path: Path, created: str, now: str
+) -> None:
+    """Offline, a record with the very spec of the file takes the ledger's digest instead of
+    hashing the spec again: only a spec that is the same JSON, in type too, may."""
+    ledger = recorded(tmp_path, desired(TYPED.replace("VALUE", created)))
+    same = make_plan(
+        desired(TYPED.replace("VALUE", created)), ExistingState(live=False), ledger, TARGET
+    )
+    assert set(kinds(same).values()) == {Kind.UNCHANGED}
+    fresh = desired(TYPED.replace("VALUE", created)).flags[0]
+    assert [a.digest for a in same.actions] == [fresh.digest, fresh.links[0].digest]
+    after = desired(TYPED.replace("VALUE", now))
+    assert after.flags[0].spec == fresh.spec  # to Python, the same
+    plan = make_plan(after, ExistingState(live=False), ledger, TARGET)
+    assert kinds(plan) == {"web/typed": Kind.DRIFT, "web/typed/doc": Kind.UNCHANGED}
+    (change,) = next(a for a in plan.actions if a.address == "web/typed").diff
+    assert change.path == "variations[0].value.w"
