@@ -156,8 +156,47 @@ class LedgerEntry(NamedTuple):
             ),
         )  # fmt: skip
 
+    @classmethod
+    def from_checked(cls, data: dict[str, Any]) -> LedgerEntry:
+        """An entry from data ``ENTRY_SCHEMA`` has found valid: ``from_data`` without its
+        checks (a ledger is checked whole, in compiled code: ``ledgerfile.parse``)."""
+        get = data.get
+        return _new_entry(
+            cls, (
+                data["kind"], data["project"], data["key"], data["action"], data["at"],
+                data["source"], data["digest"], data["spec"], get("flag_key"), data["id"],
+                tuple(get("variation_ids", ())), get("accepted"),
+            ),
+        )  # fmt: skip
+
 
 _STR = {str}
 _NO_IDS: list[str] = []
 _STRING_VALUES = {kind: itemgetter(*names) for kind, names in _STRINGS.items()}
 _new_entry = tuple.__new__
+
+
+def _entry_schema(kind: Kind) -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1}
+    properties: dict[str, Any] = {name: text for name in _STRINGS[kind]}
+    properties |= {
+        "kind": {"const": kind},
+        "action": {"enum": ["created", "adopted"]},
+        "id": {"type": ["string", "null"]},
+        "spec": {"type": "object"},
+        "accepted": text,
+    }
+    if kind == "flag":
+        properties["variation_ids"] = {"type": "array", "items": {"type": "string"}}
+    return {
+        "type": "object",
+        "required": sorted(_FIELDS[kind]),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+ENTRY_SCHEMA: dict[str, dict[str, Any]] = {kind: _entry_schema(kind) for kind in ("flag", "link")}
+"""What ``from_data`` accepts of each kind of entry, as JSON Schema: a ledger whose entries
+all match is read with ``from_checked``; one that does not is read with ``from_data``, for
+its message."""

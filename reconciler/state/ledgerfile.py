@@ -12,6 +12,7 @@ where in it and what is wrong, and what to do: a ledger is never overwritten whe
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from typing import Any
 from reconciler.errors import LedgerCorruptError
 from reconciler.model import canonical_json
 from reconciler.state.durable import JournalLineError, journal_lines
-from reconciler.state.entry import LedgerEntry
+from reconciler.state.entry import ENTRY_SCHEMA, LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,11 @@ def parse(path: str | os.PathLike[str], raw: bytes) -> dict[str, dict[str, Secti
         raise corrupt(path, f"is not UTF-8 text ({e.reason} at byte {e.start})") from e
     except json.JSONDecodeError as e:
         raise corrupt(path, f"is not valid JSON (line {e.lineno} column {e.colno}: {e.msg})") from e
+    targets = _header(path, doc)
+    if _well_formed(targets):
+        return _checked(path, targets)
     parsed: dict[str, dict[str, Sections]] = {}
-    for target, projects in _header(path, doc).items():
+    for target, projects in targets.items():
         where = f"targets[{json.dumps(target)}]"
         for project, sections in _items(path, projects, where):
             pwhere = f"{where}[{json.dumps(project)}]"
@@ -85,6 +89,64 @@ def parse(path: str | os.PathLike[str], raw: bytes) -> dict[str, dict[str, Secti
                     raise corrupt(path, f"is invalid: {pwhere}: unknown section {section!r}")
                 kind = "flag" if section == "flags" else "link"
                 _parse_section(path, project, kind, entries, f"{pwhere}.{section}", built[section])
+            if built["flags"] or built["links"]:
+                parsed.setdefault(target, {})[project] = built
+    return parsed
+
+
+@functools.cache
+def _targets_validator() -> Any:
+    """jsonschema-rs's validator of a ledger's ``targets``: each entry as ``from_data``
+    would accept it (``ENTRY_SCHEMA``)."""
+    import jsonschema_rs
+
+    def sections(kind: str) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": ENTRY_SCHEMA[kind]}
+
+    project = {
+        "type": "object",
+        "properties": {"flags": sections("flag"), "links": sections("link")},
+        "additionalProperties": False,
+    }
+    target = {"type": "object", "additionalProperties": project}
+    return jsonschema_rs.Draft202012Validator({"type": "object", "additionalProperties": target})
+
+
+def _well_formed(targets: object) -> bool:
+    """Whether every entry of ``targets`` is as ``from_data`` would accept it, checked whole in
+    compiled code: 40,000 entries in a fortieth of a second, a seventh of checking each in
+    Python. False (the entries are then checked one by one, for the message) also when the
+    check cannot be made: no jsonschema-rs, or a value it cannot take (NaN, a huge number)."""
+    try:
+        return bool(_targets_validator().is_valid(targets))
+    except Exception:  # any failure of the fast check leaves the exact one
+        return False
+
+
+def _checked(
+    path: str | os.PathLike[str], targets: dict[str, Any]
+) -> dict[str, dict[str, Sections]]:
+    """``parse``'s result for ``targets`` whose entries are all well formed: each still has to
+    sit where it belongs (its kind's section, its project, under its own name)."""
+    from_checked = LedgerEntry.from_checked
+    parsed: dict[str, dict[str, Sections]] = {}
+    for target, projects in targets.items():
+        for project, sections in projects.items():
+            built: Sections = {"flags": {}, "links": {}}
+            for section, entries in sections.items():
+                kind = "flag" if section == "flags" else "link"
+                into = built[section]
+                for name, data in entries.items():
+                    entry = from_checked(data)
+                    own = entry.key if kind == "flag" else f"{entry.flag_key}/{entry.key}"
+                    if entry.kind != kind or entry.project != project or own != name:
+                        where = f"targets[{json.dumps(target)}][{json.dumps(project)}].{section}"
+                        raise corrupt(
+                            path,
+                            f"is invalid: {where}[{json.dumps(name)}] holds {entry.kind} "
+                            f"{entry.project}/{entry.name}, which belongs elsewhere",
+                        )
+                    into[name] = entry
             if built["flags"] or built["links"]:
                 parsed.setdefault(target, {})[project] = built
     return parsed
