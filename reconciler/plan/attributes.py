@@ -84,13 +84,20 @@ def attributes(action: Action) -> list[Attribute]:
     if body is None:
         return []
     if action.resource == "link":
-        lines = [(n, value_text(body[n]), "") for n in _LINK_ORDER if n in body]
+        # Inline, as value_text's fast path: a plan of 10,000 flags shows 30,000 links.
+        lines = [
+            (n, encode_basestring(v) if type(v := body[n]) is str else value_text(v), "")
+            for n in _LINK_ORDER
+            if n in body
+        ]
         return lines + _rest(body, _LINK_SHOWN)
     return _flag(body, action.clone or None)
 
 
 def _rest(body: Mapping[str, Any], shown: frozenset[str]) -> list[Attribute]:
     """The fields of ``body`` no order names (one a future API adds), in body order."""
+    if body.keys() <= shown:  # nearly always
+        return []
     return [(n, value_text(v), "") for n, v in body.items() if n not in shown]
 
 

@@ -119,15 +119,20 @@ class TextRenderer:
         return "\n".join(lines) + "\n"
 
 
+# The start of each kind's line in a text plan: ``  + create   ``.
+_HEAD = {kind: f"  {symbol} {kind.value:<8} " for kind, (symbol, _) in _SYMBOL.items()}
+
+
 def _text_action(action: Action, color: bool = False) -> list[str]:
-    symbol, fg = _SYMBOL[action.kind]
-    head = f"  {symbol} {action.kind.value:<8} {_describe(action)}"
+    kind = action.kind
+    head = _HEAD[kind] + _describe(action)
     if action.source:
         head += f"  ({action.source})"
+    fg = _SYMBOL[kind][1]
     lines = [click.style(head, fg=fg) if color and fg else head]
     if action.reason:
         lines.append(f"      {action.reason}")
-    if action.clone and action.kind is Kind.CREATE:
+    if action.clone and kind is Kind.CREATE:
         lines.append(f"      {COPIES} {action.clone}")
     for d in action.diff:
         lines.append(f"      {_change(d)}")

@@ -154,3 +154,14 @@ def test_values_are_shown_as_the_json_they_are_sent_as() -> None:
     assert value_text(None) == "null"
     assert value_text(90.5) == "90.5"
     assert value_text({"a": [1, "b"]}) == '{"a": [1, "b"]}'
+
+
+def test_a_link_field_no_order_names_is_shown_last_as_json() -> None:
+    fields = {"timestamp": 1_700_000_000_000, "key": "doc", "deepLink": "https://d.example"}
+    link = LinkSpec("web", "checkout", "doc", fields, AT)
+    action = Action(Kind.CREATE, "link", "web", "checkout", "doc", body=link.post_body())
+    assert attributes(action) == [
+        ("key", '"doc"', ""),
+        ("deepLink", '"https://d.example"', ""),
+        ("timestamp", "1700000000000", ""),
+    ]
