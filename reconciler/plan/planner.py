@@ -40,14 +40,19 @@ def plan_actions(
     declared_links: set[str] = set()
     clones = any(spec.clone is not None for spec in desired.flags)
     declared = {spec.address for spec in desired.flags} if clones else set()
+    # What the ledger records, a project at a time: one look-up per resource, no lock.
+    recorded: dict[str, tuple[Mapping[str, LedgerEntry], Mapping[str, LedgerEntry]]] = {}
     for spec in desired.flags:
-        flag_action = _flag_action(spec, existing, ledger, target, declared, adopt_drifted)
+        project = spec.project
+        if project not in recorded:
+            recorded[project] = (ledger.flags(target, project), ledger.links(target, project))
+        flags, links = recorded[project]
+        flag_action = _flag_action(spec, flags.get(spec.key), existing, declared, adopt_drifted)
         actions.append(flag_action)
         for link in spec.links:
             declared_links.add(link.address)
-            actions.append(
-                _link_action(link, flag_action, existing, ledger, target, adopt_drifted)
-            )
+            entry = links.get(f"{link.flag_key}/{link.key}")
+            actions.append(_link_action(link, entry, flag_action, existing, adopt_drifted))
     actions.extend(_orphans(desired, declared_links, ledger, target))
     actions.sort(key=lambda a: a.sort_key)
     return tuple(actions)
@@ -55,13 +60,11 @@ def plan_actions(
 
 def _flag_action(
     spec: FlagSpec,
+    recorded: LedgerEntry | None,
     existing: ExistingState,
-    ledger: Ledger,
-    target: str,
     declared: set[str],
     adopt_drifted: bool,
 ) -> Action:
-    recorded = ledger.get_flag(target, spec.project, spec.key)
     if recorded is not None and not existing.live:
         spec.take_digest(recorded.digest, recorded.spec)
     base: dict[str, Any] = {
@@ -237,13 +240,11 @@ def _live_recorded(
 
 def _link_action(
     spec: LinkSpec,
+    recorded: LedgerEntry | None,
     flag: Action,
     existing: ExistingState,
-    ledger: Ledger,
-    target: str,
     adopt_drifted: bool,
 ) -> Action:
-    recorded = ledger.get_link(target, spec.project, spec.flag_key, spec.key)
     if recorded is not None and not existing.live:
         spec.take_digest(recorded.digest, recorded.spec)
     base: dict[str, Any] = {
