@@ -235,7 +235,7 @@ def apply(
             lock_wait=lock_wait,
             show_plan=show,
             # A saved plan was reviewed when it was made: applying it is the confirmation.
-            confirm=None if yes or saved_plan is not None else _confirm,
+            confirm=None if yes or saved_plan is not None else _confirm(endpoint),
             progress=_LineProgress(sys.stdout.isatty(), _progress_interval()),
             adopt_drifted=adopt_drifted,
             config=config,
@@ -288,15 +288,23 @@ def _verbose() -> bool:
     return bool(click.get_current_context().find_root().params.get("verbose"))
 
 
-def _confirm(result: Plan) -> bool:
-    if not sys.stdin.isatty():
-        raise ConfigError("not on a terminal: pass --yes to apply without confirmation")
-    counts = result.counts
-    question = (
-        f"Create {counts[Kind.CREATE]} and adopt {counts[Kind.ADOPT]} resource(s) "
-        f"in {result.target}?"
-    )
-    return click.confirm(question, default=False)
+def _confirm(endpoint: reconcile.Endpoint) -> Callable[[Plan], bool]:
+    """Asks on a terminal; elsewhere says the whole command that applies without asking."""
+
+    def confirm(result: Plan) -> bool:
+        if not sys.stdin.isatty():
+            again = reconcile.command_line("apply", *result.paths, *endpoint.options, "--yes")
+            raise ConfigError(
+                f"not on a terminal: pass --yes to apply without confirmation: {again}"
+            )
+        counts = result.counts
+        question = (
+            f"Create {counts[Kind.CREATE]} and adopt {counts[Kind.ADOPT]} resource(s) "
+            f"in {result.target}?"
+        )
+        return click.confirm(question, default=False)
+
+    return confirm
 
 
 class _LineProgress:

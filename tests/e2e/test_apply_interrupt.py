@@ -59,3 +59,18 @@ def test_ctrl_c_ends_an_apply_with_a_summary_and_every_recorded_create_shown(
     assert finished.code == 0, finished
     assert f"Apply complete: {left} created, 0 adopted." in finished.stdout
     assert len(stored(emu, "web-app")) == FLAGS
+
+
+def test_an_apply_that_cannot_ask_says_the_command_that_applies_without_asking(
+    cli: Cli, make_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = make_emulator(EmulatorConfig(projects=("web-app",)))
+    write_flags(tmp_path / "flags" / "web.yaml", "web-app", [flag("f1")])
+    asked = cli.live(emu, "apply", "flags")  # stdin is not a terminal
+    assert asked.code != 0
+    again = shlex.join(["ld-reconciler", "apply", "flags", "--base-url", emu.base_url, "--yes"])
+    assert f"not on a terminal: pass --yes to apply without confirmation: {again}" in asked.stderr
+    assert not stored(emu, "web-app")
+    applied = cli.live(emu, *shlex.split(again)[1:])
+    assert applied.code == 0, applied
+    assert stored(emu, "web-app") == {"web-app/f1": 1}
