@@ -56,6 +56,7 @@ class Connection:
     ledger_path: Path
     client: LaunchDarklyClient | None
     note: str = ""
+    emulator_data: str = ""  # the bundled emulator's directory, which its plans name
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,12 @@ def connect(
             from reconciler.remote.client import LaunchDarklyClient
 
             ledger = ledger_path or endpoint.state_dir / EMULATOR_LEDGER.name
+            data = os.fspath(endpoint.state_dir)
             if offline:
-                yield Connection(EMULATOR_TARGET, ledger, None)
+                yield Connection(EMULATOR_TARGET, ledger, None, emulator_data=data)
                 return
             with LaunchDarklyClient(url, DEV_TOKEN, timeout=timeout) as client:
-                yield Connection(EMULATOR_TARGET, ledger, client)
+                yield Connection(EMULATOR_TARGET, ledger, client, emulator_data=data)
         return
     token = secret.token_from_env()  # first: a base URL in an error may hold the token
     url = DEFAULT_BASE_URL if base_url is None else base_url  # "" is refused, not the default
@@ -207,7 +209,7 @@ def build_plan(
     else:
         existing = observe_live(connection.client, desired, ledger, connection.target)
     plan = make_plan(desired, existing, ledger, connection.target, adopt_drifted=adopt_drifted)
-    return replace(plan, paths=tuple(paths))
+    return replace(plan, paths=tuple(paths), emulator_data=connection.emulator_data)
 
 
 @contextlib.contextmanager

@@ -59,6 +59,8 @@ class Plan:
     # The flag files and directories the plan was made from, as given: what a saved plan
     # re-reads when applied without paths. Not in the fingerprint: the files' contents are.
     paths: tuple[str, ...] = field(default=(), compare=False)
+    # Where the bundled emulator keeps its data, for the plan to say (its plans only).
+    emulator_data: str = field(default="", compare=False)
 
     @functools.cached_property
     def desired_fingerprint(self) -> str:

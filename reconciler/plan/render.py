@@ -64,7 +64,8 @@ def use_color(stream: TextIO) -> bool:
 def mode_line(plan: Plan) -> str:
     if plan.target == "emulator":
         where = "live" if plan.live else "offline"
-        return f"Planned {where} against the bundled emulator (its data is in .ld-reconciler/)."
+        data = (plan.emulator_data or ".ld-reconciler").rstrip("/")
+        return f"Planned {where} against the bundled emulator (its data is in {data}/)."
     if plan.live:
         return f"Planned live against {plan.target}."
     return (

@@ -203,3 +203,21 @@ def test_plan_and_apply_report_the_configurations_mistakes_located_and_plan_noth
             "3 problem(s) in the flag files: nothing was planned.",
         ]
     assert emu.count(route=CREATE_FLAG) == 0
+
+
+def test_an_emulator_plan_from_a_subdirectory_names_the_emulators_data_next_to_the_configuration(
+    repo: Path,
+) -> None:
+    cli = Cli(repo / "flags" / "web-app")
+    plan = cli("plan", "--emulator")
+    assert plan.code == 0, plan
+    assert (
+        "Planned live against the bundled emulator (its data is in ../../.ld-reconciler/)."
+        in plan.stdout
+    ), plan.stdout
+    assert (repo / ".ld-reconciler").is_dir()
+    assert not (cli.cwd / ".ld-reconciler").exists()
+    assert cli("apply", "--emulator", "--yes").code == 0
+    assert (repo / ".ld-reconciler" / "emulator.json").is_file()
+    here = Cli(repo)("plan", "--emulator")
+    assert "(its data is in .ld-reconciler/)" in here.stdout, here.stdout
