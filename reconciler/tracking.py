@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler import reconcile
+from reconciler.config.configuration import Config
 from reconciler.errors import ConfigError, InputError
 from reconciler.model import FlagSpec, LinkSpec, flag_address, link_address
 from reconciler.plan import compare
@@ -117,13 +118,15 @@ def accept(
     *,
     offline: bool = False,
     lock_wait: float = 0.0,
+    config: Config | None = None,
 ) -> tuple[Plan, tuple[Accepted, ...]]:
-    """Accept the drift of ``addresses`` (tracked, declared in the files at ``paths``).
+    """Accept the drift of ``addresses`` (tracked, declared in the files at ``paths``,
+    resolved against ``config`` as a plan resolves them).
 
     Live when there is a token (as ``plan``): the differences from LaunchDarkly are accepted
     as they are now. Every address must be acceptable, or nothing is recorded.
     """
-    desired = reconcile.load_desired(paths)
+    desired = reconcile.load_desired(paths, config)
     with (
         reconcile.connect(
             desired, endpoint, offline=offline, command=f"{_ACCEPT} --emulator",

@@ -13,7 +13,12 @@ from typing import Any
 import click
 
 from reconciler import reconcile, tracking
-from reconciler.commands.configuration import format_option, seconds_option
+from reconciler.commands.configuration import (
+    command_config,
+    command_paths,
+    format_option,
+    seconds_option,
+)
 from reconciler.commands.reconcile import TARGET_OPTIONS, TIMEOUT_OPTION, options
 from reconciler.commands.validate import FLAG_PATHS
 from reconciler.errors import ValidationFailed
@@ -34,6 +39,11 @@ def ledger() -> None:
     """
 
 
+def _endpoint(base_url: str | None, ledger_path: Path | None, emulator: bool) -> reconcile.Endpoint:
+    """The ledger the options name, else the one ld-reconciler.yaml names (as plan and apply)."""
+    return reconcile.Endpoint(base_url, ledger_path, emulator).configured(command_config())
+
+
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
@@ -46,7 +56,7 @@ def _json(entry: LedgerEntry) -> dict[str, Any]:
 @options(*TARGET_OPTIONS, FORMAT_OPTION)
 def list_(base_url: str | None, ledger_path: Path | None, emulator: bool, fmt: str) -> int:
     """List every flag and link the ledger tracks for the instance."""
-    found = tracking.tracked(reconcile.Endpoint(base_url, ledger_path, emulator))
+    found = tracking.tracked(_endpoint(base_url, ledger_path, emulator))
     if fmt == "json":
         entries = [_json(e) for e in found.entries]
         _echo_json({"target": found.target, "ledger": str(found.ledger_path), "entries": entries})
@@ -73,7 +83,7 @@ def show(
     address: str, base_url: str | None, ledger_path: Path | None, emulator: bool, fmt: str
 ) -> int:
     """Show everything the ledger records of ADDRESS (PROJECT/FLAG or PROJECT/FLAG/LINK)."""
-    found, entry = tracking.entry(reconcile.Endpoint(base_url, ledger_path, emulator), address)
+    found, entry = tracking.entry(_endpoint(base_url, ledger_path, emulator), address)
     if fmt == "json":
         _echo_json({"target": found.target, **_json(entry)})
         return 0
@@ -113,7 +123,7 @@ def forget(
     A forgotten resource that is still declared and exists is adopted again by the next
     live plan and apply; one no longer declared stops showing as an orphan.
     """
-    endpoint = reconcile.Endpoint(base_url, ledger_path, emulator)
+    endpoint = _endpoint(base_url, ledger_path, emulator)
     gone = tracking.forget(endpoint, addresses, lock_wait=lock_wait)
     links = 0
     for e in gone.entries:
@@ -137,10 +147,10 @@ def forget(
     "--files",
     "paths",
     multiple=True,
-    required=True,
     type=FLAG_PATHS,
     metavar="PATH",
-    help="The flag files (files or directories) that declare ADDRESS...; repeatable.",
+    help="The flag files (files or directories) that declare ADDRESS...; repeatable. "
+    "None given, the paths ld-reconciler.yaml sets.",
 )
 @click.option("--offline", is_flag=True, help="Accept from the ledger alone; no token needed.")
 @options(*TARGET_OPTIONS, TIMEOUT_OPTION, LOCK_WAIT_OPTION)
@@ -160,10 +170,12 @@ def accept(
     the differences from LaunchDarkly as they are now (live plans show them as accepted
     until they change). Nothing is sent to LaunchDarkly.
     """
-    endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout)
+    config = command_config()
+    paths = command_paths(paths, config)
+    endpoint = reconcile.Endpoint(base_url, ledger_path, emulator, timeout).configured(config)
     try:
         plan, accepted = tracking.accept(
-            paths, endpoint, addresses, offline=offline, lock_wait=lock_wait
+            paths, endpoint, addresses, offline=offline, lock_wait=lock_wait, config=config
         )
     except ValidationFailed as e:
         for finding in e.findings:

@@ -221,3 +221,31 @@ def test_an_emulator_plan_from_a_subdirectory_names_the_emulators_data_next_to_t
     assert (repo / ".ld-reconciler" / "emulator.json").is_file()
     here = Cli(repo)("plan", "--emulator")
     assert "(its data is in .ld-reconciler/)" in here.stdout, here.stdout
+
+
+def test_ledger_commands_use_the_configurations_ledger_and_accept_resolves_flags_as_plan_does(
+    repo: Path, emu: Emulator
+) -> None:
+    configure(repo, baseUrl=emu.base_url, ledger="state/ledger.json")
+    cli = Cli(repo / "flags" / "web-app")
+    assert cli("apply", "--yes", env=TOKEN).code == 0
+    listed = cli("ledger", "list")
+    assert listed.code == 0, listed
+    assert f"Tracked for {target_of(emu)} in ../../state/ledger.json:" in listed.stdout
+    assert "2 tracked: 2 flag(s), 0 link(s)." in listed.stdout
+
+    checkout = repo / "flags" / "web-app" / "checkout.yaml"
+    checkout.write_text(checkout.read_text().replace("tags: [checkout]", "tags: [checkout, v2]"))
+    assert "~ drift    flag web-app/checkout-redesign" in cli("plan", "--offline").stdout
+    # No --files: the configuration's paths, resolved with its defaults and templates.
+    accepted = cli("ledger", "accept", "web-app/checkout-redesign", "--offline")
+    assert accepted.code == 0, accepted
+    assert "accepted flag web-app/checkout-redesign" in accepted.stdout
+    after = cli("plan", "--offline")
+    assert "drift" not in after.stdout, after.stdout
+    assert "Plan: nothing to create, 2 unchanged." in after.stdout
+    entry = load_ledger(repo, Path("state/ledger.json")).get_flag(
+        target_of(emu), "web-app", "checkout-redesign"
+    )
+    assert entry is not None
+    assert entry.spec["maintainerTeamKey"] == "web-platform"  # the project's default
