@@ -6,12 +6,14 @@ for what they use of ``flag``: per field, the whole value, only its size
 (``flag.variations.size() >= 2``: a list of as many nulls converts far faster), or, for
 a list that only comprehension macros look into (``flag.links.exists(l,
 l.deepLink...)``), only those fields of each item. Anything else is the whole value.
+``keys`` tells flags apart by only what a rule reads of them, for a rule run once per
+distinct input (``batch.py``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.policy import expression, scan
@@ -36,6 +38,35 @@ def uses(sources: Iterable[str], variable: str = "flag") -> dict[str, Use] | Non
     return found
 
 
+def keys(flags: Sequence[Mapping[str, Any]], read: Mapping[str, Use]) -> list[Any]:
+    """What ``read`` says is read of each of ``flags``, as a key: equal for two flags only
+    when a rule that reads that much of a flag sees the same of both."""
+    columns = [[_part(f.get(name, _ABSENT), use) for f in flags] for name, use in read.items()]
+    if len(columns) == 1:
+        return columns[0]
+    return list(zip(*columns, strict=True)) if columns else [()] * len(flags)
+
+
+def _part(value: Any, use: Use) -> Any:
+    """A key's part for one field: None when the flag leaves it out, the string itself
+    for a string, the type and length when only the size is read, else the ``repr`` in a
+    tuple (which tells True from 1 and from 'True')."""
+    if type(value) is str:
+        if use == SIZE and value.isascii():
+            return ("str", len(value))  # the library counts UTF-8 bytes: ASCII's length
+        return value
+    if value is _ABSENT:
+        return None
+    if use == SIZE and type(value) is list:
+        return ("list", len(value))
+    if isinstance(use, frozenset) and type(value) is list:
+        value = _items(value, use)
+    return (repr(value),)
+
+
+_ABSENT = object()
+
+
 def view(flag: Mapping[str, Any], read: Mapping[str, Use]) -> dict[str, Any]:
     """``flag`` with only what ``read`` says is read of it."""
     shown: dict[str, Any] = {}
@@ -45,14 +76,18 @@ def view(flag: Mapping[str, Any], read: Mapping[str, Use]) -> dict[str, Any]:
         value = flag[name]
         if use == WHOLE or not isinstance(value, list):
             shown[name] = value
-        elif use == SIZE:
-            shown[name] = [None] * len(value)
+        elif isinstance(use, frozenset):
+            shown[name] = _items(value, use)
         else:
-            shown[name] = [
-                {k: item[k] for k in use if k in item} if isinstance(item, dict) else item
-                for item in value
-            ]
+            shown[name] = [None] * len(value)
     return shown
+
+
+def _items(value: list[Any], fields: frozenset[str]) -> list[Any]:
+    return [
+        {k: item[k] for k in fields if k in item} if isinstance(item, dict) else item
+        for item in value
+    ]
 
 
 _MEMBER = re.compile(r"\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
