@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 from reconciler.policy import expression, reads
 from reconciler.policy.catalog import CompiledPolicy
 from reconciler.policy.expression import CelEvaluationError
+from reconciler.policy.flattening import flatten
 from reconciler.policy.subject import FlagSubject
 
 SAMPLE = 64
@@ -111,7 +112,8 @@ def _repeating_inputs(
 
 
 class _Together:
-    """Rules run as one program on each flag."""
+    """Rules run as one program on each flag, given the fields they read as variables
+    (``flattening.py``) where they can be."""
 
     def __init__(self, rules: tuple[CompiledPolicy, ...]) -> None:
         self.rules = rules
@@ -120,26 +122,42 @@ class _Together:
         self.project, self.file = "project" in names, "file" in names
         # Newlines keep a trailing ``//`` comment of one expression from hiding the next.
         source = "[" + ",".join(f"(\n{r.policy.expression}\n)" for r in rules) + "]"
+        if len(rules) == 1:
+            source = rules[0].policy.expression
         self.program: Program = (
             expression.compile_expression(source) if len(rules) > 1 else rules[0].program
         )
+        self.flat = flatten(source)
+        self.flat_program = None if self.flat is None else _compiled(self.flat.source)
 
     def values(self, view: dict[str, Any], project: str, file: str) -> list[Any]:
         """Each rule's value on the flag ``view``, or the ``CelEvaluationError`` it raised."""
-        seen = view if self.reads is None else reads.view(view, self.reads)
-        variables: dict[str, Any] = {"flag": seen}
+        program, variables = self.flat_program, None
+        if self.flat is not None:
+            variables = self.flat.variables(view)
+        if program is None or variables is None:
+            program = self.program
+            variables = {"flag": view if self.reads is None else reads.view(view, self.reads)}
         if self.project:
             variables["project"] = project
         if self.file:
             variables["file"] = file
         try:
-            values = expression.run(self.program, variables)
+            values = expression.run(program, variables)
         except CelEvaluationError:
             pass  # one of them failed on this flag: find out which, one by one
         else:
             return list(values) if len(self.rules) > 1 else [values]
+        seen = view if self.reads is None else reads.view(view, self.reads)
         everything = {"flag": seen, "project": project, "file": file}
         return [value_or_error(rule, everything) for rule in self.rules]
+
+
+def _compiled(source: str) -> Program | None:
+    try:
+        return expression.compile_expression(source)
+    except expression.CelSyntaxError:
+        return None  # a rewrite the library does not take: the rules run as written
 
 
 def value_or_error(rule: CompiledPolicy, variables: dict[str, Any]) -> Any:

@@ -30,7 +30,7 @@ def uses(sources: Iterable[str], variable: str = "flag") -> dict[str, Use] | Non
     for source in sources:
         blanked = scan.blank(source)
         for match in re.finditer(rf"(?<![\w.]){re.escape(variable)}\b", blanked):
-            member = _MEMBER.match(blanked, match.end())
+            member = MEMBER.match(blanked, match.end())
             if member is None:
                 return None
             use = _use(source, blanked, match.start(), member.end())
@@ -90,20 +90,27 @@ def _items(value: list[Any], fields: frozenset[str]) -> list[Any]:
     ]
 
 
-_MEMBER = re.compile(r"\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
+MEMBER = re.compile(r"\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
+"""A field read after a name (``.links``; not a call, ``.size()``)."""
 _SIZE_AFTER = re.compile(r"\s*\.\s*size\s*\(\s*\)")
 _SIZE_AROUND = re.compile(r"size\s*\(\s*$")
 _CLOSE = re.compile(r"\s*\)")
-_MACRO_AFTER = re.compile(r"\s*\.\s*(all|exists|exists_one|existsOne)\s*\(")
+MACRO_AFTER = re.compile(r"\s*\.\s*(all|exists|exists_one|existsOne)\s*\(")
+"""A comprehension macro that looks into a list's items, called on it."""
+
+
+def sized(blanked: str, start: int, end: int) -> bool:
+    """Whether only the size of ``blanked[start:end]`` (``flag.links``) is asked."""
+    if _SIZE_AFTER.match(blanked, end):
+        return True
+    return bool(_SIZE_AROUND.search(blanked, 0, start) and _CLOSE.match(blanked, end))
 
 
 def _use(source: str, blanked: str, start: int, end: int) -> Use:
     """How the member access ``blanked[start:end]`` (``flag.links``) is used."""
-    if _SIZE_AFTER.match(blanked, end):
+    if sized(blanked, start, end):
         return SIZE
-    if _SIZE_AROUND.search(blanked, 0, start) and _CLOSE.match(blanked, end):
-        return SIZE
-    macro = _MACRO_AFTER.match(blanked, end)
+    macro = MACRO_AFTER.match(blanked, end)
     if macro is None:
         return WHOLE
     close = scan.closing(blanked, macro.end())

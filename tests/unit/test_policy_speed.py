@@ -1,5 +1,5 @@
 """What makes policies fast gives the library's answers: hoisted filter/map, compiled
-regexes, rules run once per distinct input.
+regexes, rules run once per distinct input, fields given as variables.
 
 Each rewritten expression is checked against the same expression run by the CEL library
 as written, on inputs small enough for the library's quadratic ``filter`` and ``map``.
@@ -20,6 +20,7 @@ from reconciler.policy import expression, reads, regex
 from reconciler.policy.batch import failures
 from reconciler.policy.catalog import CompiledPolicy
 from reconciler.policy.expression import CelEvaluationError
+from reconciler.policy.flattening import flatten
 from reconciler.policy.hoisting import project_program
 from reconciler.policy.policy import Policy
 from reconciler.policy.subject import FlagSubject
@@ -196,6 +197,49 @@ RULES = [
     "flag.key == 'a' ? true : flag.missing",
 ]
 TWO_FIELDS = "flag.links.all(l, l.deepLink != '' && l.title != '')"  # not one field of each
+
+
+@pytest.mark.parametrize("rule", [*RULES, TWO_FIELDS])
+def test_a_rule_given_the_fields_it_reads_as_variables_gives_the_answer_as_written(
+    rule: str,
+) -> None:
+    written = expression.compile_expression(rule)
+    flat = flatten(rule)
+    assert flat is not None
+    rewritten = expression.compile_expression(flat.source)
+    given = 0
+    for flag in ODD_FLAGS:
+        variables = flat.variables(flag)
+        expected = answer(written, {"flag": flag, "file": "a"})
+        if variables is None:
+            continue  # the flag runs as written
+        given += 1
+        value = answer(rewritten, {**variables, "file": "a"})
+        if isinstance(value, str) and value.startswith("failed"):
+            assert isinstance(expected, str), (flag, expected)  # then runs as written
+        else:
+            assert value == expected, flag
+    assert given >= 4
+
+
+def test_only_plain_field_reads_are_rewritten() -> None:
+    flat = flatten("flag.links.exists(l, l.deepLink == flag.key) // flag.name")
+    assert flat is not None
+    assert flat.source == "__flag_links.exists(l, l == __flag_key) // flag.name"
+    assert flat.items == {"links": "deepLink"}
+    two_fields = flatten("flag.links.all(l, l.deepLink != l.title)")
+    assert two_fields is not None
+    assert two_fields.items == {}
+    for refused in [
+        "has(flag.key)",
+        "flag.tags.exists(flag, flag == 'x')",
+        "flag == {}",
+        "flag.key == __flag_key",
+    ]:
+        assert flatten(refused) is None, refused
+    rebound = flatten("flag.links.exists(l, [1].exists(l, l == 1))")
+    assert rebound is not None
+    assert rebound.items == {}
 
 
 def unique(value: Any, i: int) -> Any:
