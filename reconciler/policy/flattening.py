@@ -44,14 +44,18 @@ class Flattened:
         """The variables holding what is read of ``flag``; None when it has a list given
         as one field of each item with an item that is not a map holding that field."""
         variables: dict[str, Any] = {}
-        for name, value in reads.view(flag, self.read).items():
-            if name in self.items:
-                if not isinstance(value, list):
-                    return None
-                field = self.items[name]
-                if not all(isinstance(item, dict) and field in item for item in value):
-                    return None
+        for name, use in self.read.items():
+            if name not in flag:
+                continue
+            value = flag[name]
+            if (field := self.items.get(name)) is None:
+                value = reads.projected(value, use)
+            elif isinstance(value, list) and all(
+                isinstance(item, dict) and field in item for item in value
+            ):
                 value = [item[field] for item in value]
+            else:
+                return None
             variables[PREFIX + name] = value
         return variables
 

@@ -69,18 +69,17 @@ _ABSENT = object()
 
 def view(flag: Mapping[str, Any], read: Mapping[str, Use]) -> dict[str, Any]:
     """``flag`` with only what ``read`` says is read of it."""
-    shown: dict[str, Any] = {}
-    for name, use in read.items():
-        if name not in flag:
-            continue
-        value = flag[name]
-        if use == WHOLE or not isinstance(value, list):
-            shown[name] = value
-        elif isinstance(use, frozenset):
-            shown[name] = _items(value, use)
-        else:
-            shown[name] = [None] * len(value)
-    return shown
+    return {name: projected(flag[name], use) for name, use in read.items() if name in flag}
+
+
+def projected(value: Any, use: Use) -> Any:
+    """What ``use`` reads of a field's ``value``: a list only sized, as nulls; a list
+    looked into, its items with only the fields read; else the value."""
+    if use == WHOLE or not isinstance(value, list):
+        return value
+    if isinstance(use, frozenset):
+        return _items(value, use)
+    return [None] * len(value)
 
 
 def _items(value: list[Any], fields: frozenset[str]) -> list[Any]:
