@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     pass
 
 from reconciler.model import Finding, Location
-from reconciler.policy.batch import Batch, value_or_error
+from reconciler.policy.batch import failures, value_or_error
 from reconciler.policy.catalog import Catalog, CompiledPolicy
 from reconciler.policy.expression import CelEvaluationError
 from reconciler.policy.subject import FlagSubject
@@ -52,11 +52,8 @@ def evaluate(
         rules = [r for r in catalog.flag_policies if r.policy.applies_to(project)]
         if not rules:
             continue
-        batch = Batch(rules, subjects)
-        for subject, view in zip(subjects, project_views, strict=True):
-            for rule, value in batch.results(subject, view):
-                if value is not True:
-                    findings.append(_flag_finding(rule, subject, value))
+        for rule, subject, value in failures(rules, subjects, project_views):
+            findings.append(_flag_finding(rule, subject, value))
     for project, project_views in views.items():
         if not catalog.project_policies:
             break

@@ -126,7 +126,7 @@ _KEYWORDS = frozenset({"true", "false", "null", "in"})
 _STRING = scan.QUOTED
 _COMMENT = scan.COMMENT
 _NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)")
-_BINDER = re.compile(
+BINDER = re.compile(
     r"\.\s*(?:all|exists|exists_one|existsOne|filter|map)\s*\(\s*([A-Za-z_]\w*)\s*,"
 )
 
@@ -140,7 +140,7 @@ def free_variables(source: str) -> Iterator[str]:
     already compiled, so what is left is well-formed.
     """
     text = _COMMENT.sub(" ", _STRING.sub("''", source))
-    bound = set(_BINDER.findall(text))
+    bound = set(BINDER.findall(text))
     seen: set[str] = set()
     for match in _NAME.finditer(text):
         name = match.group(1)

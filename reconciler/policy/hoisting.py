@@ -54,13 +54,36 @@ class _Hoisted:
         ]
         kept = list(range(len(items)))
         if self.predicate is not None:
-            verdicts = _chunked(self.predicate, seen, project)
+            verdicts = self._each(self.predicate, seen, project)
             if not all(isinstance(v, bool) for v in verdicts):
                 raise CelEvaluationError("a filter's predicate yielded no boolean")
             kept = [i for i, verdict in enumerate(verdicts) if verdict]
         if self.transform is None:
             return [items[i] for i in kept]
-        return _chunked(self.transform, [seen[i] for i in kept], project)
+        return self._each(self.transform, [seen[i] for i in kept], project)
+
+    def _each(self, program: Program, items: list[Any], project: str) -> list[Any]:
+        if self.fields is None:  # whole flags: seldom the same twice
+            return _chunked(program, items, project)
+        return _once_each(program, items, project)
+
+
+def _once_each(program: Program, items: list[Any], project: str) -> list[Any]:
+    """``program``'s value for each of ``items``, run once for each distinct item: an
+    argument reading a field or two of each flag (``f.temporary``) sees a few values over
+    thousands of flags (CEL is pure). The first item to fail is the first distinct one to:
+    the same error."""
+    index: dict[str, int] = {}
+    distinct: list[Any] = []
+    which = []
+    for item in items:
+        key = repr(item)  # what the argument sees of a flag: a few small fields
+        if (at := index.get(key)) is None:
+            at = index[key] = len(distinct)
+            distinct.append(item)
+        which.append(at)
+    values = _chunked(program, distinct, project)
+    return [values[at] for at in which]
 
 
 def _chunked(program: Program, items: list[Any], project: str) -> list[Any]:

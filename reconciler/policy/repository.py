@@ -94,9 +94,10 @@ def _subjects(
             continue
         project = data.get("project")
         file = _relative(doc.file, directory)
+        locations = doc.locate_items(["flags"])  # in one walk, not one each
         for index, flag in enumerate(flags):
             if isinstance(flag, dict) and (project, flag.get("key")) in accepted:
-                subjects.append(subject_from_document(doc, index, file))
+                subjects.append(subject_from_document(doc, index, file, locations[index]))
     return subjects
 
 

@@ -45,7 +45,12 @@ def closing(blanked: str, start: int) -> int | None:
 
 def arguments(source: str, blanked: str, start: int, end: int) -> list[str]:
     """The arguments between ``start`` and ``end``, split at top-level commas."""
-    found: list[str] = []
+    return [source[a:b] for a, b in argument_spans(blanked, start, end)]
+
+
+def argument_spans(blanked: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Where each argument between ``start`` and ``end`` begins and ends."""
+    found: list[tuple[int, int]] = []
     depth, begin = 0, start
     for index in range(start, end):
         char = blanked[index]
@@ -54,9 +59,9 @@ def arguments(source: str, blanked: str, start: int, end: int) -> list[str]:
         elif char in ")]}":
             depth -= 1
         elif char == "," and depth == 0:
-            found.append(source[begin:index])
+            found.append((begin, index))
             begin = index + 1
-    found.append(source[begin:end])
+    found.append((begin, end))
     return found
 
 

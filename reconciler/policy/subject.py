@@ -69,8 +69,11 @@ class FlagSubject:
         return self.locate_path(steps) or self.location
 
 
-def subject_from_document(doc: Document, index: int, file: str | None = None) -> FlagSubject:
-    """The flag at ``flags[index]`` of a loaded flag file, located by its source map."""
+def subject_from_document(
+    doc: Document, index: int, file: str | None = None, location: Location | None = None
+) -> FlagSubject:
+    """The flag at ``flags[index]`` of a loaded flag file, located by its source map
+    (``location``, when given, is where it is: ``doc.locate_items(["flags"])[index]``)."""
     data = doc.data
     flag = data["flags"][index]
 
@@ -87,6 +90,6 @@ def subject_from_document(doc: Document, index: int, file: str | None = None) ->
         project=str(data.get("project", "")),
         file=file if file is not None else doc.file,
         fields=flag,
-        location=doc.locate(["flags", index]),
+        location=location if location is not None else doc.locate(["flags", index]),
         locate_path=locate,
     )
