@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler import notices
-from reconciler.apply import apply_plan
 from reconciler.config.configuration import Config
 from reconciler.errors import ConfigError, LedgerLockedError, ValidationFailed
 from reconciler.files.validator import ValidationResult, validate_paths
@@ -345,6 +344,8 @@ def apply_run(
                 return ApplyRun(plan, refreshed=refresh(plan, ledger))
             if confirm is not None and not confirm(plan):
                 return ApplyRun(plan, declined=True)
+            from reconciler.apply import apply_plan  # only an apply that creates needs it
+
             outcome = apply_plan(
                 plan, desired, connection.client, ledger, concurrency=concurrency,
                 progress=progress,
