@@ -238,6 +238,9 @@ def _live_recorded(
     return Action(Kind.DRIFT, reason=reason, diff=diff, **ids, **base)
 
 
+_NEW = (Kind.BLOCKED, Kind.CREATE)  # a flag whose links are blocked or created with it
+
+
 def _link_action(
     spec: LinkSpec,
     recorded: LedgerEntry | None,
@@ -247,6 +250,14 @@ def _link_action(
 ) -> Action:
     if recorded is not None and not existing.live:
         spec.take_digest(recorded.digest, recorded.spec)
+        # Most links of an offline plan: recorded as declared, of a flag neither blocked nor
+        # to create. What ``_offline_recorded`` would find, made directly (a repository's
+        # links outnumber its flags).
+        if recorded.digest == spec.digest and flag.kind not in _NEW:
+            return Action(
+                Kind.UNCHANGED, "link", spec.project, spec.flag_key, spec.key,
+                str(spec.location), spec.digest, link_id=recorded.id,
+            )  # fmt: skip
     base: dict[str, Any] = {
         "resource": "link",
         "project": spec.project,

@@ -313,3 +313,16 @@ def test_offline_a_value_python_calls_equal_but_json_does_not_is_drift(
     assert kinds(plan) == {"web/typed": Kind.DRIFT, "web/typed/doc": Kind.UNCHANGED}
     (change,) = next(a for a in plan.actions if a.address == "web/typed").diff
     assert change.path == "variations[0].value.w"
+
+
+def test_offline_a_recorded_link_is_unchanged_with_its_source_digest_and_id(tmp_path: Path) -> None:
+    state = desired()
+    ledger = recorded(tmp_path, state)
+    plan = make_plan(state, ExistingState(live=False), ledger, TARGET)
+    link = next(a for a in plan.actions if a.address == "web/base/doc")
+    spec = state.flags[0].links[0]
+    assert link.data == {
+        "action": "unchanged", "resource": "link", "address": "web/base/doc", "project": "web",
+        "flag": "base", "link": "doc", "source": str(spec.location), "digest": spec.digest,
+    }  # fmt: skip
+    assert (link.link_id, link.reason, link.diff, link.body) == ("id-doc", "", (), None)
