@@ -117,6 +117,11 @@ def test_a_clone_shows_no_create_defaults_for_what_it_copies_from_its_source() -
     assert lines["temporary"] == ("true", DEFAULTED)  # the new flag's own: a create's default
 
 
+def _link_create(fields: dict[str, Any]) -> Action:
+    link = LinkSpec("web", "checkout", fields["key"], fields, AT)
+    return Action(Kind.CREATE, "link", "web", "checkout", link.key, body=link.post_body())
+
+
 def test_a_link_shows_its_key_url_title_description_and_integration() -> None:
     fields = {
         "key": "pay-1",
@@ -126,9 +131,7 @@ def test_a_link_shows_its_key_url_title_description_and_integration() -> None:
         "integrationKey": "jira",
         "metadata": {"issueKey": "PAY-1"},
     }
-    link = LinkSpec("web", "checkout", "pay-1", fields, AT)
-    action = Action(Kind.CREATE, "link", "web", "checkout", "pay-1", body=link.post_body())
-    assert attributes(action) == [
+    assert attributes(_link_create(fields)) == [
         ("key", '"pay-1"', ""),
         ("deepLink", '"https://jira.example.com/browse/PAY-1"', ""),
         ("title", '"PAY-1"', ""),
@@ -158,9 +161,7 @@ def test_values_are_shown_as_the_json_they_are_sent_as() -> None:
 
 def test_a_link_field_no_order_names_is_shown_last_as_json() -> None:
     fields = {"timestamp": 1_700_000_000_000, "key": "doc", "deepLink": "https://d.example"}
-    link = LinkSpec("web", "checkout", "doc", fields, AT)
-    action = Action(Kind.CREATE, "link", "web", "checkout", "doc", body=link.post_body())
-    assert attributes(action) == [
+    assert attributes(_link_create(fields)) == [
         ("key", '"doc"', ""),
         ("deepLink", '"https://d.example"', ""),
         ("timestamp", "1700000000000", ""),

@@ -281,14 +281,11 @@ def action(plan: Plan, address: str) -> Any:
     return next(a for a in plan.actions if a.address == address)
 
 
-TYPED = """\
-project: web
-flags:
-  - key: typed
-    name: Typed
-    variations: [{value: {w: VALUE}}, {value: {w: 2}}]
-    links: [{key: doc, deepLink: "https://docs.example/typed"}]
-"""
+TYPED = (
+    "project: web\nflags:\n"
+    "  - {key: typed, name: Typed, variations: [{value: {w: VALUE}}, {value: {w: 2}}],\n"
+    '     links: [{key: doc, deepLink: "https://docs.example/typed"}]}\n'
+)
 
 
 @pytest.mark.parametrize(
