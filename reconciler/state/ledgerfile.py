@@ -138,14 +138,9 @@ def _checked(
                 into = built[section]
                 for name, data in entries.items():
                     entry = from_checked(data)
-                    own = entry.key if kind == "flag" else f"{entry.flag_key}/{entry.key}"
-                    if entry.kind != kind or entry.project != project or own != name:
+                    if _misplaced(entry, kind, project, name):
                         where = f"targets[{json.dumps(target)}][{json.dumps(project)}].{section}"
-                        raise corrupt(
-                            path,
-                            f"is invalid: {where}[{json.dumps(name)}] holds {entry.kind} "
-                            f"{entry.project}/{entry.name}, which belongs elsewhere",
-                        )
+                        raise _elsewhere(path, where, name, entry)
                     into[name] = entry
             if built["flags"] or built["links"]:
                 parsed.setdefault(target, {})[project] = built
@@ -166,15 +161,26 @@ def _parse_section(
             entry = from_data(data)
         except ValueError as e:
             raise corrupt(path, f"is invalid: {where}[{json.dumps(name)}]: {e}") from e
-        # ``entry.name``, inline: this runs for every entry of the ledger.
-        own = entry.key if kind == "flag" else f"{entry.flag_key}/{entry.key}"
-        if entry.kind != kind or entry.project != project or own != name:
-            raise corrupt(
-                path,
-                f"is invalid: {where}[{json.dumps(name)}] holds {entry.kind} "
-                f"{entry.project}/{entry.name}, which belongs elsewhere",
-            )
+        if _misplaced(entry, kind, project, name):
+            raise _elsewhere(path, where, name, entry)
         into[name] = entry
+
+
+def _misplaced(entry: LedgerEntry, kind: str, project: str, name: str) -> bool:
+    """Whether ``entry`` is not where it sits: in ``project``'s section of ``kind`` under
+    ``name`` (``entry.name``, inline: this runs for every entry of the ledger)."""
+    own = entry.key if kind == "flag" else f"{entry.flag_key}/{entry.key}"
+    return entry.kind != kind or entry.project != project or own != name
+
+
+def _elsewhere(
+    path: str | os.PathLike[str], where: str, name: str, entry: LedgerEntry
+) -> LedgerCorruptError:
+    return corrupt(
+        path,
+        f"is invalid: {where}[{json.dumps(name)}] holds {entry.kind} "
+        f"{entry.project}/{entry.name}, which belongs elsewhere",
+    )
 
 
 def replay(path: str, raw: bytes) -> Iterator[tuple[str, LedgerEntry]]:
