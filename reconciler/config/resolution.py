@@ -120,8 +120,15 @@ class ResolvedSource(SourceMap):
         return origin.locate(path[2:], key)
 
     def locate_items(self, data: Any, path: Sequence[Any]) -> list[Location]:
-        if self._origin([*path, 0]) is None:
+        origin = self._origin([*path, 0])
+        if origin is None:
             return self.original.locate_items(path)
+        rest = path[2:]
+        own = origin.own
+        if rest and rest[0] != "tags" and origin.fields.get(rest[0], own) is own:
+            # A list the flag gives itself (its links): where ``locate`` finds each item,
+            # found in one walk of the flag's file.
+            return own.document.locate_items([*own.prefix, *rest])
         items = data
         for step in path:
             items = items[step]

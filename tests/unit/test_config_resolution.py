@@ -245,3 +245,23 @@ def test_a_link_from_a_template_is_created_for_each_flag(repo: Path) -> None:
     (link,) = [link for flag in result.state.flags for link in flag.links]
     assert link.flag_key == "kill-payments"
     assert str(link.location) == f"{CONFIG_NAME}:18:13"
+
+
+def test_a_resolved_flags_own_list_is_located_in_one_walk_where_each_item_is(repo: Path) -> None:
+    text = WEB + (
+        "    links:\n"
+        "      - {key: a, deepLink: 'https://a.example'}\n"
+        "      -   key: b\n"
+        "          deepLink: 'https://b.example'\n"
+    )
+    (repo / CONFIG_NAME).write_text(dedent(CONFIG))
+    (document,), _ = resolve_documents([load_text(text, "web.yaml")], load_config())
+    path = ["flags", 1, "links"]
+    each = [document.locate([*path, i]) for i in range(2)]
+    assert document.locate_items(path) == each
+    assert [(w.line, w.col) for w in each] == [(10, 9), (11, 11)]
+    # A list the configuration adds to (tags) is still located item by item, at its level.
+    tags = document.data["flags"][1]["tags"]
+    assert document.locate_items(["flags", 1, "tags"]) == [
+        document.locate(["flags", 1, "tags", i]) for i in range(len(tags))
+    ]
