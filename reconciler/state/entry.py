@@ -149,17 +149,12 @@ class LedgerEntry(NamedTuple):
         ids = data.get("variation_ids", _NO_IDS)
         if type(ids) is not list or (ids and set(map(type, ids)) != _STR):
             raise ValueError("variation_ids must be a list of strings")
-        return _new_entry(
-            cls, (
-                kind, data["project"], data["key"], action, data["at"], data["source"],
-                data["digest"], data["spec"], data.get("flag_key"), id_, tuple(ids), accepted,
-            ),
-        )  # fmt: skip
+        return cls.from_checked(data)
 
     @classmethod
     def from_checked(cls, data: dict[str, Any]) -> LedgerEntry:
-        """An entry from data ``ENTRY_SCHEMA`` has found valid: ``from_data`` without its
-        checks (a ledger is checked whole, in compiled code: ``ledgerfile.parse``)."""
+        """An entry from data found valid, by ``from_data`` or by ``ENTRY_SCHEMA`` (a ledger
+        is checked whole, in compiled code: ``ledgerfile.parse``)."""
         get = data.get
         return _new_entry(
             cls, (

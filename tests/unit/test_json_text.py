@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from reconciler import model
 from reconciler.model import canonical_json, json_encoder, same_json
 
 VALUES: list[Any] = [
@@ -75,7 +74,6 @@ def test_a_c_encoder_of_another_signature_is_not_used(monkeypatch: pytest.Monkey
 def test_a_value_that_cannot_be_json_is_refused_as_json_refuses_it() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         canonical_json({"a": {1, 2}})
-    assert model.digest({"a": 1}) == model.digest({"a": 1})
 
 
 def _variant(rng: random.Random, value: Any) -> Any:
